@@ -1,0 +1,139 @@
+"""What every attribution method does first: check x, the target and the baseline; run the
+model in eval mode; take the gradient of the target logits.
+
+Kept in one place so each method's file shows only its own idea.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+import minicnn as mc
+
+__all__ = [
+    "prepare_input",
+    "prepare_targets",
+    "prepare_baseline",
+    "eval_mode",
+    "model_dtype",
+    "target_seed",
+    "forward_scores",
+    "target_gradient",
+]
+
+
+def model_dtype(model):
+    """The dtype of the model's parameters (float64 for a model without parameters)."""
+    for p in model.parameters():
+        return p.dtype
+    return np.dtype(np.float64)
+
+
+def prepare_input(x, model, name="x") -> np.ndarray:
+    """`x` as a finite float batch of the model's dtype, shape (N, ...) with N ≥ 1 and ≥ 2 axes."""
+    array = np.asarray(x.data if isinstance(x, mc.Tensor) else x)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected a numeric array, got dtype {array.dtype}")
+    if array.ndim < 2:
+        raise ValueError(
+            f"{name}: expected a batch of shape (N, C, H, W) or (N, features), got shape {array.shape}"
+        )
+    if array.shape[0] == 0:
+        raise ValueError(f"{name}: expected at least one row, got an empty batch of shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name}: contains NaN or inf values")
+    return array.astype(model_dtype(model))
+
+
+def prepare_targets(target, n, num_classes) -> np.ndarray:
+    """One int class index per row: an int is repeated, a sequence must have N entries."""
+    t = np.asarray(target)
+    if t.dtype.kind == "f" and np.all(t == np.round(t)):
+        t = t.astype(np.int64)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"target: expected an int or one int per row, got {target!r}")
+    if t.ndim == 0:
+        t = np.full(n, int(t), dtype=np.int64)
+    elif t.shape != (n,):
+        raise ValueError(f"target: expected an int or {n} ints (one per row), got shape {t.shape}")
+    if (t < 0).any() or (t >= num_classes).any():
+        raise ValueError(f"target: class indices must lie in [0, {num_classes}), got {t.tolist()}")
+    return t.astype(np.int64)
+
+
+def prepare_baseline(baseline, x, name="baseline") -> np.ndarray:
+    """The reference x′ broadcast to x's shape: None (zeros), a scalar, one row, or x's shape."""
+    if baseline is None:
+        return np.zeros_like(x)
+    b = np.asarray(baseline.data if isinstance(baseline, mc.Tensor) else baseline)
+    if b.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected a number or an array, got dtype {b.dtype}")
+    if b.ndim == 0 or b.shape == x.shape:
+        pass
+    elif b.shape == x.shape[1:] or b.shape == (1,) + x.shape[1:]:
+        b = b.reshape((1,) + x.shape[1:])
+    else:
+        raise ValueError(
+            f"{name}: expected a scalar, shape {x.shape[1:]} (one row) or {x.shape} (like x), got shape {b.shape}"
+        )
+    if not np.isfinite(b).all():
+        raise ValueError(f"{name}: contains NaN or inf values")
+    return np.broadcast_to(b, x.shape).astype(x.dtype)
+
+
+@contextlib.contextmanager
+def eval_mode(model):
+    """Run `model` in eval mode (batch norm on running statistics, no dropout), then restore
+    every module's own train/eval flag exactly as the caller had it."""
+    flags = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in flags:
+            module.training = training
+
+
+def target_seed(logits_shape, targets, rows=None) -> np.ndarray:
+    """∂(Σ_n t_n)/∂logits: one-hot at (n, target_n). `rows` repeats targets for stacked batches."""
+    seed = np.zeros(logits_shape)
+    n = len(targets)
+    repeats = logits_shape[0] // n
+    for r in range(repeats):
+        seed[r * n + np.arange(n), targets] = 1.0
+    return seed
+
+
+def _check_logits(out, model):
+    if out.ndim != 2:
+        raise ValueError(
+            f"model: attribution needs logits of shape (N, classes), but {type(model).__name__} "
+            f"returned shape {out.shape}"
+        )
+
+
+def forward_scores(model, x, targets) -> np.ndarray:
+    """t_n(x) = logit of class targets[n] for each row (no graph), in eval mode by the caller."""
+    with mc.no_grad():
+        out = model(mc.Tensor(x))
+    _check_logits(out, model)
+    return out.data[np.arange(len(x)), np.repeat(targets, len(x) // len(targets))]
+
+
+def target_gradient(model, x, targets, rules=None):
+    """(∂t_n/∂x_n for every row, logits): one forward and one backward pass, parameters' .grad untouched."""
+    inp = mc.Tensor(x, requires_grad=True)
+    out = model(inp)
+    _check_logits(out, model)
+    (g,) = mc.grad(out, [inp], grad_outputs=target_seed(out.shape, targets).astype(out.dtype), rules=rules)
+    return g, out.data
+
+
+def num_classes(model, x) -> int:
+    """Number of logits the model produces (one forward pass on the first row)."""
+    with mc.no_grad():
+        out = model(mc.Tensor(x[:1]))
+    _check_logits(out, model)
+    return out.shape[1]

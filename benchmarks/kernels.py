@@ -1,0 +1,150 @@
+"""Time the convolution kernels on the conv layers of LeNet-5 and a small VGG, against PyTorch.
+
+    python benchmarks/kernels.py [--quick] [--batch 64] [--repeats 15]
+
+For each layer and dtype it times one training step's worth of convolution work, forward +
+grad-input + grad-weight, as the median of several repeats. Our kernels and PyTorch are
+interleaved (ours, torch, ours, torch, ...) so that clock-frequency drift and noisy neighbours
+hit both alike, and PyTorch gets the same number of threads as Numba. It also measures the
+NumPy GEMM peak in the same run: im2col + GEMM can at best approach that number.
+
+Note: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE in the environment can slow NumPy's BLAS; unset them
+for the benchmark command only if you want the machine's real peak.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+try:
+    import minicnn.kernels as K
+except ImportError:                     # running from a checkout without installing
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    import minicnn.kernels as K
+
+import numba
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:
+    torch = None
+
+# name, input (C, H, W), out channels, kernel, padding  (stride 1 everywhere)
+LAYERS = [
+    ("lenet.conv1", (1, 28, 28), 6, 5, 2),
+    ("lenet.conv2", (6, 14, 14), 16, 5, 0),
+    ("vgg.conv1", (3, 32, 32), 32, 3, 1),
+    ("vgg.conv2", (32, 32, 32), 32, 3, 1),
+    ("vgg.conv3", (32, 16, 16), 64, 3, 1),
+    ("vgg.conv4", (64, 16, 16), 64, 3, 1),
+]
+
+
+def gemm_peak(dtype, n=2048, repeats=5):
+    """GFLOP/s of one large NumPy matmul (2·n³ flops), best of ``repeats``."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((n, n)).astype(dtype), rng.standard_normal((n, n)).astype(dtype)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def bench_layer(layer, batch, dtype, repeats):
+    name, (c, h, w), o, k, p = layer
+    rng = np.random.default_rng(0)
+    stride, padding = (1, 1), (p, p)
+    x = rng.standard_normal((batch, c, h, w)).astype(dtype)
+    wt = rng.standard_normal((o, c, k, k)).astype(dtype)
+    oh, ow = K.output_size(h, k, 1, p), K.output_size(w, k, 1, p)
+    g = rng.standard_normal((batch, o, oh, ow)).astype(dtype)
+
+    parts = {"fwd": [], "bwd_x": [], "bwd_w": [], "ours": [], "torch": []}
+
+    def ours():
+        t0 = time.perf_counter()
+        K.conv2d_forward(x, wt, stride, padding)
+        t1 = time.perf_counter()
+        K.conv2d_backward_input(g, wt, x.shape, stride, padding)
+        t2 = time.perf_counter()
+        K.conv2d_backward_weight(g, x, wt.shape, stride, padding)
+        t3 = time.perf_counter()
+        parts["fwd"].append(t1 - t0)
+        parts["bwd_x"].append(t2 - t1)
+        parts["bwd_w"].append(t3 - t2)
+        parts["ours"].append(t3 - t0)
+
+    if torch is not None:
+        xt = torch.from_numpy(x).requires_grad_(True)
+        wtt = torch.from_numpy(wt).requires_grad_(True)
+        gt = torch.from_numpy(g)
+
+        def theirs():
+            t0 = time.perf_counter()
+            xt.grad = wtt.grad = None
+            F.conv2d(xt, wtt, stride=1, padding=p).backward(gt)
+            parts["torch"].append(time.perf_counter() - t0)
+    else:
+        def theirs():
+            pass
+
+    ours()                       # warm-up: Numba compilation / cache load, BLAS thread start
+    theirs()
+    for key in parts:
+        parts[key].clear()
+    for _ in range(repeats):
+        ours()
+        theirs()
+    median = {key: statistics.median(v) if v else float("nan") for key, v in parts.items()}
+    flops = 3 * 2 * batch * o * c * k * k * oh * ow   # forward + two backward products
+    return median, flops
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=None)
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (5 if args.quick else 15)
+
+    threads = numba.get_num_threads()
+    if torch is not None:
+        torch.set_num_threads(threads)
+    print(f"numba threads {threads}; torch {torch.__version__ if torch else 'not installed'}; "
+          f"batch {args.batch}; median of {repeats}")
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        if var in os.environ:
+            print(f"  note: {var}={os.environ[var]}")
+
+    header = (f"{'layer':<12} {'dtype':<7} {'fwd':>7} {'bwd_x':>7} {'bwd_w':>7} {'ours ms':>8} "
+              f"{'torch ms':>8} {'ratio':>6} {'GFLOP/s':>8} {'torch GF/s':>10}")
+    for dtype in (np.float32, np.float64):
+        peak = gemm_peak(dtype, n=1024 if args.quick else 2048)
+        print(f"\nNumPy GEMM peak {np.dtype(dtype).name}: {peak:.1f} GFLOP/s")
+        print(header)
+        total_ours = total_torch = 0.0
+        for layer in LAYERS:
+            m, flops = bench_layer(layer, args.batch, dtype, repeats)
+            total_ours += m["ours"]
+            total_torch += m["torch"]
+            print(f"{layer[0]:<12} {np.dtype(dtype).name:<7} {m['fwd'] * 1e3:7.2f} "
+                  f"{m['bwd_x'] * 1e3:7.2f} {m['bwd_w'] * 1e3:7.2f} {m['ours'] * 1e3:8.2f} "
+                  f"{m['torch'] * 1e3:8.2f} {m['ours'] / m['torch']:6.2f} "
+                  f"{flops / m['ours'] / 1e9:8.1f} {flops / m['torch'] / 1e9:10.1f}")
+        print(f"{'total':<12} {np.dtype(dtype).name:<7} {'':>7} {'':>7} {'':>7} "
+              f"{total_ours * 1e3:8.2f} {total_torch * 1e3:8.2f} {total_ours / total_torch:6.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+"""Reverse-mode automatic differentiation: the `Function` base class and the backward pass.
+
+A forward computation builds a graph: every `Tensor` produced by an op remembers the `Function`
+node that made it (`tensor.creator`), and every node remembers its input tensors. The backward
+pass visits the graph in reverse topological order and applies the chain rule
+
+    ∂L/∂x_i  =  Σ_{nodes y = f(..., x_i, ...)}  (∂y/∂x_i)ᵀ · ∂L/∂y
+
+one node at a time: each node turns the gradient of its output into one gradient per input
+(a vector-Jacobian product, "VJP"). Gradients of a tensor used several times are summed.
+
+The hook point: `backward_pass(..., rules={FunctionType: rule})` replaces the VJP of the chosen
+Function types *for that one pass*. A rule is a callable `rule(node, grad_output)` that returns
+one gradient (or None) per input of `node`; it may read `node.inputs` (the input Tensors),
+`node.output` (the output array) and whatever the node saved. DeepLIFT and guided backprop are
+written this way; the engine itself never needs to know about them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+__all__ = [
+    "Function",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "topological_order",
+    "backward_pass",
+    "grad",
+]
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside a `no_grad()` block."""
+    return _grad_enabled
+
+
+@contextlib.contextmanager
+def _set_grad_enabled(mode: bool):
+    global _grad_enabled
+    previous = _grad_enabled
+    _grad_enabled = mode
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def no_grad():
+    """Context manager: ops inside build no graph (inference, optimiser steps)."""
+    return _set_grad_enabled(False)
+
+
+def enable_grad():
+    """Context manager: turn graph building back on inside a `no_grad()` block."""
+    return _set_grad_enabled(True)
+
+
+class Function:
+    """One differentiable op: `forward` and `backward` work on raw ndarrays.
+
+    Subclasses implement
+
+    - `forward(self, *arrays) -> ndarray`: compute y from the input arrays; keep what the
+      derivative needs with `self.save_for_backward(...)` or as attributes;
+    - `backward(self, grad_output) -> tuple`: given ∂L/∂y, return ∂L/∂x_i for every input
+      (None for an input that needs no gradient). `self.needs_input_grad[i]` tells whether
+      input i needs one in this pass, so expensive gradients (a conv's weights) can be skipped.
+
+    Non-tensor settings (axis, stride, ...) are keyword arguments of `apply` and become
+    attributes through `__init__`. After `apply`, a node that is part of a graph also holds
+    `inputs` (the input Tensors) and `output` (the output array), which backward rules may read.
+    """
+
+    def __init__(self, **settings):
+        for name, value in settings.items():
+            setattr(self, name, value)
+        self.saved = ()
+        self.inputs = ()
+        self.output = None
+
+    def save_for_backward(self, *values):
+        self.saved = values
+
+    def forward(self, *arrays):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
+
+    def backward(self, grad_output):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
+
+    @classmethod
+    def apply(cls, *inputs, **settings):
+        """Run the op on Tensors (or array-likes) and record it in the graph when needed."""
+        from .tensor import Tensor, as_tensor
+
+        tensors = _coerce_inputs(inputs, as_tensor, Tensor)
+        node = cls(**settings)
+        out = node.forward(*(t.data for t in tensors))
+        needs_grad = _grad_enabled and any(t.requires_grad for t in tensors)
+        result = Tensor(out, requires_grad=needs_grad, _copy=False)
+        if needs_grad:
+            node.inputs = tensors
+            node.output = out
+            node.needs_input_grad = tuple(t.requires_grad for t in tensors)
+            result.creator = node
+        return result
+
+    def __repr__(self):
+        return f"<{type(self).__name__} node>"
+
+
+def _coerce_inputs(inputs, as_tensor, tensor_type):
+    """Wrap non-Tensor inputs; a Python scalar takes the dtype of the first tensor input.
+
+    This keeps `float32_tensor * 2.0` in float32, as in PyTorch.
+    """
+    like = next((x for x in inputs if isinstance(x, tensor_type)), None)
+    dtype = like.dtype if like is not None else None
+    return tuple(x if isinstance(x, tensor_type) else as_tensor(x, dtype=dtype) for x in inputs)
+
+
+def topological_order(roots) -> list:
+    """Tensors reachable from `roots` that take part in differentiation, inputs before outputs.
+
+    Iterative depth-first search with an explicit stack, so deep graphs (long training runs,
+    many residual blocks) never hit Python's recursion limit.
+    """
+    order, visited = [], set()
+    stack = [(t, False) for t in reversed(list(roots))]
+    while stack:
+        tensor, expanded = stack.pop()
+        if expanded:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited or not tensor.requires_grad:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        if tensor.creator is not None:
+            for parent in reversed(tensor.creator.inputs):
+                if id(parent) not in visited:
+                    stack.append((parent, False))
+    return order
+
+
+def _find_rule(rules, node):
+    for cls in type(node).__mro__:
+        rule = rules.get(cls)
+        if rule is not None:
+            return rule
+    return None
+
+
+def backward_pass(roots, grad_roots, rules=None, wanted=None, accumulate=True):
+    """Propagate gradients from `roots` (with seeds `grad_roots`) back through the graph.
+
+    rules      -- {Function subclass: rule(node, grad_output) -> tuple of input gradients};
+                  replaces the VJP of those op types for this pass only (see module docstring).
+    wanted     -- tensors whose gradients are returned (in a list, None where unreachable).
+    accumulate -- add the gradients of leaf tensors with requires_grad into their `.grad`
+                  (what `Tensor.backward` does); `grad()` turns this off.
+    """
+    rules = rules or {}
+    wanted = list(wanted or [])
+    wanted_ids = {id(t) for t in wanted}
+    found = {}
+    grads = {}
+    for root, seed in zip(roots, grad_roots):
+        _accumulate(grads, root, seed)
+    order = topological_order(roots)
+    # Only tensors that lead to something we want need a gradient; skipping the rest saves,
+    # e.g., every weight gradient when an attribution method only asks for ∂y/∂x.
+    needed = _tensors_needing_grad(order, wanted_ids) if not accumulate else None
+    for tensor in reversed(order):
+        g = grads.pop(id(tensor), None)
+        if g is None:
+            continue
+        if id(tensor) in wanted_ids:
+            found[id(tensor)] = g
+        node = tensor.creator
+        if node is None:
+            if accumulate:
+                tensor.grad = g.copy() if tensor.grad is None else tensor.grad + g
+            continue
+        if needed is None:
+            node.needs_input_grad = tuple(p.requires_grad for p in node.inputs)
+        else:
+            node.needs_input_grad = tuple(id(p) in needed for p in node.inputs)
+        rule = _find_rule(rules, node) if rules else None
+        input_grads = rule(node, g) if rule is not None else node.backward(g)
+        if len(input_grads) != len(node.inputs):
+            raise RuntimeError(
+                f"{type(node).__name__} backward returned {len(input_grads)} gradients "
+                f"for {len(node.inputs)} inputs"
+            )
+        for parent, parent_grad in zip(node.inputs, input_grads):
+            if parent_grad is None or not parent.requires_grad:
+                continue
+            if needed is not None and id(parent) not in needed:
+                continue
+            if parent_grad.shape != parent.shape:
+                raise RuntimeError(
+                    f"{type(node).__name__} backward gave a gradient of shape {parent_grad.shape} "
+                    f"for an input of shape {parent.shape}"
+                )
+            _accumulate(grads, parent, parent_grad)
+    return [found.get(id(t)) for t in wanted]
+
+
+def _tensors_needing_grad(order, wanted_ids):
+    """ids of the tensors in `order` that are wanted or computed from a wanted tensor."""
+    needed = set()
+    for tensor in order:  # inputs before outputs
+        if id(tensor) in wanted_ids or (
+            tensor.creator is not None and any(id(p) in needed for p in tensor.creator.inputs)
+        ):
+            needed.add(id(tensor))
+    return needed
+
+
+def _accumulate(grads, tensor, g):
+    key = id(tensor)
+    grads[key] = g if key not in grads else grads[key] + g
+
+
+def grad(outputs, inputs, grad_outputs=None, rules=None):
+    """Gradients of `outputs` with respect to `inputs`, returned, not stored in `.grad`.
+
+    Like `torch.autograd.grad`: leaves' `.grad` (e.g. model parameters) are left untouched, and
+    `inputs` may be intermediate tensors (Grad-CAM asks for ∂y/∂A at a hidden layer). An input
+    the outputs do not depend on gets a zero array. `rules` is the hook point described above.
+    """
+    outputs = _as_list(outputs)
+    inputs = _as_list(inputs)
+    if grad_outputs is None:
+        for out in outputs:
+            if out.size != 1:
+                raise ValueError(
+                    f"grad: grad_outputs is required for a non-scalar output (shape {out.shape})"
+                )
+        grad_outputs = [np.ones_like(out.data) for out in outputs]
+    grad_outputs = [np.asarray(g, dtype=out.dtype) for g, out in zip(_as_list(grad_outputs), outputs)]
+    for g, out in zip(grad_outputs, outputs):
+        if g.shape != out.shape:
+            raise ValueError(f"grad: grad_outputs of shape {g.shape} for an output of shape {out.shape}")
+    result = backward_pass(outputs, grad_outputs, rules=rules, wanted=inputs, accumulate=False)
+    return [np.zeros_like(t.data) if g is None else g for g, t in zip(result, inputs)]
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]

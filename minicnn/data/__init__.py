@@ -1,0 +1,40 @@
+"""Datasets and batching for minicnn: small image sets as NumPy arrays in NCHW.
+
+* :func:`load_digits` -- scikit-learn's 8x8 handwritten digits (10 classes);
+* :func:`load_faces` -- scikit-image's LFW face / non-face subset (2 classes);
+* :func:`load_shapes` / :func:`make_shapes` -- generated shapes with
+  ground-truth relevance masks, for measuring explanations (4 classes);
+* :func:`read_idx` / :func:`load_idx_dataset` -- MNIST-style IDX files you
+  already have on disk;
+* :func:`load_dataset` -- any of the bundled three by name;
+* :func:`train_test_split` and :class:`DataLoader` -- the plumbing.
+
+Every loader returns a :class:`Dataset`; images are float64 in [0, 1] unless
+``dtype=`` says otherwise. This package uses only NumPy (plus the two
+libraries the datasets ship in) and nothing else from minicnn.
+"""
+
+from .dataset import Dataset
+from .digits import load_digits
+from .faces import load_faces
+from .idx import FASHION_MNIST_CLASSES, load_idx_dataset, read_idx
+from .loader import DataLoader
+from .registry import DATASETS, load_dataset
+from .shapes import SHAPE_CLASSES, load_shapes, make_shapes
+from .split import train_test_split
+
+__all__ = [
+    "Dataset",
+    "load_digits",
+    "load_faces",
+    "load_shapes",
+    "make_shapes",
+    "read_idx",
+    "load_idx_dataset",
+    "DataLoader",
+    "train_test_split",
+    "load_dataset",
+    "DATASETS",
+    "SHAPE_CLASSES",
+    "FASHION_MNIST_CLASSES",
+]

@@ -1,0 +1,37 @@
+"""Neural-network building blocks with PyTorch's names, signatures and state_dict layouts.
+
+    from minicnn import nn
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(8 * 14 * 14, 10))
+
+Reproducible initialisation: `nn.init.manual_seed(0)` before building, or `rng=` per layer.
+"""
+
+from . import init
+from .containers import Sequential
+from .layers import (
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Identity,
+    Linear,
+    LogSoftmax,
+    MaxPool2d,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from .module import IncompatibleKeys, Module, Parameter, RemovableHandle, StateDictError
+
+__all__ = [
+    "Module", "Parameter", "RemovableHandle", "StateDictError", "IncompatibleKeys",
+    "Sequential",
+    "Identity", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten",
+    "ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout", "BatchNorm1d", "BatchNorm2d",
+    "init",
+]
