@@ -1,9 +1,30 @@
 """attributions: DeepLIFT, Integrated Gradients and Grad-CAM built on minicnn's backward pass.
 
     import attributions as A
-    A.deeplift(model, x, target, baseline=None, rule="rescale")
+    A.saliency(model, x, target)
+    A.gradient_x_input(model, x, target)
+    A.integrated_gradients(model, x, target, baseline=None, steps=50, method="riemann_trapezoid")
+    A.deeplift(model, x, target, baseline=None, rule="rescale" | "reveal_cancel")
+    A.grad_cam(model, x, target, layer=None)          # (N, H, W)
+    A.guided_grad_cam(model, x, target, layer=None)
+    A.completeness_delta(model, attributions, x, target, baseline=None)
+
+Every method runs the model in eval mode (restoring the caller's mode), leaves the parameters'
+`.grad` untouched, and returns ndarrays shaped like x (Grad-CAM: (N, H, W)).
 """
 
+from .baselines import blurred_baseline, mean_baseline, uniform_noise_baseline, zero_baseline
+from .checks import completeness_delta
 from .deeplift import DeepLiftError, deeplift, deeplift_multipliers
+from .gradcam import find_layer, grad_cam, grad_cam_maps, guided_backprop, guided_grad_cam
+from .gradients import gradient_x_input, input_gradient, saliency
+from .integrated_gradients import integrated_gradients, quadrature
 
-__all__ = ["deeplift", "deeplift_multipliers", "DeepLiftError"]
+__all__ = [
+    "saliency", "gradient_x_input", "input_gradient",
+    "integrated_gradients", "quadrature",
+    "deeplift", "deeplift_multipliers", "DeepLiftError",
+    "grad_cam", "grad_cam_maps", "guided_backprop", "guided_grad_cam", "find_layer",
+    "completeness_delta",
+    "zero_baseline", "blurred_baseline", "uniform_noise_baseline", "mean_baseline",
+]

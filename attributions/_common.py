@@ -21,6 +21,7 @@ __all__ = [
     "target_seed",
     "forward_scores",
     "target_gradient",
+    "num_classes",
 ]
 
 
@@ -96,8 +97,8 @@ def eval_mode(model):
             module.training = training
 
 
-def target_seed(logits_shape, targets, rows=None) -> np.ndarray:
-    """∂(Σ_n t_n)/∂logits: one-hot at (n, target_n). `rows` repeats targets for stacked batches."""
+def target_seed(logits_shape, targets) -> np.ndarray:
+    """∂(Σ_n t_n)/∂logits: one-hot at (n, target_n); for a stacked batch [x; x′; …] the targets repeat."""
     seed = np.zeros(logits_shape)
     n = len(targets)
     repeats = logits_shape[0] // n
@@ -119,7 +120,7 @@ def forward_scores(model, x, targets) -> np.ndarray:
     with mc.no_grad():
         out = model(mc.Tensor(x))
     _check_logits(out, model)
-    return out.data[np.arange(len(x)), np.repeat(targets, len(x) // len(targets))]
+    return out.data[np.arange(len(x)), np.tile(targets, len(x) // len(targets))]
 
 
 def target_gradient(model, x, targets, rules=None):

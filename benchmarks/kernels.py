@@ -123,6 +123,10 @@ def main(argv=None):
         torch.set_num_threads(threads)
     print(f"numba threads {threads}; torch {torch.__version__ if torch else 'not installed'}; "
           f"batch {args.batch}; median of {repeats}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if load > 0.5:
+        print(f"  warning: load average {load:.1f} before starting; other processes share the "
+              f"cores and the timings will be noisy")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         if var in os.environ:
             print(f"  note: {var}={os.environ[var]}")

@@ -249,7 +249,8 @@ def grad(outputs, inputs, grad_outputs=None, rules=None):
         if g.shape != out.shape:
             raise ValueError(f"grad: grad_outputs of shape {g.shape} for an output of shape {out.shape}")
     result = backward_pass(outputs, grad_outputs, rules=rules, wanted=inputs, accumulate=False)
-    return [np.zeros_like(t.data) if g is None else g for g, t in zip(result, inputs)]
+    # Copies: a gradient may be the caller's seed or shared between inputs (a + b).
+    return [np.zeros_like(t.data) if g is None else np.array(g, copy=True) for g, t in zip(result, inputs)]
 
 
 def _as_list(x):

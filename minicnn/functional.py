@@ -111,8 +111,9 @@ def transpose(a, axes=None):
 def flatten(a, start_dim=1):
     """Merge axes start_dim… into one: (N, C, H, W) → (N, C·H·W) by default."""
     a = as_tensor(a)
-    if not 0 <= start_dim < _max(a.ndim, 1):
-        raise ValueError(f"flatten: start_dim must be in [0, {a.ndim}), got {start_dim}")
+    if not -a.ndim <= start_dim < _max(a.ndim, 1):
+        raise ValueError(f"flatten: start_dim must be in [-{a.ndim}, {a.ndim}), got {start_dim}")
+    start_dim %= _max(a.ndim, 1)
     return reshape(a, a.shape[:start_dim] + (-1,))
 
 
@@ -176,6 +177,8 @@ def cross_entropy(logits, targets, reduction="mean"):
         raise TypeError(f"cross_entropy: targets must be integer class indices, got dtype {targets.dtype}")
     targets = targets.astype(np.int64).reshape(-1)
     n, k = logits.shape
+    if n == 0:
+        raise ValueError("cross_entropy: logits must have at least one row, got an empty batch")
     if targets.shape[0] != n:
         raise ValueError(f"cross_entropy: {n} rows of logits but {targets.shape[0]} targets")
     if targets.size and (targets.min() < 0 or targets.max() >= k):
@@ -204,8 +207,21 @@ def linear(x, weight, bias=None):
         raise ValueError(f"linear: weight must be 2-D (out, in), got shape {weight.shape}")
     if x.ndim < 1 or x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: expected input with last axis {weight.shape[1]}, got shape {x.shape}")
+    if x.dtype != weight.dtype:
+        raise TypeError(f"linear: input is {x.dtype} but weight is {weight.dtype}; cast one of them")
+    _check_bias(bias, weight, "linear")
     args = (x, weight) if bias is None else (x, weight, bias)
     return ops.Linear.apply(*args)
+
+
+def _check_bias(bias, weight, op):
+    if bias is None:
+        return
+    bias = as_tensor(bias)
+    if bias.shape != (weight.shape[0],):
+        raise ValueError(f"{op}: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    if bias.dtype != weight.dtype:
+        raise TypeError(f"{op}: bias is {bias.dtype} but weight is {weight.dtype}; cast one of them")
 
 
 def _pair(value, name, op, minimum):
@@ -238,6 +254,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
             )
     if x.dtype != weight.dtype:
         raise TypeError(f"conv2d: input is {x.dtype} but weight is {weight.dtype}; cast one of them")
+    _check_bias(bias, weight, "conv2d")
     args = (x, weight) if bias is None else (x, weight, bias)
     return ops.Conv2d.apply(*args, stride=stride, padding=padding)
 
@@ -292,6 +309,9 @@ def batch_norm(x, running_mean, running_var, weight, bias, training=False, momen
     x = as_tensor(x)
     if x.ndim < 2 or x.shape[1] != np.shape(running_mean)[0]:
         raise ValueError(f"batch_norm: expected input with {np.shape(running_mean)[0]} channels on axis 1, got shape {x.shape}")
+    for name, value in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        if np.asarray(getattr(value, "data", value)).dtype != x.dtype:
+            raise TypeError(f"batch_norm: input is {x.dtype} but {name} is {np.asarray(getattr(value, 'data', value)).dtype}")
     return ops.BatchNorm.apply(
         x, weight, bias, running_mean=running_mean, running_var=running_var,
         training=training, momentum=momentum, eps=eps,

@@ -36,14 +36,14 @@ def numerical_jacobian(fn, inputs, index, eps=1e-6):
     with no_grad():
         out_size = _outputs(fn, inputs).size
         jacobian = np.zeros((out_size, x.size), dtype=np.float64)
-        flat = x.data.reshape(-1)  # a view: perturbing it perturbs x in place
         for j in range(x.size):
-            original = flat[j]
-            flat[j] = original + eps
+            index = np.unravel_index(j, x.shape)  # perturb x.data in place (works for any strides)
+            original = x.data[index]
+            x.data[index] = original + eps
             plus = _outputs(fn, inputs).data.astype(np.float64).reshape(-1)
-            flat[j] = original - eps
+            x.data[index] = original - eps
             minus = _outputs(fn, inputs).data.astype(np.float64).reshape(-1)
-            flat[j] = original
+            x.data[index] = original
             jacobian[:, j] = (plus - minus) / (2 * eps)
     return jacobian
 
@@ -84,13 +84,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
         numeric = numerical_jacobian(fn, inputs, i, eps)
         analytic = analytical_jacobian(fn, inputs, i)
         error = np.abs(numeric - analytic) - (atol + rtol * np.abs(numeric))
-        if error.size and (error > 0).any() or not np.isfinite(analytic).all():
-            worst = np.unravel_index(np.nanargmax(np.where(np.isfinite(error), error, np.inf)), error.shape)
-            out_index = np.unravel_index(worst[0], _outputs(fn, inputs).shape)
-            in_index = np.unravel_index(worst[1], inputs[i].shape)
+        finite = np.isfinite(analytic).all() and np.isfinite(numeric).all()
+        if (error > 0).any() or not finite:
+            worst = np.unravel_index(np.argmax(np.where(np.isfinite(error), error, np.inf)), error.shape)
+            out_index = [int(k) for k in np.unravel_index(worst[0], _outputs(fn, inputs).shape)]
+            in_index = [int(k) for k in np.unravel_index(worst[1], inputs[i].shape)]
             raise GradcheckError(
                 f"gradcheck: Jacobian mismatch for input {i} (shape {inputs[i].shape}): "
-                f"d output{list(out_index)} / d input{list(in_index)}: "
+                f"d output{out_index} / d input{in_index}: "
                 f"numeric {numeric[worst]:.10g}, analytic {analytic[worst]:.10g} "
                 f"(atol={atol}, rtol={rtol})"
             )

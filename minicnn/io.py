@@ -36,14 +36,26 @@ def save(state_dict, path):
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            # Each array is one "<name>.npy" member, written by hand rather than via np.savez,
+            # whose own keyword arguments ("file", "allow_pickle") would clash with such names.
+            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                for name, array in arrays.items():
+                    with archive.open(name + ".npy", "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, array, allow_pickle=False)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def load(path):
@@ -56,6 +68,9 @@ def load(path):
         if not isinstance(archive, np.lib.npyio.NpzFile):
             raise ValueError("it holds a single array, not a named .npz archive")
         with archive:
+            foreign = [n for n in archive.zip.namelist() if not n.endswith(".npy")]
+            if foreign:
+                raise ValueError(f"it is a zip file with non-array members {foreign[:3]}")
             return OrderedDict((name, archive[name]) for name in archive.files)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as error:
         raise ValueError(f"load: {path!r} is not a readable minicnn .npz file ({error})") from None

@@ -58,7 +58,8 @@ class Tensor:
     def __init__(self, data, requires_grad=False, dtype=None, _copy=True):
         array = as_float_array(data, dtype)
         # Own the data: a Tensor must not change when the caller mutates their array later.
-        if _copy and isinstance(data, np.ndarray) and array is data:
+        source = data.data if isinstance(data, Tensor) else data
+        if _copy and isinstance(source, np.ndarray) and np.may_share_memory(array, source):
             array = array.copy()
         self.data = array
         self.grad = None

@@ -5,6 +5,18 @@ semantics. Every fast function ``f`` has a plain NumPy twin ``f_reference`` with
 signature: the readable spec and the test oracle. The output dtype is always the input dtype.
 """
 
+import os
+
+import numba
+
+# Numba's default OpenMP thread pool busy-waits after every parallel loop. The convolutions
+# alternate Numba loops (im2col) with OpenBLAS GEMMs whose threads also want every core; with
+# both pools spinning on the same cores a conv ran 5-20x slower in our measurements. The
+# "workqueue" layer parks its threads instead. It only takes effect if no Numba parallel code ran
+# yet in this process, and an explicit NUMBA_THREADING_LAYER from the user always wins.
+if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":
+    numba.config.THREADING_LAYER = "workqueue"
+
 from .conv import (
     conv2d_backward_input,
     conv2d_backward_input_reference,

@@ -235,8 +235,13 @@ class AvgPool2d(_Pool2d):
 
 
 class AdaptiveAvgPool2d(Module):
-    """Average-pool (N, C, H, W) to (N, C, oh, ow). output_size 1 is global average pooling;
-    other sizes must divide H and W (then the windows are exactly PyTorch's)."""
+    """Average-pool (N, C, H, W) to (N, C, oh, ow) whatever H and W are, as PyTorch:
+    output cell i averages rows ⌊i·H/oh⌋ … ⌈(i+1)·H/oh⌉ − 1 (likewise for columns).
+
+    output_size 1 is global average pooling; when oh, ow divide H, W this is avg_pool2d with
+    kernel = stride = (H/oh, W/ow); otherwise the (possibly overlapping) windows are averaged
+    one by one (slower, but exact).
+    """
 
     def __init__(self, output_size):
         super().__init__()
@@ -248,12 +253,17 @@ class AdaptiveAvgPool2d(Module):
         (oh, ow), (h, w) = self._size, x.shape[2:]
         if (oh, ow) == (1, 1):
             return F.adaptive_avg_pool2d(x, 1)
-        if h % oh or w % ow:
-            raise ValueError(
-                f"{self!r}: the output size {(oh, ow)} must divide the input's spatial size, "
-                f"got input of shape {tuple(x.shape)}"
-            )
-        return F.avg_pool2d(x, (h // oh, w // ow))
+        if h % oh == 0 and w % ow == 0:
+            return F.avg_pool2d(x, (h // oh, w // ow))
+        rows = []
+        for i in range(oh):
+            r0, r1 = (i * h) // oh, -((-(i + 1) * h) // oh)
+            cells = [
+                F.mean(x[:, :, r0:r1, (j * w) // ow:-((-(j + 1) * w) // ow)], axis=(2, 3), keepdims=True)
+                for j in range(ow)
+            ]
+            rows.append(F.concatenate(cells, axis=3))
+        return F.concatenate(rows, axis=2)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"

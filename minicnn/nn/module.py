@@ -27,11 +27,15 @@ class Parameter(Tensor):
     """A Tensor that is a trainable weight of a Module: `requires_grad=True` by default.
 
     Assigning a Parameter to a Module attribute registers it (`module.parameters()` finds it).
-    `Parameter(tensor)` shares the tensor's data; an ndarray is copied.
+    `Parameter(tensor)` shares the tensor's data (as `torch.nn.Parameter`) unless `dtype` asks
+    for a cast; an ndarray or list is copied.
     """
 
     def __init__(self, data, requires_grad=True, dtype=None):
-        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+        if isinstance(data, Tensor):
+            super().__init__(data.data, requires_grad=requires_grad, dtype=dtype, _copy=False)
+        else:
+            super().__init__(data, requires_grad=requires_grad, dtype=dtype)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
@@ -125,7 +129,7 @@ class Module:
                 )
             self._modules[name] = None
         elif "_buffers" in self.__dict__ and name in self._buffers:
-            self._buffers[name] = None if value is None else np.asarray(value)
+            self._buffers[name] = None if value is None else np.asarray(_to_numpy(value))
         else:
             object.__setattr__(self, name, value)
 

@@ -36,7 +36,7 @@ class Sum(Function):
         return np.asarray(a.sum(axis=self.axes, keepdims=self.keepdims))
 
     def backward(self, g):
-        return (np.ascontiguousarray(_expand(g, self.shape, self.axes, self.keepdims)),)
+        return (_expand(g, self.shape, self.axes, self.keepdims).copy(),)  # a writable array, not a view
 
 
 class Mean(Function):

@@ -1,0 +1,215 @@
+"""Grad-CAM, counterfactual Grad-CAM, guided backpropagation and Guided Grad-CAM
+(Selvaraju et al., ICCV 2017; Springenberg et al., ICLR workshop 2015).
+
+Notation: A^k the k-th feature map (m × n) of a chosen conv layer, y^c the score (logit, before
+softmax) of class c.
+
+    α^c_k = (1/(m·n)) Σ_ij ∂y^c/∂A^k_ij                  (channel weights: pooled gradients)
+    L^c   = ReLU(Σ_k α^c_k A^k)                           (the class-discriminative map, m × n)
+
+then L^c is upsampled to the input size with bilinear interpolation (half-pixel centres, i.e.
+PyTorch's `interpolate(mode="bilinear", align_corners=False)`; `minicnn.functional.interpolate`).
+
+One mechanism serves every CAM variant (the pytorch-grad-cam design): a forward hook on the layer
+keeps its output A, `minicnn.grad` gives ∂y^c/∂A without touching any parameter's .grad, and a
+*channel-weight function* (A, ∂y^c/∂A) ↦ α is all a variant defines. Counterfactual Grad-CAM
+("what speaks against c") uses −∂y^c/∂A.
+
+Guided backpropagation replaces the backward of every ReLU by g ↦ g·[z > 0]·[g > 0] (only
+positive signal that also passed forward); Guided Grad-CAM multiplies it by the upsampled L^c.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import minicnn as mc
+import minicnn.functional as F
+from minicnn import nn, ops
+
+from ._common import eval_mode, num_classes, prepare_input, prepare_targets, target_gradient, target_seed
+
+__all__ = [
+    "grad_cam",
+    "grad_cam_maps",
+    "guided_backprop",
+    "guided_grad_cam",
+    "class_activation_maps",
+    "gradcam_weights",
+    "layer_activation_and_gradient",
+    "upsample_maps",
+    "find_layer",
+]
+
+
+# ---- the layer: a Module of the model, or its dotted name ------------------------------------
+def _layers_with_4d_output(model, x):
+    """Dotted names of the submodules whose output is 4-D for input x (one row, no graph)."""
+    names, handles = [], []
+
+    def remember(name):
+        def hook(module, inputs, output):
+            if isinstance(output, mc.Tensor) and output.ndim == 4 and name not in names:
+                names.append(name)
+
+        return hook
+
+    try:
+        for name, module in model.named_modules():
+            if name:
+                handles.append(module.register_forward_hook(remember(name)))
+        with mc.no_grad():
+            model(mc.Tensor(x[:1]))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return names
+
+
+def _no_such_layer(model, x, problem):
+    candidates = _layers_with_4d_output(model, x)
+    listed = ", ".join(repr(c) for c in candidates) if candidates else "(none: the model has no 4-D activations)"
+    return ValueError(f"layer: {problem}; layers with a 4-D (N, C, H, W) output: {listed}")
+
+
+def find_layer(model, layer, x):
+    """(dotted name, Module) for `layer` = None (the last nn.Conv2d in `named_modules()` order, i.e.
+    the output of the last convolution, before its activation), a dotted name, or a Module of
+    the model. ValueError, listing the candidate names, if there is no such layer."""
+    modules = list(model.named_modules())
+    if layer is None:
+        convs = [(name, m) for name, m in modules if isinstance(m, nn.Conv2d)]
+        if not convs:
+            raise _no_such_layer(model, x, f"no nn.Conv2d in {type(model).__name__} to use by default; pass one")
+        return convs[-1]
+    if isinstance(layer, str):
+        for name, module in modules:
+            if name == layer:
+                return name, module
+        raise _no_such_layer(model, x, f"{type(model).__name__} has no submodule named {layer!r}")
+    if isinstance(layer, nn.Module):
+        for name, module in modules:
+            if module is layer:
+                return name, module
+        raise _no_such_layer(model, x, f"the module {layer!r} is not part of {type(model).__name__}")
+    raise TypeError(f"layer: expected None, a dotted module name or a Module of the model, got {type(layer).__name__}")
+
+
+# ---- the shared mechanism ---------------------------------------------------------------------
+def layer_activation_and_gradient(model, x, targets, layer=None):
+    """(A, ∂y^c/∂A) at `layer` for every row: one forward pass with a hook, one backward pass.
+
+    x must be validated (`prepare_input`) and the model in eval mode; targets one int per row.
+    """
+    name, module = find_layer(model, layer, x)
+    captured = []
+    handle = module.register_forward_hook(lambda m, inputs, output: captured.append(output))
+    try:
+        # requires_grad on the input: the graph then reaches A even for a frozen model.
+        out = model(mc.Tensor(x, requires_grad=True))
+    finally:
+        handle.remove()
+    if len(captured) != 1:
+        problem = "never runs" if not captured else f"runs {len(captured)} times"
+        raise _no_such_layer(model, x, f"the layer {name!r} {problem} in a forward pass; pick one that runs once")
+    activation = captured[0]
+    if not isinstance(activation, mc.Tensor) or activation.ndim != 4:
+        shape = getattr(activation, "shape", type(activation).__name__)
+        raise _no_such_layer(model, x, f"the output of layer {name!r} has shape {shape}, not (N, C, H, W)")
+    if out.ndim != 2:
+        raise ValueError(f"model: Grad-CAM needs logits of shape (N, classes), got shape {out.shape}")
+    (grad,) = mc.grad(out, [activation], grad_outputs=target_seed(out.shape, targets).astype(out.dtype))
+    return activation.data, grad
+
+
+def gradcam_weights(activations, gradients):
+    """Grad-CAM's channel weights α_k = (1/(m·n)) Σ_ij ∂y^c/∂A^k_ij  → shape (N, K)."""
+    return gradients.mean(axis=(2, 3))
+
+
+def class_activation_maps(model, x, target, layer=None, channel_weights=gradcam_weights, relu=True, counterfactual=False):
+    """L = ReLU(Σ_k α_k A^k) at `layer`, shape (N, m, n), before upsampling, for any CAM variant.
+
+    channel_weights -- (A, G) ↦ α of shape (N, K), with G = ∂y^c/∂A (or −∂y^c/∂A if counterfactual)
+    relu            -- False keeps the negative part of Σ_k α_k A^k
+    """
+    if not isinstance(relu, (bool, np.bool_)):
+        raise TypeError(f"relu: expected True or False, got {relu!r}")
+    if not isinstance(counterfactual, (bool, np.bool_)):
+        raise TypeError(f"counterfactual: expected True or False, got {counterfactual!r}")
+    x = prepare_input(x, model)
+    with eval_mode(model):
+        targets = prepare_targets(target, len(x), num_classes(model, x))
+        activations, gradients = layer_activation_and_gradient(model, x, targets, layer)
+    if counterfactual:
+        gradients = -gradients
+    alpha = channel_weights(activations, gradients)
+    maps = np.einsum("nk,nkij->nij", alpha, activations)
+    return np.maximum(maps, 0) if relu else maps
+
+
+def upsample_maps(maps, size):
+    """Bilinear resize of (N, m, n) maps to (N, *size), half-pixel centres (PyTorch's
+    `interpolate(mode="bilinear", align_corners=False)`)."""
+    with mc.no_grad():
+        return F.interpolate(mc.Tensor(maps[:, None]), size=tuple(size)).data[:, 0]
+
+
+# ---- the public methods -----------------------------------------------------------------------
+def grad_cam(model, x, target, layer=None, relu=True, upsample=True, counterfactual=False):
+    """Grad-CAM L^c = ReLU(Σ_k α^c_k A^k), α^c_k = (1/(m·n)) Σ_ij ∂y^c/∂A^k_ij; shape (N, H, W).
+
+    model  -- a minicnn Module returning logits (N, classes); run in eval mode, mode restored
+    x      -- batch (N, C, H, W); cast to the model's dtype
+    target -- int, or one int per row: the class c (its logit y^c is differentiated)
+    layer  -- where A is taken: None (default) = the output of the *last nn.Conv2d* module in
+              `model.named_modules()` order (before its activation, like Captum's
+              LayerGradCam(model, conv)); or a dotted name from `named_modules()` ("features.3"),
+              or a Module of the model. Its output must be 4-D and it must run once per forward.
+    relu   -- apply the final ReLU (False: the signed map Σ_k α_k A^k)
+    upsample -- True: bilinear resize to x's (H, W) (after the ReLU); False: the layer's (m, n)
+    counterfactual -- use −∂y^c/∂A: regions whose removal would raise the score of c
+    """
+    if not isinstance(upsample, (bool, np.bool_)):
+        raise TypeError(f"upsample: expected True or False, got {upsample!r}")
+    maps = class_activation_maps(model, x, target, layer, gradcam_weights, relu, counterfactual)
+    if not upsample:
+        return maps
+    shape = np.shape(x.data if isinstance(x, mc.Tensor) else x)
+    if len(shape) != 4:
+        raise ValueError(f"x: upsampling to the input size needs a batch (N, C, H, W), got shape {shape}; use upsample=False")
+    return upsample_maps(maps, shape[2:])
+
+
+def grad_cam_maps(model, x, target, layer=None, relu=True, counterfactual=False):
+    """Grad-CAM at the layer's own resolution (N, m, n): `grad_cam(..., upsample=False)`."""
+    return grad_cam(model, x, target, layer, relu=relu, upsample=False, counterfactual=counterfactual)
+
+
+def _guided_relu(node, grad_output):
+    """Guided backprop through y = max(z, 0): g ↦ g·[z > 0]·[g > 0]."""
+    z = node.inputs[0].data
+    return (grad_output * ((z > 0) & (grad_output > 0)),)
+
+
+GUIDED_RULES = {ops.Relu: _guided_relu}
+
+
+def guided_backprop(model, x, target):
+    """Guided backpropagation (Springenberg et al. 2015): ∂y^c/∂x with every ReLU's backward
+    replaced by g·[z > 0]·[g > 0]; every other op keeps its ordinary derivative. Shaped like x.
+
+    Applies to every ReLU op in the graph (nn.ReLU modules and F.relu calls alike).
+    """
+    x = prepare_input(x, model)
+    with eval_mode(model):
+        targets = prepare_targets(target, len(x), num_classes(model, x))
+        grad, _ = target_gradient(model, x, targets, rules=GUIDED_RULES)
+    return grad
+
+
+def guided_grad_cam(model, x, target, layer=None):
+    """Guided Grad-CAM = guided backprop ⊙ upsampled Grad-CAM, the map broadcast over the input
+    channels; shape (N, C, H, W) like x. `layer` as in `grad_cam`."""
+    cam = grad_cam(model, x, target, layer=layer)
+    return guided_backprop(model, x, target) * cam[:, None]

@@ -1,0 +1,155 @@
+"""The model zoo: a LeNet-style net, a small VGG-style net and a small ResNet, plus bundled weights.
+
+Every architecture takes the input shape (C, H, W) and the number of classes, so the same code
+serves digits (1×16×16), faces (1×25×25) and shapes (1×32×32). The module names follow the
+PyTorch way of writing the same nets, so a PyTorch state_dict of the same architecture loads
+unchanged.
+
+Bundled weights live in `minicnn/weights/<dataset>_<arch>.npz`, written by
+`python -m minicnn.train` (see `BUNDLED` for the exact command that reproduces each file).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from . import functional as F
+from . import nn
+from .io import load
+
+__all__ = [
+    "LeNet", "VGGSmall", "ResNetSmall", "BasicBlock",
+    "ARCHITECTURES", "BUNDLED", "build", "load_pretrained", "weights_path",
+]
+
+
+class LeNet(nn.Module):
+    """LeNet-5 style (LeCun et al. 1998, with ReLU and max pooling):
+    conv 6@5×5 (pad 2) → ReLU → max-pool 2 → conv 16@5×5 → ReLU → max-pool 2 → 120 → 84 → classes."""
+
+    def __init__(self, input_shape=(1, 28, 28), num_classes=10):
+        super().__init__()
+        c, h, w = input_shape
+        self.features = nn.Sequential(
+            nn.Conv2d(c, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        fh, fw = ((h // 2) - 4) // 2, ((w // 2) - 4) // 2
+        if fh < 1 or fw < 1:
+            raise ValueError(f"LeNet: input_shape must be at least 12×12, got {input_shape}")
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(16 * fh * fw, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, num_classes),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class VGGSmall(nn.Module):
+    """VGG style (Simonyan & Zisserman 2015), two blocks of two 3×3 convs:
+    [conv c₁, ReLU, conv c₁, ReLU, max-pool 2] → [conv c₂, ReLU, conv c₂, ReLU, max-pool 2] → hidden → classes."""
+
+    def __init__(self, input_shape=(3, 32, 32), num_classes=10, channels=(16, 32), hidden=64):
+        super().__init__()
+        c, h, w = input_shape
+        c1, c2 = channels
+        self.features = nn.Sequential(
+            nn.Conv2d(c, c1, 3, padding=1), nn.ReLU(), nn.Conv2d(c1, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.Conv2d(c2, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        if h < 4 or w < 4:
+            raise ValueError(f"VGGSmall: input_shape must be at least 4×4, got {input_shape}")
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(c2 * (h // 4) * (w // 4), hidden), nn.ReLU(), nn.Linear(hidden, num_classes),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class BasicBlock(nn.Module):
+    """ResNet basic block (He et al. 2016): out = ReLU(BN(conv(ReLU(BN(conv(x))))) + shortcut(x)),
+    with a 1×1 strided conv + BN shortcut when the shape changes (torchvision's names)."""
+
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU()
+        self.downsample = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels),
+            )
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        shortcut = x if self.downsample is None else self.downsample(x)
+        return self.relu(out + shortcut)  # the same ReLU module used twice, as torchvision does
+
+
+class ResNetSmall(nn.Module):
+    """A small ResNet: stem conv 3×3 → BN → ReLU, blocks at widths (w, 2w) (the second strided),
+    global average pooling, linear classifier."""
+
+    def __init__(self, input_shape=(3, 32, 32), num_classes=10, width=16):
+        super().__init__()
+        c = input_shape[0]
+        self.conv1 = nn.Conv2d(c, width, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.layer1 = BasicBlock(width, width)
+        self.layer2 = BasicBlock(width, 2 * width, stride=2)
+        self.fc = nn.Linear(2 * width, num_classes)
+
+    def forward(self, x):
+        h = F.relu(self.bn1(self.conv1(x)))
+        h = self.layer2(self.layer1(h))
+        return self.fc(F.flatten(F.adaptive_avg_pool2d(h, 1)))
+
+
+ARCHITECTURES = {"lenet": LeNet, "vgg": VGGSmall, "resnet": ResNetSmall}
+
+# dataset → (architecture, dataset options, training command that reproduces the weights)
+BUNDLED = {
+    "digits": ("lenet", {"size": 16}, "python -m minicnn.train --dataset digits --model lenet --epochs 40 --lr 0.003 --seed 0"),
+    "faces": ("lenet", {}, "python -m minicnn.train --dataset faces --model lenet --epochs 60 --seed 0"),
+    "shapes": ("vgg", {}, "python -m minicnn.train --dataset shapes --model vgg --epochs 8 --seed 0"),
+}
+
+
+def build(arch, input_shape, num_classes, **kwargs):
+    """An untrained model of architecture `arch` ("lenet", "vgg" or "resnet")."""
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"arch: expected one of {', '.join(ARCHITECTURES)}, got {arch!r}")
+    return ARCHITECTURES[arch](tuple(input_shape), num_classes, **kwargs)
+
+
+def weights_path(dataset, arch=None):
+    """Path of the bundled weights file for `dataset` (and its bundled architecture)."""
+    if dataset not in BUNDLED:
+        raise ValueError(f"dataset: expected one of {', '.join(BUNDLED)}, got {dataset!r}")
+    arch = arch or BUNDLED[dataset][0]
+    return os.path.join(os.path.dirname(__file__), "weights", f"{dataset}_{arch}.npz")
+
+
+def load_pretrained(dataset, path=None, dtype=np.float64):
+    """The bundled model trained on `dataset`, in eval mode: (model, Dataset it was trained on).
+
+    `path` loads other weights of the same architecture instead (strict: a mismatch lists every
+    missing, unexpected and mis-shaped key).
+    """
+    from .data import load_dataset
+
+    if dataset not in BUNDLED:
+        raise ValueError(f"dataset: expected one of {', '.join(BUNDLED)}, got {dataset!r}")
+    arch, options, _ = BUNDLED[dataset]
+    data = load_dataset(dataset, **options)
+    model = build(arch, data.input_shape, data.n_classes)
+    state = load(path or weights_path(dataset))
+    model.load_state_dict(state)
+    return model.to(dtype).eval(), data
