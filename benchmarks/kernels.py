@@ -1,6 +1,6 @@
 """Time the convolution kernels on the conv layers of LeNet-5 and a small VGG, against PyTorch.
 
-    python benchmarks/kernels.py [--quick] [--batch 64] [--repeats 15]
+    python benchmarks/kernels.py [--quick] [--batch 64] [--repeats 15] [--threads T]
 
 For each layer and dtype it times one training step's worth of convolution work, forward +
 grad-input + grad-weight, as the median of several repeats. Our kernels and PyTorch are
@@ -18,7 +18,22 @@ import statistics
 import sys
 import time
 
-import numpy as np
+
+def _thread_request(argv):
+    """Value of --threads, read before NumPy is imported: OpenBLAS sizes its pool at load time."""
+    for i, arg in enumerate(argv):
+        if arg == "--threads" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--threads="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+if _thread_request(sys.argv) is not None:
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[_var] = _thread_request(sys.argv)
+
+import numpy as np  # noqa: E402  (after the thread-count environment is set)
 
 try:
     import minicnn.kernels as K
@@ -115,6 +130,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for Numba, OpenBLAS and torch (default: Numba's default)")
     args = parser.parse_args(argv)
     repeats = args.repeats or (5 if args.quick else 15)
 

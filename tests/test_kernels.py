@@ -108,18 +108,19 @@ class TestConv2d:
         assert_close(K.conv2d_backward_weight(g, x, wt.shape, s, p),
                      K.conv2d_backward_weight_reference(g, x, wt.shape, s, p))
 
-    def test_batch_chunking(self, rng, monkeypatch):
+    @pytest.mark.parametrize("dtype, rel", [(np.float64, 1e-12), (np.float32, 1e-5)])
+    def test_batch_chunking(self, rng, monkeypatch, dtype, rel):
         # Force chunks of 2 images on a batch of 5 so the last chunk is a partial one.
         case = (5, 3, 7, 9, 4, 3, 3, (2, 1), (1, 1))
-        x, w, g, s, p = conv_data(rng, case)
-        per_image = 3 * 3 * 3 * 4 * 9 * 8
+        x, w, g, s, p = conv_data(rng, case, dtype)
+        per_image = 3 * 3 * 3 * 4 * 9 * np.dtype(dtype).itemsize
         monkeypatch.setattr(conv_module, "_COLS_CHUNK_BYTES", 2 * per_image)
         assert conv_module._batch_chunk(5, per_image) == 2
-        assert_close(K.conv2d_forward(x, w, s, p), K.conv2d_forward_reference(x, w, s, p))
+        assert_close(K.conv2d_forward(x, w, s, p), K.conv2d_forward_reference(x, w, s, p), rel)
         assert_close(K.conv2d_backward_input(g, w, x.shape, s, p),
-                     K.conv2d_backward_input_reference(g, w, x.shape, s, p))
+                     K.conv2d_backward_input_reference(g, w, x.shape, s, p), rel)
         assert_close(K.conv2d_backward_weight(g, x, w.shape, s, p),
-                     K.conv2d_backward_weight_reference(g, x, w.shape, s, p))
+                     K.conv2d_backward_weight_reference(g, x, w.shape, s, p), rel)
 
     @pytest.mark.parametrize("case", CONV_CASES[:5], ids=CONV_IDS[:5])
     def test_float32_stays_float32(self, rng, case):

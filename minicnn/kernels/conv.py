@@ -234,14 +234,6 @@ def _swap_leading_axes(src, dst):
             dst[b, a, k] = src[a, b, k]
 
 
-def _to_matrix_layout(a):
-    """(N, O, P) → (O, N·P) contiguous."""
-    n, o, p = a.shape
-    out = np.empty((o, n, p), dtype=a.dtype)
-    _swap_leading_axes(a, out)
-    return out.reshape(o, n * p)
-
-
 def _batch_chunk(n, bytes_per_image):
     """How many images to im2col at once (at least 1)."""
     return max(1, min(n, _COLS_CHUNK_BYTES // max(1, bytes_per_image)))
@@ -333,23 +325,33 @@ def conv2d_backward_weight(grad_y, x, w_shape, stride, padding):
     o, _, kh, kw = w_shape
     plane = oh * ow
     k = c * kh * kw
-    grad_w = np.zeros((o, k), dtype=x.dtype)
+    # Same product, two memory orders: grad_wᵀ = cols @ gᵀ ran 1.5-2x faster than g @ colsᵀ in
+    # float32 with OpenBLAS (AVX-512 kernels) and no faster in float64, so float32 uses it.
+    transposed = x.dtype == np.float32
+    grad_w = np.zeros((k, o) if transposed else (o, k), dtype=x.dtype)
     if n == 0:
-        return grad_w.reshape(w_shape)
+        return np.zeros(w_shape, dtype=x.dtype)
     pointwise = _is_pointwise(kh, kw, stride, padding)
     chunk = _batch_chunk(n, k * plane * x.itemsize)
     g_buf = _buffer(o * chunk * plane, x.dtype)
     cols = _buffer(k * chunk * plane, x.dtype)
-    partial = np.empty((o, k), dtype=x.dtype)
+    partial = np.empty_like(grad_w)
     for n0 in range(0, n, chunk):
         m = min(chunk, n - n0)
         g_m = _view(g_buf, (o, m, plane))
         _swap_leading_axes(grad_y[n0:n0 + m].reshape(m, o, plane), g_m)
+        g_m = g_m.reshape(o, m * plane)
         cols_m = _view(cols, (k, m, plane))
         if pointwise:
             _swap_leading_axes(x[n0:n0 + m].reshape(m, c, plane), cols_m)
         else:
             _im2col(x[n0:n0 + m], kh, kw, *stride, *padding, oh, ow, cols_m.reshape(k, m * plane))
+        cols_m = cols_m.reshape(k, m * plane)
         # Chunks are summed in a fixed order, so the result is deterministic.
-        grad_w += np.matmul(g_m.reshape(o, m * plane), cols_m.reshape(k, m * plane).T, out=partial)
-    return grad_w.reshape(w_shape)
+        if transposed:
+            grad_w += np.matmul(cols_m, g_m.T, out=partial)
+        else:
+            grad_w += np.matmul(g_m, cols_m.T, out=partial)
+    if transposed:
+        grad_w = grad_w.T
+    return np.ascontiguousarray(grad_w).reshape(w_shape)

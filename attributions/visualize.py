@@ -1,0 +1,272 @@
+"""Pictures of attributions: signed heatmaps, absolute-value maps, overlays, and the method grid.
+
+Conventions (the same in every function, so two pictures can be compared by eye):
+
+* **Channels are summed for display.** An attribution shaped like the input (C, H, W) is shown
+  as the (H, W) map Σ_c a_c. Summing (not averaging, not |·|) keeps the sign and keeps
+  completeness: the displayed map still adds up to Σ_i a_i. A 2-D map (Grad-CAM) is shown as is.
+* **Outlier-percentile normalisation.** One map a is scaled by the p-th percentile of its
+  absolute values and clipped:
+
+      â = clip(a / s, −1, 1),   s = percentile(|a|, p),   p = 99.5 by default
+
+  so a handful of extreme pixels cannot wash out the rest (the convention of the Integrated
+  Gradients and DeepLIFT code bases). If s = 0 (e.g. a map that is zero almost everywhere) the
+  maximum |a| is used instead, and an all-zero map stays all zero. Each map is normalised on its
+  own; the colours say where a method puts its attribution, not how large it is compared with
+  another method (the table of the demo reports magnitudes).
+* **Signed maps** use a diverging colormap ("bwr": blue negative, white zero, red positive) with a
+  symmetric range vmin = −1, vmax = +1 on â, so white is always exactly zero.
+  **Absolute-value maps** show |â| on a sequential colormap ("Reds") with range [0, 1].
+* **Overlays** draw the input image in grey (or colour for 3 channels) and the normalised map on
+  top, with opacity proportional to |â|, so pixels without attribution show the plain image.
+
+Every function draws into an Axes you pass (or a new Figure) and returns it; nothing here calls
+`plt.show()` or chooses a backend. A script without a display should call
+`matplotlib.use("Agg")` itself (the command line does).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+
+__all__ = [
+    "DEFAULT_PERCENTILE",
+    "SIGNED_CMAP",
+    "ABS_CMAP",
+    "METHOD_TITLES",
+    "to_2d",
+    "normalize",
+    "show_image",
+    "heatmap",
+    "abs_heatmap",
+    "overlay",
+    "attribution_grid",
+]
+
+DEFAULT_PERCENTILE = 99.5
+SIGNED_CMAP = "bwr"
+ABS_CMAP = "Reds"
+
+# Column titles for the method names used by the command line (and the grid's default order).
+METHOD_TITLES = {
+    "saliency": "Saliency",
+    "gradient_x_input": "Gradient × input",
+    "deeplift_rescale": "DeepLIFT\nRescale",
+    "deeplift_reveal_cancel": "DeepLIFT\nRevealCancel",
+    "integrated_gradients": "Integrated\nGradients",
+    "grad_cam": "Grad-CAM",
+    "guided_grad_cam": "Guided\nGrad-CAM",
+}
+
+
+def _as_array(a, name):
+    array = np.asarray(getattr(a, "data", a))
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected a numeric array, got dtype {array.dtype}")
+    return array
+
+
+def to_2d(a, name="attribution") -> np.ndarray:
+    """One map for display, float64 (H, W): (H, W) as is, (C, H, W) summed over channels,
+    (1, C, H, W) (a batch of one) likewise. Σ over channels keeps the sign and the total."""
+    array = _as_array(a, name)
+    if array.ndim == 4 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim == 3:
+        array = array.sum(axis=0)
+    if array.ndim != 2:
+        raise ValueError(f"{name}: expected one map of shape (H, W) or (C, H, W), got shape {array.shape}")
+    return array.astype(np.float64)
+
+
+def normalize(a, percentile=DEFAULT_PERCENTILE, signed=True) -> np.ndarray:
+    """â = clip(a / s, −1, 1) with s = percentile(|a|, `percentile`) over the whole map.
+
+    signed -- True: keep the sign, values in [−1, 1]; False: return |â|, values in [0, 1].
+    Works on any shape (the percentile is taken over all entries). s = 0 falls back to max |a|;
+    an all-zero (or empty) map is returned as zeros. NaN or inf is an error.
+    """
+    array = _as_array(a, "a").astype(np.float64)
+    if not 0 < percentile <= 100:
+        raise ValueError(f"percentile: expected a number in (0, 100], got {percentile!r}")
+    if not np.isfinite(array).all():
+        raise ValueError("a: contains NaN or inf values")
+    magnitude = np.abs(array)
+    if magnitude.size == 0:
+        return array
+    scale = np.percentile(magnitude, percentile)
+    if scale <= 0:
+        scale = magnitude.max()
+    if scale <= 0:
+        return np.zeros_like(array)
+    result = np.clip(array / scale, -1.0, 1.0)
+    return result if signed else np.abs(result)
+
+
+def _axes(ax, figsize=(3, 3)):
+    if ax is not None:
+        return ax
+    return Figure(figsize=figsize).add_subplot()
+
+
+def _clean(ax, title):
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title is not None:
+        ax.set_title(title, fontsize=9)
+
+
+def _image_for_display(image):
+    """(H, W) grey or (H, W, 3) colour array for imshow, from (H, W), (1, H, W), (3, H, W) or (H, W, 3|4)."""
+    array = _as_array(image, "image").astype(np.float64)
+    if array.ndim == 4 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim == 3 and array.shape[0] in (1, 3) and array.shape[-1] not in (3, 4):
+        array = array[0] if array.shape[0] == 1 else np.moveaxis(array, 0, -1)
+    elif array.ndim == 3 and array.shape[-1] == 4:
+        array = array[..., :3]
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] == 3)):
+        raise ValueError(f"image: expected (H, W), (1|3, H, W) or (H, W, 3), got shape {np.shape(image)}")
+    lo, hi = array.min(), array.max()
+    if lo < 0 or hi > 1:  # not already in [0, 1]: stretch for display
+        array = (array - lo) / (hi - lo) if hi > lo else np.zeros_like(array)
+    return array
+
+
+def show_image(image, ax=None, title=None):
+    """Draw an input image ((1|3, H, W) or (H, W)) in grey or colour, range [0, 1]; returns the Axes."""
+    ax = _axes(ax)
+    picture = _image_for_display(image)
+    if picture.ndim == 2:
+        ax.imshow(picture, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    else:
+        ax.imshow(picture, interpolation="nearest")
+    _clean(ax, title)
+    return ax
+
+
+def heatmap(a, ax=None, title=None, percentile=DEFAULT_PERCENTILE, cmap=SIGNED_CMAP):
+    """Signed heatmap of one attribution map on a diverging colormap centred at zero.
+
+    Shows â = normalize(to_2d(a), percentile) with Normalize(vmin=−1, vmax=1): white is 0,
+    red positive, blue negative. Returns the Axes (the image is `ax.images[-1]`).
+    """
+    ax = _axes(ax)
+    ax.imshow(normalize(to_2d(a), percentile), cmap=cmap, norm=Normalize(vmin=-1.0, vmax=1.0), interpolation="nearest")
+    _clean(ax, title)
+    return ax
+
+
+def abs_heatmap(a, ax=None, title=None, percentile=DEFAULT_PERCENTILE, cmap=ABS_CMAP):
+    """Absolute-value map |â| of one attribution on a sequential colormap, range [0, 1].
+
+    The channel sum happens first (to_2d), then the absolute value, as for the signed map.
+    Returns the Axes.
+    """
+    ax = _axes(ax)
+    ax.imshow(normalize(to_2d(a), percentile, signed=False), cmap=cmap, norm=Normalize(vmin=0.0, vmax=1.0), interpolation="nearest")
+    _clean(ax, title)
+    return ax
+
+
+def overlay(image, a, ax=None, title=None, percentile=DEFAULT_PERCENTILE, signed=True, alpha=0.8):
+    """The input image with the normalised attribution map on top.
+
+    The map is â (signed, on "bwr" with vmin = −1, vmax = 1) or |â| (on "Reds", [0, 1]), drawn
+    with per-pixel opacity alpha·|â|, so unattributed pixels show the plain image. A map of a
+    different size than the image (e.g. Grad-CAM before upsampling) is stretched over the image.
+    Returns the Axes.
+    """
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"alpha: expected a number in [0, 1], got {alpha!r}")
+    ax = show_image(image, ax=ax, title=title)
+    picture = ax.images[-1].get_array()
+    height, width = picture.shape[:2]
+    values = normalize(to_2d(a), percentile, signed=signed)
+    norm = Normalize(vmin=-1.0, vmax=1.0) if signed else Normalize(vmin=0.0, vmax=1.0)
+    ax.imshow(
+        values, cmap=SIGNED_CMAP if signed else ABS_CMAP, norm=norm, alpha=alpha * np.abs(values),
+        interpolation="nearest", extent=(-0.5, width - 0.5, height - 0.5, -0.5),
+    )
+    return ax
+
+
+def attribution_grid(
+    images, attributions, labels=None, predictions=None, classes=None, percentile=DEFAULT_PERCENTILE,
+    mode="signed", colorbar=True, cell_size=1.35, titles=None,
+):
+    """A Figure with one row per image: the input, then one map per method.
+
+    images       -- (N, C, H, W) (or (N, H, W)) inputs
+    attributions -- {method name: array (N, C, H, W) or (N, H, W)}, columns in the dict's order
+    labels, predictions -- optional (N,) true and predicted class indices; the input's title reads
+                    "true: … / pred: …" (in red when they differ)
+    classes      -- optional class names for those indices
+    mode         -- "signed" (every map on "bwr", vmin = −1, vmax = 1), "abs" (|â| on "Reds"),
+                    or "overlay" (signed map over the input)
+    colorbar     -- add one shared colorbar for the normalised scale (one more Axes)
+    titles       -- {method name: column title}; defaults to METHOD_TITLES, else the name
+
+    Axes: N·(1 + len(attributions)) panels (+ 1 colorbar). Returns the Figure.
+    """
+    images = _as_array(images, "images")
+    n = len(images)
+    if n == 0:
+        raise ValueError("images: expected at least one image, got an empty batch")
+    if not hasattr(attributions, "items") or len(attributions) == 0:
+        raise TypeError("attributions: expected a non-empty dict {method name: array with one map per image}")
+    if mode not in ("signed", "abs", "overlay"):
+        raise ValueError(f"mode: expected one of signed, abs, overlay, got {mode!r}")
+    maps = {}
+    for name, value in attributions.items():
+        value = _as_array(value, f"attributions[{name!r}]")
+        if len(value) != n:
+            raise ValueError(f"attributions[{name!r}]: expected {n} maps (one per image), got {len(value)}")
+        maps[name] = value
+    for arg, value in (("labels", labels), ("predictions", predictions)):
+        if value is not None and len(value) != n:
+            raise ValueError(f"{arg}: expected {n} class indices, got {len(value)}")
+    titles = {**METHOD_TITLES, **(titles or {})}
+
+    def class_name(k):
+        return classes[int(k)] if classes is not None else str(int(k))
+
+    columns = 1 + len(maps)
+    extra = 0.45 if colorbar else 0.0
+    fig = Figure(figsize=(cell_size * columns, cell_size * n + 0.5 + extra))
+    axes = fig.subplots(n, columns, squeeze=False)
+    for row in range(n):
+        title = None
+        if labels is not None or predictions is not None:
+            parts = []
+            if labels is not None:
+                parts.append(f"true: {class_name(labels[row])}")
+            if predictions is not None:
+                parts.append(f"pred: {class_name(predictions[row])}")
+            title = "\n".join(parts)
+        show_image(images[row], ax=axes[row, 0], title=title)
+        if labels is not None and predictions is not None and int(labels[row]) != int(predictions[row]):
+            axes[row, 0].title.set_color("red")
+        for col, (name, value) in enumerate(maps.items(), start=1):
+            ax = axes[row, col]
+            if mode == "signed":
+                heatmap(value[row], ax=ax, percentile=percentile)
+            elif mode == "abs":
+                abs_heatmap(value[row], ax=ax, percentile=percentile)
+            else:
+                overlay(images[row], value[row], ax=ax, percentile=percentile)
+            if row == 0:
+                ax.set_title(titles.get(name, name), fontsize=9)
+    fig.subplots_adjust(left=0.02, right=0.98, top=1 - 0.75 / (cell_size * n + 0.5 + extra), bottom=(extra + 0.1) / (cell_size * n + 0.5 + extra), wspace=0.08, hspace=0.45)
+    if colorbar:
+        image = axes[0, 1].images[-1]
+        bar = fig.colorbar(image, ax=list(axes[:, 1:].ravel()), orientation="horizontal", fraction=0.5 / (cell_size * n), pad=0.02, aspect=50)
+        label = "|a| / percentile(|a|, p), clipped to [0, 1]" if mode == "abs" else "a / percentile(|a|, p), clipped to [−1, 1]"
+        bar.set_label(f"{label}, p = {percentile}; channels summed", fontsize=8)
+        bar.ax.tick_params(labelsize=7)
+    return fig
