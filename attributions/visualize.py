@@ -237,7 +237,7 @@ def attribution_grid(
         return classes[int(k)] if classes is not None else str(int(k))
 
     columns = 1 + len(maps)
-    extra = 0.45 if colorbar else 0.0
+    extra = 0.6 if colorbar else 0.0
     fig = Figure(figsize=(cell_size * columns, cell_size * n + 0.5 + extra))
     axes = fig.subplots(n, columns, squeeze=False)
     for row in range(n):
@@ -262,11 +262,14 @@ def attribution_grid(
                 overlay(images[row], value[row], ax=ax, percentile=percentile)
             if row == 0:
                 ax.set_title(titles.get(name, name), fontsize=9)
-    fig.subplots_adjust(left=0.02, right=0.98, top=1 - 0.75 / (cell_size * n + 0.5 + extra), bottom=(extra + 0.1) / (cell_size * n + 0.5 + extra), wspace=0.08, hspace=0.45)
+    height = cell_size * n + 0.5 + extra  # inches
+    fig.subplots_adjust(left=0.02, right=0.98, top=1 - 0.6 / height, bottom=(extra + 0.05) / height, wspace=0.08, hspace=0.45)
     if colorbar:
-        image = axes[0, 1].images[-1]
-        bar = fig.colorbar(image, ax=list(axes[:, 1:].ravel()), orientation="horizontal", fraction=0.5 / (cell_size * n), pad=0.02, aspect=50)
+        # a dedicated strip under the map columns, so the panels keep their size
+        first, last = axes[-1, 1].get_position(), axes[-1, -1].get_position()
+        cax = fig.add_axes((first.x0, 0.34 / height, last.x1 - first.x0, 0.1 / height))
+        bar = fig.colorbar(axes[0, 1].images[-1], cax=cax, orientation="horizontal")
         label = "|a| / percentile(|a|, p), clipped to [0, 1]" if mode == "abs" else "a / percentile(|a|, p), clipped to [−1, 1]"
-        bar.set_label(f"{label}, p = {percentile}; channels summed", fontsize=8)
-        bar.ax.tick_params(labelsize=7)
+        bar.set_label(f"{label}, p = {percentile}; channels summed", fontsize=7, labelpad=1)
+        bar.ax.tick_params(labelsize=6, pad=1)
     return fig

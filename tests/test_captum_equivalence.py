@@ -180,6 +180,4 @@ def test_guided_grad_cam(case):
     assert_close(ours, expected)
 
 
-# ==============================================================================================
-# DeepLIFT cross-checks (DeepLift, DeepLiftShap, RevealCancel, …): section reserved for the lead.
-# ==============================================================================================
+# DeepLIFT's cross-checks against captum.attr.DeepLift live in tests/test_deeplift_captum.py.

@@ -19,7 +19,7 @@ from .._common import eval_mode, num_classes, prepare_input, prepare_targets
 
 __all__ = [
     "as_array", "pixel_map", "check_images", "check_masks", "check_int", "check_fraction",
-    "pixel_ranks", "model_outputs", "pearson_rows", "average_ranks", "spearman_rows", "row_seeds",
+    "pixel_ranks", "model_outputs", "checked_targets", "pearson_rows", "average_ranks", "spearman_rows", "row_seeds",
 ]
 
 

@@ -74,12 +74,6 @@ def _check_max_backward(grad_y, argmax, x_shape):
     return grad_y, np.ascontiguousarray(argmax), x_shape
 
 
-def _window_rows(i, stride, padding, kernel, size):
-    """Input rows (or columns) of window i inside the unpadded input: [start, stop)."""
-    start = i * stride - padding
-    return max(start, 0), min(start + kernel, size)
-
-
 # ----------------------------------------------------------------------------------------------
 # Reference versions
 # ----------------------------------------------------------------------------------------------

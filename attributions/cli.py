@@ -1,0 +1,352 @@
+"""The command line: `python -m attributions demo | explain | compare`.
+
+    python -m attributions demo                                   # digits, 6 images, ./attributions_demo
+    python -m attributions demo --dataset shapes --n 4 --out runs/shapes
+    python -m attributions explain --image my_digit.png --target 3 --method integrated_gradients,grad_cam
+    python -m attributions explain --model w.npz --arch lenet --dataset digits --image x.png --out x_expl.png
+    python -m attributions compare ...                           # attributions/compare.py
+
+`explain` takes the input shape and the class names from `--dataset` (the dataset the weights
+were trained on): the image is converted to that shape. `--arch` and `--model` default to the
+bundled model of that dataset.
+
+Exit codes: 0 success; 2 the command line is wrong (unknown subcommand, option, dataset,
+architecture or method name, bad number); 1 a well-formed command failed while running (a file
+missing or unreadable, weights not matching the architecture, an unwritable output). Errors are
+one line on stderr (a weights mismatch adds the load_state_dict report); `--debug` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+__all__ = ["main", "build_parser", "CLIError", "UsageError", "load_image"]
+
+PROG = "python -m attributions"
+
+
+class CLIError(Exception):
+    """A well-formed command failed while running (exit code 1)."""
+
+    exit_code = 1
+
+
+class UsageError(CLIError):
+    """The command line itself is wrong (exit code 2)."""
+
+    exit_code = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line raises UsageError (one line) instead of printing usage."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _dataset_names():
+    from minicnn.models import BUNDLED
+
+    return list(BUNDLED)
+
+
+def _arch_names():
+    from minicnn.models import ARCHITECTURES
+
+    return list(ARCHITECTURES)
+
+
+def _add_common(parser):
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+
+
+def build_parser(with_compare=False):
+    """The argparse parser. The compare subcommand's own options are only added (by importing
+    attributions.compare) when `with_compare` is true, so demo/explain never pay for its imports."""
+    from .demo import IG_STEPS, METHOD_NAMES
+
+    parser = _Parser(prog=PROG, description="Attribution methods on minicnn models: DeepLIFT, Integrated Gradients, Grad-CAM.")
+    _add_common(parser)
+    commands = parser.add_subparsers(dest="command", metavar="{demo,explain,compare}", parser_class=_Parser)
+    commands.required = True
+    datasets = _dataset_names()
+
+    demo = commands.add_parser("demo", help="explain a few test images of a bundled model; write figure1.png and table1.md")
+    demo.add_argument("--dataset", choices=datasets, default="digits", help="bundled dataset and model (default: digits)")
+    demo.add_argument("--model", metavar="PATH", help="weights (.npz) for the dataset's bundled architecture instead of the bundled ones")
+    demo.add_argument("--n", type=_positive_int, default=6, help="number of test images (default: 6)")
+    demo.add_argument("--out", metavar="DIR", default="attributions_demo", help="output directory (default: ./attributions_demo)")
+    demo.add_argument("--ig-steps", type=_positive_int, default=IG_STEPS, help=f"Integrated Gradients steps (default: {IG_STEPS})")
+    demo.add_argument("--dpi", type=_positive_int, default=100, help="resolution of figure1.png (default: 100)")
+    _add_common(demo)
+
+    explain = commands.add_parser("explain", help="explain your own image; write an overlay figure")
+    explain.add_argument("--image", metavar="FILE", required=True, help="image file (PNG; read with matplotlib.image.imread)")
+    explain.add_argument("--dataset", choices=datasets, default="digits",
+                         help="dataset the model was trained on: gives the input shape and class names (default: digits)")
+    explain.add_argument("--arch", choices=_arch_names(), help="architecture (default: the dataset's bundled one)")
+    explain.add_argument("--model", metavar="PATH", help="weights .npz (default: the dataset's bundled weights)")
+    explain.add_argument("--target", type=int, help="class index to explain (default: the predicted class)")
+    explain.add_argument("--method", default="all",
+                         help=f"comma-separated methods or 'all' (default): {', '.join(METHOD_NAMES)}")
+    explain.add_argument("--out", metavar="FILE", default="explanation.png", help="output figure (default: explanation.png)")
+    explain.add_argument("--ig-steps", type=_positive_int, default=IG_STEPS, help=f"Integrated Gradients steps (default: {IG_STEPS})")
+    explain.add_argument("--dpi", type=_positive_int, default=120, help="resolution of the figure (default: 120)")
+    _add_common(explain)
+
+    _add_compare(commands, with_compare)
+    return parser
+
+
+# ---- compare: written elsewhere (attributions/compare.py); imported only when asked for --------
+def _import_compare():
+    try:
+        from . import compare
+    except ModuleNotFoundError as error:
+        if error.name in ("attributions.compare", __package__ + ".compare"):
+            return None
+        raise
+    return compare
+
+
+def _add_compare(commands, with_compare):
+    compare = _import_compare() if with_compare else None
+    if compare is not None and hasattr(compare, "add_parser"):
+        parser = compare.add_parser(commands)
+    else:
+        parser = commands.add_parser("compare", help="compare methods (attributions/compare.py)", add_help=compare is not None)
+        if compare is not None and hasattr(compare, "add_arguments"):
+            compare.add_arguments(parser)
+        else:  # not there yet, or it takes its own argv: keep the rest of the line for it
+            parser.add_argument("compare_argv", nargs=argparse.REMAINDER)
+    if not any(a.dest == "debug" for a in parser._actions):
+        _add_common(parser)
+    parser.set_defaults(handler=_run_compare)
+
+
+def _run_compare(args):
+    compare = _import_compare()
+    if compare is None:
+        raise CLIError("the compare subcommand is not available yet: attributions/compare.py does not exist")
+    for name in ("run", "main"):
+        if hasattr(compare, name):
+            argument = args.compare_argv if hasattr(args, "compare_argv") and name == "main" else args
+            return getattr(compare, name)(argument)
+    raise CLIError("attributions/compare.py defines neither run(args) nor main(args)")
+
+
+# ---- demo -------------------------------------------------------------------------------------
+def _check_writable_dir(path):
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise CLIError(f"output directory {path!r} is not writable: {error.strerror or error}") from None
+
+
+def _load_model(dataset, arch=None, path=None):
+    """(model in eval mode, Dataset, description of the weights) with file errors made readable."""
+    from minicnn import nn
+    from minicnn.data import load_dataset
+    from minicnn.io import load
+    from minicnn.models import BUNDLED, build, weights_path
+
+    bundled_arch, options, _ = BUNDLED[dataset]
+    arch = arch or bundled_arch
+    if path is None and arch != bundled_arch:
+        raise UsageError(f"--arch {arch}: there are no bundled {arch} weights for {dataset} "
+                         f"(bundled: {bundled_arch}); pass --model PATH")
+    path = path or weights_path(dataset)
+    if not os.path.exists(path):
+        raise CLIError(f"weights file not found: {path}")
+    try:
+        state = load(path)
+    except (ValueError, OSError) as error:
+        raise CLIError(f"cannot read weights file {path}: {error}") from None
+    data = load_dataset(dataset, **options)
+    model = build(arch, data.input_shape, data.n_classes)
+    try:
+        model.load_state_dict(state)
+    except nn.StateDictError as error:
+        raise CLIError(f"weights file {path} does not match the {arch} architecture for {dataset} "
+                       f"(input {data.input_shape}, {data.n_classes} classes):\n{error}") from None
+    return model.double().eval(), data, path
+
+
+def run_demo_command(args):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .demo import run_demo
+
+    _check_writable_dir(args.out)
+    model, data, path = _load_model(args.dataset, path=args.model)
+    shown = "bundled" if args.model is None else path
+    result = run_demo(model, data, args.dataset, n=args.n, out=args.out, model_path=shown,
+                      ig_steps=args.ig_steps, dpi=args.dpi)
+    print(f"{args.dataset}: {type(model).__name__} ({shown} weights), test accuracy {result.accuracy:.1%}")
+    wrong = [int(i) for i, y, p in zip(result.indices, result.labels, result.predictions) if y != p]
+    print(f"images: test indices {result.indices.tolist()}"
+          + (f" (misclassified: {wrong})" if wrong else " (no misclassified test image)"))
+    print(f"{'method':<24}{'completeness err':>18}{'ms/image':>10}{'r with IG':>11}{'class disc.':>13}")
+    for name, row in result.rows.items():
+        completeness = "n/a" if row["completeness"] is None else f"{row['completeness']:.1e}"
+        print(f"{name:<24}{completeness:>18}{row['ms_per_image']:>10.2f}{row['pearson_ig']:>11.3f}"
+              f"{row['class_discrimination']:>13.3f}")
+    print(f"wrote {result.figure_path}")
+    print(f"wrote {result.table_path}")
+    print(f"done in {result.seconds:.1f} s")
+    return 0
+
+
+# ---- explain ------------------------------------------------------------------------------------
+def _parse_methods(text):
+    from .demo import METHOD_NAMES
+
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    if names == ["all"]:
+        return list(METHOD_NAMES)
+    unknown = [m for m in names if m not in METHOD_NAMES]
+    if unknown or not names:
+        raise UsageError(f"--method: unknown method {', '.join(map(repr, unknown)) or repr(text)}; "
+                         f"choose from all, {', '.join(METHOD_NAMES)}")
+    return list(dict.fromkeys(names))
+
+
+def load_image(path, input_shape):
+    """Read an image file and convert it to one model input (1, C, H, W), float64 in [0, 1].
+
+    matplotlib.image.imread reads it ((H, W), (H, W, 3) or (H, W, 4); 8-bit files are divided
+    by 255); an alpha channel is dropped; RGB → grey by luminance 0.299 R + 0.587 G + 0.114 B
+    (ITU-R BT.601) when the model takes one channel, grey → RGB by repeating it when it takes
+    three; then a bilinear resize to (H, W) with half-pixel centres (minicnn.functional.interpolate).
+    """
+    import matplotlib.image as mpimg
+
+    import minicnn.functional as F
+
+    if not os.path.isfile(path):
+        raise CLIError(f"image file not found: {path}")
+    try:
+        picture = np.asarray(mpimg.imread(path))
+    except Exception as error:  # PIL and matplotlib raise many kinds for a bad file
+        raise CLIError(f"cannot read image {path}: {error}") from None
+    if picture.dtype.kind in "iu":
+        picture = picture / float(np.iinfo(picture.dtype).max)
+    picture = picture.astype(np.float64)
+    if picture.ndim == 3 and picture.shape[-1] in (2, 4):  # grey+alpha or RGBA: drop alpha
+        picture = picture[..., :-1]
+    if picture.ndim == 3 and picture.shape[-1] == 1:
+        picture = picture[..., 0]
+    if not (picture.ndim == 2 or (picture.ndim == 3 and picture.shape[-1] == 3)) or min(picture.shape[:2]) < 1:
+        raise CLIError(f"cannot use image {path}: expected a grey or RGB picture, got an array of shape {picture.shape}")
+    channels, height, width = input_shape
+    if picture.ndim == 3 and channels == 1:
+        picture = picture @ np.array([0.299, 0.587, 0.114])
+    if picture.ndim == 2:
+        picture = np.repeat(picture[None], channels, axis=0)
+    else:
+        picture = np.moveaxis(picture, -1, 0)
+        if channels != 3:
+            raise CLIError(f"cannot convert an RGB image to {channels} channels")
+    resized = F.interpolate(picture[None], (height, width)).data
+    return np.clip(resized, 0.0, 1.0)
+
+
+def run_explain_command(args):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    import minicnn as mc
+
+    from . import visualize
+    from .demo import compute
+
+    methods = _parse_methods(args.method)
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    _check_writable_dir(out_dir)
+    model, data, path = _load_model(args.dataset, args.arch, args.model)
+    if args.target is not None and not 0 <= args.target < data.n_classes:
+        raise UsageError(f"--target: expected a class index in [0, {data.n_classes - 1}] for {args.dataset}, got {args.target}")
+    x = load_image(args.image, data.input_shape)
+    with mc.no_grad():
+        logits = model(x).data[0]
+    probabilities = np.exp(logits - logits.max())
+    probabilities /= probabilities.sum()
+    predicted = int(logits.argmax())
+    target = predicted if args.target is None else args.target
+    maps = {name: compute(name, model, x, target, ig_steps=args.ig_steps) for name in methods}
+    fig = Figure(figsize=(1.6 * (1 + len(maps)), 2.2))
+    axes = fig.subplots(1, 1 + len(maps), squeeze=False)[0]
+    visualize.show_image(x[0], ax=axes[0], title=f"input ({data.input_shape[1]}×{data.input_shape[2]})")
+    for ax, (name, a) in zip(axes[1:], maps.items()):
+        visualize.overlay(x[0], a[0], ax=ax, title=visualize.METHOD_TITLES.get(name, name))
+    fig.suptitle(f"target: {data.classes[target]} (logit {logits[target]:.2f}, p = {probabilities[target]:.2f}); "
+                 f"predicted: {data.classes[predicted]} (p = {probabilities[predicted]:.2f})", fontsize=9)
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.03, top=0.72, wspace=0.08)
+    try:
+        fig.savefig(args.out, dpi=args.dpi)
+    except OSError as error:
+        raise CLIError(f"cannot write {args.out}: {error.strerror or error}") from None
+    except ValueError as error:  # e.g. an unknown file extension
+        raise UsageError(f"--out {args.out}: {error}") from None
+    top = np.argsort(-probabilities)[:3]
+    print(f"{args.image} as {data.input_shape} input to {type(model).__name__} ({path})")
+    print("top classes: " + ", ".join(f"{data.classes[k]} {probabilities[k]:.2f}" for k in top))
+    print(f"explained class {target} ({data.classes[target]}) with {', '.join(methods)}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+# ---- main ---------------------------------------------------------------------------------------
+def _wants_compare(argv):
+    positional = [a for a in argv if not a.startswith("-")]
+    return bool(positional) and positional[0] == "compare"
+
+
+def main(argv=None):
+    """Run the command line; returns the exit code (0 ok, 1 runtime error, 2 usage error)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        parser = build_parser(with_compare=_wants_compare(argv))
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as done:  # --help
+            return done.code if isinstance(done.code, int) else 0
+        handler = getattr(args, "handler", None) or {"demo": run_demo_command, "explain": run_explain_command}[args.command]
+        code = handler(args)
+        return int(code) if isinstance(code, (int, np.integer)) else 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except CLIError as error:
+        if debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except Exception as error:  # anything unforeseen: still one line unless --debug
+        if debug:
+            raise
+        message = str(error).splitlines()[0] if str(error) else ""
+        print(f"error: {type(error).__name__}: {message} (rerun with --debug for the traceback)", file=sys.stderr)
+        return 1

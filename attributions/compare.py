@@ -1,0 +1,509 @@
+"""`python -m attributions compare`: every method, every metric, one table and five figures.
+
+    python -m attributions compare --dataset shapes --n 100 --out compare-shapes --seed 0
+
+runs saliency, gradient × input, Integrated Gradients (50 steps), DeepLIFT (Rescale and
+RevealCancel), Grad-CAM, Guided Grad-CAM and two controls (random, centre Gaussian) on the
+bundled model and a seeded sample of test images (each explained for its true label), then writes
+
+    compare.md           methods × metrics, mean ± standard error over the images
+    deletion.png         mean deletion curve per method      insertion.png   the same, insertion
+    ig_convergence.png   IG completeness error against steps, one line per quadrature rule
+    deeplift_vs_ig.png   DeepLIFT against IG, pixel by pixel, with the correlation
+    randomisation.png    Spearman ρ per cumulatively randomised layer (Adebayo et al. 2018)
+
+Localisation metrics only when the dataset has ground-truth masks (shapes). The expensive checks
+(model randomisation, max-sensitivity, cross-class) run on the first `--sanity-n` images of the
+sample; the cheaper ones on all `--n`. The defaults keep a shapes run within ~3 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+__all__ = ["METHODS", "CONTROLS", "add_arguments", "run", "main", "mean_and_error"]
+
+CONTROLS = ("Random (control)", "Centre Gaussian (control)")
+BLUR_SIGMA = 3.0  # pixels; the canvas of insertion and the value of deleted pixels
+
+
+def _methods():
+    """name → explain(model, x, target); imported lazily so `--help` stays fast."""
+    from . import deeplift, grad_cam, gradient_x_input, guided_grad_cam, integrated_gradients, saliency
+    from .metrics import centre_gaussian_attribution, random_attribution
+
+    return {
+        "Saliency": saliency,
+        "Gradient × input": gradient_x_input,
+        "Integrated Gradients": lambda m, x, t: integrated_gradients(m, x, t, steps=50),
+        "DeepLIFT-Rescale": lambda m, x, t: deeplift(m, x, t, rule="rescale"),
+        "DeepLIFT-RevealCancel": lambda m, x, t: deeplift(m, x, t, rule="reveal_cancel"),
+        "Grad-CAM": grad_cam,
+        "Guided Grad-CAM": guided_grad_cam,
+        CONTROLS[0]: random_attribution,
+        CONTROLS[1]: centre_gaussian_attribution,
+    }
+
+
+METHODS = (
+    "Saliency", "Gradient × input", "Integrated Gradients", "DeepLIFT-Rescale", "DeepLIFT-RevealCancel",
+    "Grad-CAM", "Guided Grad-CAM",
+) + CONTROLS
+
+
+def add_arguments(parser):
+    """Add the compare options to an argparse (sub)parser."""
+    parser.add_argument("--dataset", choices=("shapes", "digits", "faces"), default="shapes",
+                        help="bundled model and its test set (default: shapes, the one with masks)")
+    parser.add_argument("--n", type=int, default=100, help="number of test images (default 100)")
+    parser.add_argument("--out", default=None, help="output directory (default: compare-<dataset>)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sample and of every metric")
+    parser.add_argument("--sanity-n", type=int, default=8,
+                        help="images for randomisation, robustness and cross-class checks (default 8)")
+    parser.add_argument("--fraction", type=float, default=0.0625,
+                        help="share of pixels per deletion/insertion step (default 1/16: 17 points)")
+    parser.add_argument("--subsets", type=int, default=16,
+                        help="random subsets per image for faithfulness correlation and sensitivity-n (default 16)")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m attributions compare", description=__doc__.split("\n")[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+# ---- statistics and formatting ------------------------------------------------------------------
+def mean_and_error(values):
+    """(mean, standard error, count) over the finite entries."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return np.nan, np.nan, 0
+    se = v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.nan
+    return float(v.mean()), float(se), len(v)
+
+
+def _cell(values, total, digits=3):
+    mean, se, count = mean_and_error(values)
+    if count == 0:
+        return "–"
+    text = f"{mean:.{digits}f} ± {se:.{digits}f}" if np.isfinite(se) else f"{mean:.{digits}f}"
+    return text if count == total else f"{text} ({count}/{total})"
+
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# ---- the run ---------------------------------------------------------------------------------------
+def _check_args(args, n_test):
+    for name in ("n", "sanity_n", "subsets"):
+        value = getattr(args, name)
+        if value < (2 if name == "subsets" else 1):
+            raise ValueError(f"--{name.replace('_', '-')}: expected a positive int, got {value}")
+    if args.n > n_test:
+        raise ValueError(f"--n: the {args.dataset} test set has {n_test} images, got --n {args.n}")
+    if not 0 < args.fraction <= 1:
+        raise ValueError(f"--fraction: expected a number in (0, 1], got {args.fraction}")
+
+
+def run(args) -> int:
+    """Run the comparison described by `args` (see `add_arguments`); 0 on success."""
+    from tqdm import tqdm
+
+    import minicnn as mc
+    from minicnn.models import load_pretrained
+
+    from . import metrics as M
+    from .baselines import blurred_baseline
+
+    started = time.perf_counter()
+    model, data = load_pretrained(args.dataset)
+    try:
+        _check_args(args, len(data.x_test))
+    except ValueError as error:
+        print(f"compare: {error}", file=sys.stderr)
+        return 2
+    out = args.out or f"compare-{args.dataset}"
+    os.makedirs(out, exist_ok=True)
+
+    rng = np.random.default_rng(args.seed)
+    index = np.sort(rng.choice(len(data.x_test), size=args.n, replace=False))
+    x, y = data.x_test[index].astype(np.float64), data.y_test[index].astype(np.int64)
+    masks = None if data.masks_test is None else data.masks_test[index]
+    n_classes = len(data.classes)
+    other = (y + rng.integers(1, n_classes, size=len(y))) % n_classes  # a different class per image
+    k = min(args.sanity_n, args.n)
+    methods = _methods()
+    with mc.no_grad():
+        accuracy = float((model(mc.Tensor(x)).data.argmax(axis=1) == y).mean())
+
+    stages = ["attribute", "deletion", "insertion", "correlations", "sanity"]
+    bar = tqdm(total=2 + len(methods) * len(stages) + 2, desc="compare", file=sys.stderr, leave=False)
+
+    def step(description):
+        bar.set_description(description)
+
+    # Subset drops depend on the model only: computed once, shared by every method.
+    step("subset drops")
+    shape = x.shape[2:]
+    n_pixels = int(np.prod(shape))
+    sens_n = max(1, n_pixels // 32)
+    faith_subsets = M.random_subsets(len(x), shape, 0.1, args.subsets, seed=args.seed)
+    faith_drops = M.subset_drops(model, x, y, faith_subsets, baseline=0.0)
+    bar.update()
+    sens_subsets = M.random_subsets(len(x), shape, sens_n, args.subsets, seed=args.seed + 1)
+    sens_drops = M.subset_drops(model, x, y, sens_subsets, baseline=0.0)
+    bar.update()
+
+    # Deleted pixels take the blurred image's value: set to 0, even random 6 % of the pixels make
+    # the model give up (salt-and-pepper is far off its training data), so every map would score alike.
+    canvas = blurred_baseline(x, BLUR_SIGMA)
+    results, curves, attributions, randomisation = {}, {}, {}, {}
+    for name, explain in methods.items():
+        r = results[name] = {}
+        step(f"{name}: attribute")
+        a, cost = M.measure_cost(model, x, y, explain)
+        a = np.asarray(a, dtype=np.float64)
+        attributions[name] = a
+        r["ms / image"] = np.full(len(x), 1000 * cost.seconds_per_image)
+        r["forward / image"] = np.full(len(x), cost.forward_per_image)
+        r["backward / image"] = np.full(len(x), cost.backward_per_image)
+        r["sparseness"], r["entropy"] = M.sparseness(a), M.entropy(a)
+        if masks is not None:
+            r["pointing"] = M.pointing_game(a, masks, seed=args.seed)
+            r["mass acc."] = M.relevance_mass_accuracy(a, masks)
+            r["rank acc."] = M.relevance_rank_accuracy(a, masks, seed=args.seed)
+        bar.update()
+        step(f"{name}: deletion")
+        deletion = M.deletion(model, x, y, a, fraction=args.fraction, baseline=canvas, seed=args.seed)
+        r["deletion AUC"] = deletion.auc
+        bar.update()
+        step(f"{name}: insertion")
+        insertion = M.insertion(model, x, y, a, fraction=args.fraction, blur_sigma=BLUR_SIGMA, seed=args.seed)
+        r["insertion AUC"] = insertion.auc
+        curves[name] = (deletion, insertion)
+        bar.update()
+        step(f"{name}: correlations")
+        r["faithfulness corr."] = M.subset_correlation(a, faith_subsets, faith_drops)
+        r["sensitivity-n"] = M.subset_correlation(a, sens_subsets, sens_drops)
+        bar.update()
+        step(f"{name}: sanity checks")
+        rand = M.model_randomisation(model, x[:k], y[:k], explain, seed=args.seed)
+        randomisation[name] = rand
+        r["ρ top layer random"] = rand.spearman[1]
+        r["ρ all layers random"] = rand.spearman[-1]
+        r["cross-class ρ"] = M.cross_class_correlation(model, x[:k], y[:k], other[:k], explain)
+        r["max-sensitivity"] = M.max_sensitivity(model, x[:k], y[:k], explain, radius=0.02, n_samples=3, seed=args.seed)
+        bar.update()
+
+    step("IG convergence")
+    convergence = _ig_convergence(model, x[: min(k, 4)], y[: min(k, 4)])
+    bar.update()
+    step("figures")
+    agreement = _agreement(attributions)
+    completeness = _completeness(model, x, y, attributions)
+    _plot_curves(curves, os.path.join(out, "deletion.png"), 0, "Deletion (pixels replaced by the blurred image)", "lower AUC is better")
+    _plot_curves(curves, os.path.join(out, "insertion.png"), 1, "Insertion (pixels put back into a blurred image)",
+                 "higher AUC is better")
+    _plot_convergence(convergence, os.path.join(out, "ig_convergence.png"))
+    _plot_scatter(attributions, agreement, os.path.join(out, "deeplift_vs_ig.png"))
+    _plot_randomisation(randomisation, os.path.join(out, "randomisation.png"))
+    bar.update()
+    bar.close()
+
+    elapsed = time.perf_counter() - started
+    settings = dict(dataset=args.dataset, n=args.n, k=k, seed=args.seed, accuracy=accuracy, elapsed=elapsed,
+                    fraction=args.fraction, subsets=args.subsets, sens_n=sens_n, n_pixels=n_pixels,
+                    masks=masks is not None, mask_share=None if masks is None else float(masks.mean()),
+                    layers=randomisation[METHODS[0]].layers)
+    report = _report(results, settings, agreement, completeness, convergence)
+    with open(os.path.join(out, "compare.md"), "w", encoding="utf-8") as f:
+        f.write(report)
+    print(f"compare: wrote {out}/compare.md and 5 figures in {elapsed:.0f} s", file=sys.stderr)
+    return 0
+
+
+# ---- extra measurements for the poster's claims ----------------------------------------------
+def _ig_convergence(model, x, y, steps=(2, 4, 8, 16, 32)):
+    """Mean |completeness delta| / |t(x) − t(0)| for each quadrature rule and number of steps."""
+    from . import integrated_gradients
+    from ._common import forward_scores
+    from .integrated_gradients import METHODS as RULES
+
+    gap = np.abs(forward_scores(model, x, y) - forward_scores(model, np.zeros_like(x), y))
+    table = {}
+    for rule in RULES:
+        errors = []
+        for s in steps:
+            s_used = max(s, 2)
+            _, delta = integrated_gradients(model, x, y, steps=s_used, method=rule, return_delta=True)
+            errors.append(float(np.mean(np.abs(delta) / np.maximum(gap, 1e-12))))
+        table[rule] = errors
+    return {"steps": list(steps), "errors": table}
+
+
+def _agreement(attributions):
+    """Per-image Pearson and Spearman between IG and each DeepLIFT rule (full attributions)."""
+    from .metrics._pixels import pearson_rows, spearman_rows
+
+    ig = attributions["Integrated Gradients"]
+    n = len(ig)
+    out = {}
+    for rule in ("DeepLIFT-Rescale", "DeepLIFT-RevealCancel", "Gradient × input", "Saliency"):
+        other = attributions[rule]
+        out[rule] = (pearson_rows(ig.reshape(n, -1), other.reshape(n, -1)),
+                     spearman_rows(ig.reshape(n, -1), other.reshape(n, -1)))
+    return out
+
+
+def _completeness(model, x, y, attributions):
+    """|Σ a − (t(x) − t(0))| per image for the methods that claim completeness."""
+    from . import completeness_delta
+
+    return {name: np.abs(completeness_delta(model, attributions[name], x, y))
+            for name in ("Integrated Gradients", "DeepLIFT-Rescale", "DeepLIFT-RevealCancel", "Gradient × input")}
+
+
+# ---- figures ---------------------------------------------------------------------------------------
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _style(name):
+    return {"linestyle": "--", "color": "grey" if name == CONTROLS[0] else "black"} if name in CONTROLS else {}
+
+
+def _plot_curves(curves, path, which, title, note):
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for name, pair in curves.items():
+        c = pair[which]
+        ax.plot(c.fractions, c.scores.mean(axis=0), marker=".", label=f"{name} (AUC {c.auc.mean():.3f})", **_style(name))
+    ax.set_xlabel("fraction of pixels " + ("deleted" if which == 0 else "inserted"))
+    ax.set_ylabel("target probability (mean over images)")
+    ax.set_title(f"{title}; {note}")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_convergence(convergence, path):
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for rule, errors in convergence["errors"].items():
+        ax.loglog(convergence["steps"], np.maximum(errors, 1e-16), marker="o", label=rule)
+    ax.set_xlabel("steps (quadrature nodes)")
+    ax.set_ylabel("mean |Σ IG − (t(x) − t(0))| / |t(x) − t(0)|")
+    ax.set_title("Integrated Gradients: completeness error against steps")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_scatter(attributions, agreement, path):
+    plt = _pyplot()
+    ig = attributions["Integrated Gradients"].ravel()
+    rng = np.random.default_rng(0)
+    pick = rng.choice(len(ig), size=min(len(ig), 20000), replace=False)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
+    for ax, rule in zip(axes, ("DeepLIFT-Rescale", "DeepLIFT-RevealCancel")):
+        dl = attributions[rule].ravel()
+        pooled = np.corrcoef(ig, dl)[0, 1]
+        per_image = np.nanmean(agreement[rule][0])
+        ax.scatter(ig[pick], dl[pick], s=2, alpha=0.3)
+        lim = np.abs(np.concatenate([ig[pick], dl[pick]])).max()
+        ax.plot([-lim, lim], [-lim, lim], color="black", linewidth=0.8)
+        ax.set_xlabel("Integrated Gradients (50 steps), per pixel")
+        ax.set_ylabel(f"{rule}, per pixel")
+        ax.set_title(f"pooled r = {pooled:.3f}; mean per-image r = {per_image:.3f}", fontsize=9)
+    fig.suptitle("DeepLIFT against Integrated Gradients (zero baseline)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_randomisation(randomisation, path):
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for name, result in randomisation.items():
+        means = [mean_and_error(row)[0] for row in result.spearman]
+        errors = [mean_and_error(row)[1] for row in result.spearman]
+        ax.errorbar(range(len(means)), means, yerr=np.nan_to_num(errors), marker="o", capsize=2, label=name, **_style(name))
+    layers = next(iter(randomisation.values())).layers
+    ax.set_xticks(range(len(layers)))
+    ax.set_xticklabels(["original"] + [f"+{name}" for name in layers[1:]], rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("Spearman ρ with the original |map|")
+    ax.set_xlabel("layers re-initialised, cumulatively from the top")
+    ax.set_title("Cascading model-parameter randomisation (lower = depends on the weights)")
+    ax.axhline(0, color="grey", linewidth=0.6)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ---- the report -------------------------------------------------------------------------------------
+FAITHFULNESS = ("deletion AUC", "insertion AUC", "faithfulness corr.", "sensitivity-n")
+LOCALISATION = ("pointing", "mass acc.", "rank acc.")
+SANITY = ("ρ top layer random", "ρ all layers random", "cross-class ρ", "max-sensitivity", "sparseness", "entropy")
+COST = ("ms / image", "forward / image", "backward / image")
+ARROWS = {"deletion AUC": "↓", "insertion AUC": "↑", "faithfulness corr.": "↑", "sensitivity-n": "↑",
+          "pointing": "↑", "mass acc.": "↑", "rank acc.": "↑", "ρ top layer random": "↓", "ρ all layers random": "↓",
+          "cross-class ρ": "↓", "max-sensitivity": "↓", "sparseness": "", "entropy": "",
+          "ms / image": "↓", "forward / image": "↓", "backward / image": "↓"}
+
+
+def _section(results, columns, total):
+    header = ["method"] + [f"{c} {ARROWS[c]}".strip() for c in columns]
+    rows = []
+    for name, r in results.items():
+        cells = []
+        for c in columns:
+            values = r[c]
+            digits = 1 if c in COST else 3
+            if c in COST:
+                mean = float(np.mean(values))
+                cells.append(f"{mean:.{digits}f}")
+            else:
+                cells.append(_cell(values, total if c not in SANITY[:4] else len(values), digits))
+        rows.append([name] + cells)
+    return _table(header, rows)
+
+
+def _mean(results, name, column):
+    return mean_and_error(results[name][column])[0]
+
+
+def _report(results, s, agreement, completeness, convergence) -> str:
+    n, k = s["n"], s["k"]
+    parts = [
+        f"# Comparison of attribution methods on `{s['dataset']}`",
+        "",
+        f"Bundled model, {n} test images (seed {s['seed']}, accuracy on them {s['accuracy']:.3f}), each explained "
+        f"for its true label. Cells: mean ± standard error over images (a count like (97/100) means the "
+        f"metric was undefined for the others, e.g. a map with no positive relevance). ↑ higher is better, "
+        f"↓ lower is better. Run time of this comparison: {s['elapsed']:.0f} s.",
+        "",
+        "## Faithfulness" + (" and localisation" if s["masks"] else ""),
+        "",
+        _section(results, FAITHFULNESS + (LOCALISATION if s["masks"] else ()), n),
+        "",
+        f"Deletion: pixels (all channels) replaced by those of the Gaussian-blurred image (σ = {BLUR_SIGMA:g} px), "
+        f"{s['fraction']:.3g} of the pixels per step; insertion: pixels copied from x into the blurred image; score = softmax probability of the target; AUC by the "
+        f"trapezoid rule on [0, 1]. Faithfulness correlation: {s['subsets']} random subsets of 10 % of the pixels "
+        f"set to 0, logit drop; sensitivity-n: the same with n = {s['sens_n']} pixels.",
+    ]
+    if s["masks"]:
+        parts += ["", f"Localisation chance level: the mask covers {100 * s['mask_share']:.1f} % of the pixels on "
+                  "average, so a map unrelated to the image scores about that on all three."]
+    parts += [
+        "",
+        f"## Sanity checks, robustness and complexity (first {k} images)",
+        "",
+        _section(results, SANITY, n),
+        "",
+        "ρ: Spearman rank correlation with the original |map| after re-initialising the top layer "
+        f"(`{s['layers'][1]}`) / all {len(s['layers']) - 1} parameter layers, cumulatively from the top "
+        "(Adebayo et al. 2018). Cross-class ρ: Spearman between the signed maps for the true class and for a "
+        "random other class. Max-sensitivity: 3 uniform perturbations of radius 0.02, relative change of the "
+        "map. Sparseness (Gini of |a|) and entropy (nats; uniform map: "
+        f"log {s['n_pixels']} = {np.log(s['n_pixels']):.2f}) describe concentration; neither direction is "
+        "better in itself. Sparseness and entropy use all images.",
+        "",
+        "## Cost (all images, one batch each)",
+        "",
+        _section(results, COST, n),
+        "",
+        "Forward / backward: rows through the model's forward and through backward passes, counted by a "
+        "hook, divided by the number of images (DeepLIFT's batch [x; x′] counts 2, IG's 50 points 50).",
+        "",
+        "## IG and DeepLIFT",
+        "",
+    ]
+    rows = []
+    for rule, (pearson, spearman) in agreement.items():
+        rows.append([f"IG vs {rule}", _cell(pearson, n), _cell(spearman, n)])
+    parts += [_table(["pair", "Pearson r per image", "Spearman ρ per image"], rows), ""]
+    rows = [[name, _cell(values, n, 4)] for name, values in completeness.items()]
+    parts += [_table(["method", "|Σ a − (t(x) − t(0))| (logit units)"], rows), ""]
+    conv = convergence["errors"]
+    parts += ["IG relative completeness error, mean over the first images, by steps "
+              f"({', '.join(map(str, convergence['steps']))}):", ""]
+    parts += [_table(["rule"] + [str(st) for st in convergence["steps"]],
+                     [[rule] + [f"{e:.2g}" for e in errs] for rule, errs in conv.items()]), ""]
+    parts += ["## What the numbers say about the poster's claims", "", _claims(results, agreement, s), ""]
+    parts += ["Figures: deletion.png, insertion.png, ig_convergence.png, deeplift_vs_ig.png, randomisation.png.", ""]
+    return "\n".join(parts)
+
+
+def _claims(results, agreement, s) -> str:
+    """Plain sentences, each computed from the measured numbers with its threshold stated."""
+    lines = []
+    r_mean = float(np.nanmean(agreement["DeepLIFT-Rescale"][0]))
+    rc_mean = float(np.nanmean(agreement["DeepLIFT-RevealCancel"][0]))
+    gxi_mean = float(np.nanmean(agreement["Gradient × input"][0]))
+    verdict = "supported" if r_mean >= 0.9 else ("partly supported" if r_mean >= 0.7 else "not supported")
+    lines.append(
+        f"- *IG and DeepLIFT produce very similar results*: {verdict} (threshold: mean per-image Pearson ≥ 0.9). "
+        f"IG vs DeepLIFT-Rescale r = {r_mean:.3f}, vs RevealCancel r = {rc_mean:.3f} "
+        f"(for scale: IG vs gradient × input r = {gxi_mean:.3f})."
+    )
+    t_ig, t_dl = _mean(results, "Integrated Gradients", "ms / image"), _mean(results, "DeepLIFT-Rescale", "ms / image")
+    f_ig, f_dl = _mean(results, "Integrated Gradients", "forward / image"), _mean(results, "DeepLIFT-Rescale", "forward / image")
+    b_ig, b_dl = _mean(results, "Integrated Gradients", "backward / image"), _mean(results, "DeepLIFT-Rescale", "backward / image")
+    verdict = "supported" if t_dl < t_ig and f_dl < f_ig else "not supported"
+    lines.append(
+        f"- *DeepLIFT is more efficient than IG*: {verdict}. DeepLIFT-Rescale {t_dl:.1f} ms and "
+        f"{f_dl:.1f} forward / {b_dl:.1f} backward rows per image against IG (50 steps) {t_ig:.1f} ms and "
+        f"{f_ig:.1f} / {b_ig:.1f}: {t_ig / t_dl:.1f}× faster in wall time."
+    )
+    cc = {name: _mean(results, name, "cross-class ρ") for name in results}
+    gc = cc["Grad-CAM"]
+    ranked = sorted((v, name) for name, v in cc.items() if name not in CONTROLS)
+    sentence = (f"- *Grad-CAM is class-discriminative*: cross-class Spearman ρ = {gc:.3f} for Grad-CAM; "
+                f"ranking of the non-control methods, most discriminative first: "
+                + ", ".join(f"{name} {v:.2f}" for v, name in ranked) + ".")
+    lines.append(sentence)
+    if s["masks"]:
+        chance = s["mask_share"]
+        loc = {c: _mean(results, "Grad-CAM", c) for c in LOCALISATION}
+        best = {c: max((_mean(results, name, c), name) for name in results) for c in LOCALISATION}
+        verdict = "above chance" if min(loc.values()) > 1.5 * chance else "not clearly above chance"
+        lines.append(
+            f"- *Grad-CAM localises*: {verdict} (chance ≈ {chance:.3f}): pointing {loc['pointing']:.3f}, "
+            f"mass accuracy {loc['mass acc.']:.3f}, rank accuracy {loc['rank acc.']:.3f}. Best per metric: "
+            + ", ".join(f"{c} {name} ({v:.3f})" for c, (v, name) in best.items()) + "."
+        )
+    ggc_top = _mean(results, "Guided Grad-CAM", "ρ top layer random")
+    ggc_all = _mean(results, "Guided Grad-CAM", "ρ all layers random")
+    verdict = "fails" if ggc_all >= 0.5 else "passes"
+    lines.append(
+        f"- *Guided Grad-CAM and the randomisation sanity check*: it {verdict} (threshold: ρ ≥ 0.5 with all "
+        f"layers random means the map barely depends on the weights). ρ = {ggc_top:.3f} after the top layer, "
+        f"{ggc_all:.3f} after all layers (Grad-CAM {_mean(results, 'Grad-CAM', 'ρ all layers random'):.3f}, "
+        f"saliency {_mean(results, 'Saliency', 'ρ all layers random'):.3f}, gradient × input "
+        f"{_mean(results, 'Gradient × input', 'ρ all layers random'):.3f}; the model-independent controls stay at 1)."
+    )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,325 @@
+"""The main job: explain a few test images of a bundled model with every method, draw the grid
+(Figure 1) and measure the poster's Table 1 for this model.
+
+    python -m attributions demo [--dataset digits|faces|shapes] [--model PATH] [--n 6] [--out DIR]
+
+What is measured (per method, on the n chosen images, target = the predicted class, reference x′ = 0):
+
+* **completeness error** — mean over images of |Σ_i a_i − (t(x) − t(x′))| / |t(x) − t(x′)|
+  (relative summation-to-delta error; n/a for Grad-CAM, whose map lives on a feature-map grid
+  and is not meant to add up to anything);
+* **ms / image** — wall time of the method's call on the whole batch (time.perf_counter) / n,
+  after one warm-up call on one image so Numba compilation and first-call costs are not counted;
+* **backward passes** — counted, not assumed: `count_backward_passes` wraps the engine's one
+  backward entry point (`minicnn.autograd.backward_pass`) while the method runs and records every
+  call and the number of rows it propagates. "calls" is per batch of n images; "rows / image" is
+  rows / n: saliency 1, IG = steps (all steps in one batched call), DeepLIFT 2 (one call on the
+  doubled batch [x; x′]), Grad-CAM 1, Guided Grad-CAM 2 (Grad-CAM + guided backprop);
+* **Pearson r with IG** — per image, the Pearson correlation between the method's map and the
+  IG map (both summed over channels; Grad-CAM's upsampled map as is), averaged over images;
+* **class discrimination** — per image, 1 − |r| between the method's map for the predicted class
+  and for the runner-up class (second-largest logit), averaged. 0: the two maps are the same up to
+  scale and sign (the map does not tell the classes apart); 1: uncorrelated. Images where one
+  map is constant (r undefined) are left out of the mean.
+
+The claimed columns (reference required, class-discriminative, operating area, sign) are the
+methods' design properties as usually summarised (Grad-CAM paper, Table 1; DeepLIFT §3;
+IG §3); the measured columns are there to check them on this model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import minicnn as mc
+from minicnn import autograd
+
+from . import visualize
+from .checks import completeness_delta
+from .deeplift import deeplift
+from .gradcam import grad_cam, guided_grad_cam
+from .gradients import gradient_x_input, saliency
+from .integrated_gradients import integrated_gradients
+
+__all__ = [
+    "METHODS", "METHOD_NAMES", "CLAIMS", "IG_STEPS",
+    "compute", "count_backward_passes", "pick_images", "run_demo", "format_table", "DemoResult",
+]
+
+IG_STEPS = 50
+
+
+def _ig(model, x, target, steps=IG_STEPS):
+    return integrated_gradients(model, x, target, steps=steps)
+
+
+# name → method(model, x, target) with the settings of the poster (zero reference, IG 50 steps)
+METHODS = {
+    "saliency": saliency,
+    "gradient_x_input": gradient_x_input,
+    "deeplift_rescale": lambda model, x, target: deeplift(model, x, target, rule="rescale"),
+    "deeplift_reveal_cancel": lambda model, x, target: deeplift(model, x, target, rule="reveal_cancel"),
+    "integrated_gradients": _ig,
+    "grad_cam": grad_cam,
+    "guided_grad_cam": guided_grad_cam,
+}
+METHOD_NAMES = tuple(METHODS)
+
+# name → (reference required, class-discriminative, operating area, attribution sign)
+CLAIMS = {
+    "saliency": ("no", "no", "input", "positive"),
+    "gradient_x_input": ("no", "no", "input", "signed"),
+    "deeplift_rescale": ("yes", "yes", "input", "signed"),
+    "deeplift_reveal_cancel": ("yes", "yes", "input", "signed"),
+    "integrated_gradients": ("yes", "yes", "input", "signed"),
+    "grad_cam": ("no", "yes", "feature maps", "positive"),
+    "guided_grad_cam": ("no", "yes", "input + feature maps", "signed"),
+}
+
+TABLE_NAMES = {
+    "saliency": "Saliency",
+    "gradient_x_input": "Gradient × input",
+    "deeplift_rescale": "DeepLIFT-Rescale",
+    "deeplift_reveal_cancel": "DeepLIFT-RevealCancel",
+    "integrated_gradients": f"Integrated Gradients ({IG_STEPS} steps)",
+    "grad_cam": "Grad-CAM",
+    "guided_grad_cam": "Guided Grad-CAM",
+}
+
+
+def compute(name, model, x, target, ig_steps=IG_STEPS):
+    """Attributions of method `name` (one of METHOD_NAMES) for batch x and target(s)."""
+    if name not in METHODS:
+        raise ValueError(f"method: expected one of {', '.join(METHOD_NAMES)}, got {name!r}")
+    if name == "integrated_gradients":
+        return _ig(model, x, target, steps=ig_steps)
+    return METHODS[name](model, x, target)
+
+
+@dataclass
+class BackwardCount:
+    calls: int = 0
+    rows: int = 0
+
+
+@contextlib.contextmanager
+def count_backward_passes():
+    """Count the engine's backward passes (calls and seeded rows) inside the block.
+
+    Wraps `minicnn.autograd.backward_pass`, the single entry point both `Tensor.backward` and
+    `minicnn.grad` go through, and restores it afterwards. For measurements only (not thread-safe).
+    """
+    count = BackwardCount()
+    original = autograd.backward_pass
+
+    def counting(roots, grad_roots, *args, **kwargs):
+        count.calls += 1
+        count.rows += int(np.shape(grad_roots[0])[0]) if len(grad_roots) and np.ndim(grad_roots[0]) else 1
+        return original(roots, grad_roots, *args, **kwargs)
+
+    autograd.backward_pass = counting
+    try:
+        yield count
+    finally:
+        autograd.backward_pass = original
+
+
+def pick_images(labels, predictions, n):
+    """n test indices, deterministic: the first correctly classified image of each class in class
+    order (then the next correct ones), and the first misclassified image, placed last, if any."""
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    wrong = np.flatnonzero(labels != predictions)
+    correct = np.flatnonzero(labels == predictions)
+    n = min(n, len(labels))
+    slots = n - 1 if len(wrong) else n
+    chosen = []
+    for c in np.unique(labels):
+        hits = correct[labels[correct] == c]
+        if len(hits) and len(chosen) < slots:
+            chosen.append(int(hits[0]))
+    for i in correct:
+        if len(chosen) >= slots:
+            break
+        if i not in chosen:
+            chosen.append(int(i))
+    if len(wrong):
+        chosen.append(int(wrong[0]))
+    for i in range(len(labels)):  # only when there are too few correct images
+        if len(chosen) >= n:
+            break
+        if i not in chosen:
+            chosen.append(i)
+    return np.array(chosen[:n], dtype=np.int64)
+
+
+def _pearson_rows(a, b):
+    """Pearson r between a[k] and b[k] (flattened) for every k; NaN where either is constant."""
+    a = a.reshape(len(a), -1) - a.reshape(len(a), -1).mean(axis=1, keepdims=True)
+    b = b.reshape(len(b), -1) - b.reshape(len(b), -1).mean(axis=1, keepdims=True)
+    denominator = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (a * b).sum(axis=1) / denominator
+    return np.where(denominator > 1e-300, r, np.nan)
+
+
+def _maps(a):
+    """(N, H, W) display maps: channels summed (as in the figures)."""
+    return a.sum(axis=1) if a.ndim == 4 else a
+
+
+def _nanmean(values):
+    values = np.asarray(values, dtype=np.float64)
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+
+
+@dataclass
+class DemoResult:
+    dataset: str
+    model_path: str
+    accuracy: float
+    indices: np.ndarray
+    labels: np.ndarray
+    predictions: np.ndarray
+    runner_up: np.ndarray
+    attributions: dict
+    rows: dict = field(default_factory=dict)  # method → measured values
+    figure_path: str = ""
+    table_path: str = ""
+    seconds: float = 0.0
+
+
+def _progress(iterable, description, total=None):
+    from tqdm.auto import tqdm
+
+    # delay: the bar appears only for steps that take longer than a second
+    return tqdm(iterable, desc=description, total=total, file=sys.stderr, delay=1.0, leave=False)
+
+
+def _predict(model, x, batch=256):
+    chunks = []
+    with mc.no_grad():
+        for start in _progress(range(0, len(x), batch), "predicting", total=-(-len(x) // batch)):
+            chunks.append(model(x[start : start + batch]).data)
+    return np.concatenate(chunks)
+
+
+def run_demo(model, data, dataset, n=6, out="attributions_demo", model_path="bundled", ig_steps=IG_STEPS, dpi=100,
+             log=print):
+    """Explain n test images with every method, write figure1.png and table1.md into `out`.
+
+    model, data -- a minicnn model (eval mode) and the minicnn Dataset it was trained on
+    Returns a DemoResult (paths, chosen images, attributions and the measured table rows).
+    """
+    start = time.perf_counter()
+    logits_all = _predict(model, data.x_test)
+    predicted_all = logits_all.argmax(axis=1)
+    accuracy = float((predicted_all == data.y_test).mean())
+    indices = pick_images(data.y_test, predicted_all, n)
+    x = data.x_test[indices].astype(np.float64)
+    labels = data.y_test[indices]
+    logits = logits_all[indices]
+    order = np.argsort(-logits, axis=1, kind="stable")
+    predicted, runner_up = order[:, 0], order[:, 1]
+    delta_t = logits[np.arange(len(x)), predicted] - _predict(model, np.zeros_like(x[:1]))[0, predicted]
+
+    for name in METHOD_NAMES:  # warm-up: Numba kernels loaded/compiled, first-call costs paid
+        compute(name, model, x[:1], int(predicted[0]), ig_steps=2)
+
+    attributions, runner_maps, rows = {}, {}, {}
+    jobs = [(name, which) for name in METHOD_NAMES for which in ("predicted", "runner-up")]
+    for name, which in _progress(jobs, "attributing"):
+        if which == "runner-up":
+            runner_maps[name] = compute(name, model, x, runner_up, ig_steps=ig_steps)
+            continue
+        with count_backward_passes() as count:
+            t0 = time.perf_counter()
+            a = compute(name, model, x, predicted, ig_steps=ig_steps)
+            seconds = time.perf_counter() - t0
+        attributions[name] = a
+        if a.shape == x.shape:
+            gap = np.abs(completeness_delta(model, a, x, predicted))
+            completeness = _nanmean(gap / np.maximum(np.abs(delta_t), 1e-12))
+        else:
+            completeness = None
+        rows[name] = {
+            "completeness": completeness,
+            "ms_per_image": 1000.0 * seconds / len(x),
+            "backward_calls": count.calls,
+            "rows_per_image": count.rows / len(x),
+        }
+    ig = _maps(attributions["integrated_gradients"])
+    for name in METHOD_NAMES:
+        rows[name]["pearson_ig"] = _nanmean(_pearson_rows(_maps(attributions[name]), ig))
+        rows[name]["class_discrimination"] = _nanmean(
+            1.0 - np.abs(_pearson_rows(_maps(attributions[name]), _maps(runner_maps[name])))
+        )
+
+    result = DemoResult(dataset, model_path, accuracy, indices, labels, predicted, runner_up, attributions, rows)
+    os.makedirs(out, exist_ok=True)
+    fig = visualize.attribution_grid(x, attributions, labels=labels, predictions=predicted, classes=data.classes)
+    fig.suptitle(
+        f"{dataset}: {type(model).__name__}, test accuracy {accuracy:.1%}; reference x′ = 0, IG {ig_steps} steps",
+        fontsize=9, y=0.998,
+    )
+    result.figure_path = os.path.join(out, "figure1.png")
+    fig.savefig(result.figure_path, dpi=dpi)
+    result.table_path = os.path.join(out, "table1.md")
+    with open(result.table_path, "w", encoding="utf-8") as f:
+        f.write(format_table(result, type(model).__name__, ig_steps))
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _fmt(value, spec):
+    if value is None:
+        return "n/a"
+    if isinstance(value, float) and not np.isfinite(value):
+        return "n/a"
+    return format(value, spec)
+
+
+def format_table(result, model_name="model", ig_steps=IG_STEPS):
+    """Table 1 as Markdown: claimed properties next to the values measured for this model."""
+    names = dict(TABLE_NAMES, integrated_gradients=f"Integrated Gradients ({ig_steps} steps)")
+    n = len(result.indices)
+    lines = [
+        f"# Table 1 — attribution methods on `{result.dataset}` ({model_name}, weights: {result.model_path})",
+        "",
+        f"{n} test images (indices {', '.join(map(str, result.indices.tolist()))}), target = predicted class, "
+        f"reference x′ = 0; test accuracy {result.accuracy:.1%}.",
+        "",
+        "| method | reference required | class-discriminative | operating area | attribution sign "
+        "| completeness error | ms / image | backward calls (batch) | rows / image "
+        "| Pearson r with IG | class discrimination |",
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in METHOD_NAMES:
+        row = result.rows[name]
+        reference, discriminative, area, sign = CLAIMS[name]
+        lines.append(
+            f"| {names[name]} | {reference} | {discriminative} | {area} | {sign} "
+            f"| {_fmt(row['completeness'], '.2e')} | {_fmt(row['ms_per_image'], '.2f')} "
+            f"| {row['backward_calls']} | {_fmt(row['rows_per_image'], 'g')} "
+            f"| {_fmt(row['pearson_ig'], '.3f')} | {_fmt(row['class_discrimination'], '.3f')} |"
+        )
+    lines += [
+        "",
+        "Claimed columns: design properties as usually summarised (Grad-CAM paper Table 1, DeepLIFT, IG).",
+        "Measured columns, averaged over the images:",
+        "",
+        "- completeness error: |Σa − (t(x) − t(x′))| / |t(x) − t(x′)| (n/a for Grad-CAM);",
+        "- ms / image: wall time of one call on the batch / n, after a warm-up call;",
+        "- backward calls (batch): engine backward passes for the whole batch; rows / image: rows they",
+        "  propagate / n (IG: one row per step; DeepLIFT: one pass on the doubled batch [x; x′]);",
+        "- Pearson r with IG: per-image correlation with the IG map (channels summed);",
+        "- class discrimination: 1 − |Pearson r| between the maps for the predicted and the runner-up class",
+        "  (0 = same map for both classes, 1 = uncorrelated).",
+        "",
+    ]
+    return "\n".join(lines)

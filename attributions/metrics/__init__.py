@@ -1,0 +1,59 @@
+"""Evaluation metrics for attributions: faithfulness, localisation, randomisation, complexity,
+robustness and cost, plus two control "explanations" every score must beat.
+
+Every metric works on a batch and returns one number per image (N,); each module's docstring
+states the formula and whether higher or lower is better:
+
+    faithfulness   deletion ↓, insertion ↑ (AUC), faithfulness_correlation ↑, sensitivity_n ↑
+    localisation   pointing_game ↑, relevance_mass_accuracy ↑, relevance_rank_accuracy ↑
+    randomisation  model_randomisation (Spearman per layer) ↓, cross_class_correlation ↓
+    complexity     sparseness (Gini; higher = more concentrated), entropy (lower = more concentrated)
+    robustness     max_sensitivity ↓
+    cost           measure_cost → seconds, forward and backward passes per image ↓
+
+Attributions are shaped like x (N, C, H, W) or are (N, H, W) maps; pixel-level metrics sum over
+channels first.
+"""
+
+from .complexity import entropy, sparseness
+from .controls import centre_gaussian_attribution, random_attribution
+from .cost import Cost, PassCounter, count_passes, measure_cost
+from .faithfulness import (
+    PerturbationCurve,
+    curve_auc,
+    curve_steps,
+    deletion,
+    faithfulness_correlation,
+    insertion,
+    random_subsets,
+    sensitivity_n,
+    subset_correlation,
+    subset_drops,
+)
+from .localisation import pointing_game, relevance_mass_accuracy, relevance_rank_accuracy
+from .randomisation import (
+    RandomisationResult,
+    cross_class_correlation,
+    model_randomisation,
+    parameter_layers,
+    randomise_layer,
+)
+from .robustness import max_sensitivity
+
+__all__ = [
+    # faithfulness
+    "deletion", "insertion", "PerturbationCurve", "curve_auc", "curve_steps",
+    "faithfulness_correlation", "sensitivity_n", "random_subsets", "subset_drops", "subset_correlation",
+    # localisation
+    "pointing_game", "relevance_mass_accuracy", "relevance_rank_accuracy",
+    # randomisation
+    "model_randomisation", "RandomisationResult", "parameter_layers", "randomise_layer", "cross_class_correlation",
+    # complexity
+    "sparseness", "entropy",
+    # robustness
+    "max_sensitivity",
+    # cost
+    "measure_cost", "Cost", "count_passes", "PassCounter",
+    # controls
+    "random_attribution", "centre_gaussian_attribution",
+]

@@ -1,0 +1,94 @@
+"""Cost: wall time and the number of forward / backward passes an attribution method needs.
+
+Counting, not assuming: a forward pre-hook on the model adds the batch size of every call, and
+a wrapper around the engine's backward pass (`minicnn.autograd.backward_pass`, which both
+`minicnn.grad` — with or without DeepLIFT's `rules` — and `Tensor.backward` run) adds the batch
+size of the seeded output. Dividing by the number of images N gives **passes per image**: a
+batch of 50 interpolated inputs counts as 50 forward passes, as it costs about 50 times one
+(DeepLIFT's stacked batch [x; x′] counts 2). **Lower is better** for all three numbers.
+The counts include the methods' own bookkeeping (e.g. a 1-row forward pass to find the number of
+classes), since that is work too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import NamedTuple
+
+import numpy as np
+
+import minicnn.autograd as autograd
+
+from ._pixels import as_array
+
+__all__ = ["Cost", "PassCounter", "count_passes", "measure_cost"]
+
+
+class PassCounter:
+    """Running totals of rows through the model's forward, and rows through backward passes."""
+
+    def __init__(self):
+        self.forward_rows = 0
+        self.forward_calls = 0
+        self.backward_rows = 0
+        self.backward_calls = 0
+
+
+@contextlib.contextmanager
+def count_passes(model):
+    """Count forward rows of `model` and backward rows of every backward pass inside the block.
+
+        with count_passes(model) as counter:
+            A.integrated_gradients(model, x, y)
+        counter.forward_rows, counter.backward_rows
+    """
+    counter = PassCounter()
+
+    def on_forward(module, inputs):
+        counter.forward_calls += 1
+        counter.forward_rows += int(inputs[0].shape[0]) if inputs and getattr(inputs[0], "ndim", 0) else 1
+
+    original = autograd.backward_pass
+
+    def counted_backward_pass(roots, grad_roots, *args, **kwargs):
+        counter.backward_calls += 1
+        first = np.shape(grad_roots[0]) if len(grad_roots) else ()
+        counter.backward_rows += int(first[0]) if len(first) else 1
+        return original(roots, grad_roots, *args, **kwargs)
+
+    handle = model.register_forward_pre_hook(on_forward)
+    autograd.backward_pass = counted_backward_pass
+    try:
+        yield counter
+    finally:
+        autograd.backward_pass = original
+        handle.remove()
+
+
+class Cost(NamedTuple):
+    """seconds_per_image, forward_per_image, backward_per_image (rows / N), and the raw counter."""
+
+    seconds_per_image: float
+    forward_per_image: float
+    backward_per_image: float
+    counter: PassCounter
+
+
+def measure_cost(model, x, target, explain, warmup=True):
+    """Run explain(model, x, target) once, timed and counted: (attributions, Cost).
+
+    warmup -- first run it on one row, uncounted, so Numba's compilation is not billed.
+    """
+    if not callable(explain):
+        raise TypeError(f"explain: expected a callable (model, x, target) → attributions, got {type(explain).__name__}")
+    x = as_array(x, "x")
+    target_array = np.asarray(target)
+    if warmup:
+        explain(model, x[:1], target_array if target_array.ndim == 0 else target_array[:1])
+    with count_passes(model) as counter:
+        start = time.perf_counter()
+        attributions = explain(model, x, target)
+        seconds = time.perf_counter() - start
+    n = len(x)
+    return attributions, Cost(seconds / n, counter.forward_rows / n, counter.backward_rows / n, counter)
