@@ -453,6 +453,6 @@ def check_relevance_mass(student_fn):
     name = "8.1 relevance mass accuracy"
     cases = _relevance_mass_cases()
     got = np.asarray(_first_output(name, student_fn, cases[0]), dtype=float)
-    if got.shape == (1,) and np.isclose(got[0], -1.0):  # (3 − 5 + 0) / (3 + 1 − 5): negatives not dropped
+    if got.shape == (1,) and np.isclose(got[0], 2.0):  # (3 − 5) / (3 + 1 − 5): negatives not dropped
         _hint(name, "negative relevance must not count: use a⁺ = max(a, 0) in both sums.")
     return check_exercise(name, student_fn, reference_relevance_mass, cases, rtol=1e-9, atol=1e-12)

@@ -49,6 +49,8 @@ try:
 except ImportError:
     torch = None
 
+SETTLE_SECONDS = 0.03
+
 # name, input (C, H, W), out channels, kernel, padding  (stride 1 everywhere)
 LAYERS = [
     ("lenet.conv1", (1, 28, 28), 6, 5, 2),
@@ -118,7 +120,12 @@ def bench_layer(layer, batch, dtype, repeats):
     for key in parts:
         parts[key].clear()
     for _ in range(repeats):
+        # Idle gaps: after a parallel region PyTorch's OpenMP threads (and OpenBLAS's) keep
+        # spinning for a while; without the pause whichever library runs next shares its cores
+        # with the other one's spinning threads.
+        time.sleep(SETTLE_SECONDS)
         ours()
+        time.sleep(SETTLE_SECONDS)
         theirs()
     median = {key: statistics.median(v) if v else float("nan") for key, v in parts.items()}
     flops = 3 * 2 * batch * o * c * k * k * oh * ow   # forward + two backward products

@@ -1,4 +1,4 @@
-"""The checkers of attributions.exercises (notebooks 05–07): each accepts the reference, rejects a
+"""The checkers of attributions.exercises (notebooks 05–08): each accepts the reference, rejects a
 plausible wrong answer with an ExerciseError, and its reference agrees with the library."""
 
 import numpy as np
@@ -32,6 +32,7 @@ def not_implemented(*args, **kwargs):
 @pytest.mark.parametrize("checker", [
     E.check_rescale_multiplier, E.check_reveal_cancel_deltas, E.check_max_pool_contributions,
     E.check_riemann_quadrature, E.check_ig_from_gradients, E.check_gradcam_weights, E.check_gradcam_combine,
+    E.check_relevance_mass,
 ])
 def test_unimplemented_exercise_is_reported(checker):
     rejects(checker, not_implemented, match="not implemented")
@@ -249,3 +250,22 @@ def test_gradcam_combine_reference_matches_library_on_the_hand_example():
     a, g = E._hand_example()
     expected = A.grad_cam(model, x, 0, layer=conv, upsample=False)
     np.testing.assert_allclose(E.reference_gradcam_combine(a, E.reference_gradcam_weights(g)), expected, rtol=1e-12)
+
+
+# ---- 8.1 -------------------------------------------------------------------------------------
+def test_relevance_mass_accepts_reference_and_matches_metrics():
+    from attributions import metrics
+
+    assert E.check_relevance_mass(E.reference_relevance_mass)
+    rng = np.random.default_rng(4)
+    maps, masks = rng.normal(size=(4, 6, 6)), rng.random((4, 6, 6)) < 0.4
+    masks[:, 0, 0] = True
+    np.testing.assert_allclose(E.reference_relevance_mass(maps, masks), metrics.relevance_mass_accuracy(maps, masks))
+
+
+def test_relevance_mass_with_signed_values_is_rejected():
+    rejects(E.check_relevance_mass, lambda a, m: (a * m).sum(axis=(1, 2)) / a.sum(axis=(1, 2)), match="a⁺")
+
+
+def test_relevance_mass_with_absolute_values_is_rejected():
+    rejects(E.check_relevance_mass, lambda a, m: (np.abs(a) * m).sum(axis=(1, 2)) / np.abs(a).sum(axis=(1, 2)))

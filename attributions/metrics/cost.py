@@ -20,7 +20,7 @@ import numpy as np
 
 import minicnn.autograd as autograd
 
-from ._pixels import as_array
+from ._pixels import as_array, check_int
 
 __all__ = ["Cost", "PassCounter", "count_passes", "measure_cost"]
 
@@ -75,20 +75,39 @@ class Cost(NamedTuple):
     counter: PassCounter
 
 
-def measure_cost(model, x, target, explain, warmup=True):
-    """Run explain(model, x, target) once, timed and counted: (attributions, Cost).
+def measure_cost(model, x, target, explain, batch_size=None, repeats=1, warmup=True):
+    """Run explain(model, x, target), timed and counted: (attributions, Cost).
 
-    warmup -- first run it on one row, uncounted, so Numba's compilation is not billed.
+    batch_size -- explain at most this many images per call (None: all at once); the
+                  attributions are concatenated
+    repeats    -- run it this many times and report the *shortest* wall time (other processes on
+                  a shared machine only ever add time); the counts are those of one run
+    warmup     -- first run it on one row, uncounted, so Numba's compilation is not billed
     """
     if not callable(explain):
         raise TypeError(f"explain: expected a callable (model, x, target) → attributions, got {type(explain).__name__}")
     x = as_array(x, "x")
-    target_array = np.asarray(target)
-    if warmup:
-        explain(model, x[:1], target_array if target_array.ndim == 0 else target_array[:1])
-    with count_passes(model) as counter:
-        start = time.perf_counter()
-        attributions = explain(model, x, target)
-        seconds = time.perf_counter() - start
     n = len(x)
-    return attributions, Cost(seconds / n, counter.forward_rows / n, counter.backward_rows / n, counter)
+    chunk = n if batch_size is None else check_int(batch_size, "batch_size", 1)
+    repeats = check_int(repeats, "repeats", 1)
+    targets = np.asarray(target)
+    if targets.ndim == 0:
+        targets = np.full(n, int(targets))
+    elif targets.shape != (n,):
+        raise ValueError(f"target: expected an int or {n} ints (one per row), got shape {targets.shape}")
+
+    def run():
+        return np.concatenate([np.asarray(explain(model, x[s:s + chunk], targets[s:s + chunk]))
+                               for s in range(0, n, chunk)])
+
+    if warmup:
+        explain(model, x[:1], targets[:1])
+    best = np.inf
+    for r in range(repeats):
+        with count_passes(model) as counted:
+            start = time.perf_counter()
+            result = run()
+            best = min(best, time.perf_counter() - start)
+        if r == 0:
+            attributions, counter = result, counted
+    return attributions, Cost(best / n, counter.forward_rows / n, counter.backward_rows / n, counter)

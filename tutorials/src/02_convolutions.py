@@ -105,7 +105,11 @@ fig, axes = plt.subplots(1, 4, figsize=(10, 2.8))
 axes[0].imshow(image[0, 0], cmap="gray")
 axes[0].set_title(f"digit {digits.y_train[0]}")
 for ax, response, title in zip(axes[1:], responses[0], ["Sobel x (vertical edges)", "Sobel y (horizontal edges)", "3×3 box blur"]):
-    ax.imshow(response, cmap="RdBu_r" if "Sobel" in title else "gray")
+    if "Sobel" in title:   # signed responses: white = 0, red = positive, blue = negative
+        limit = np.abs(response).max()
+        ax.imshow(response, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    else:
+        ax.imshow(response, cmap="gray")
     ax.set_title(title, fontsize=9)
 for ax in axes:
     ax.axis("off")
@@ -313,6 +317,13 @@ for name, ref, fast in [
     print(f"  {name:18s} {t_ref * 1e3:9.2f} ms {t_fast * 1e3:8.2f} ms  {t_ref / t_fast:6.1f}×")
 
 # %% [markdown]
+# **Reading the numbers.** On an idle machine the fast kernel beats the reference by a few times
+# even on this small batch. On a busy machine (a shared CI runner, or a laptop running a video
+# call) you may see the opposite for small inputs: the im2col copy runs on several threads, and if
+# one of them is descheduled the whole parallel loop waits for it, while the single-threaded
+# reference does not care. Always time on the sizes you care about, take the best of several runs,
+# and distrust a single measurement.
+#
 # The loops pay Python's interpreter cost for every output pixel; the reference pays it only
 # $K_H K_W$ times and lets NumPy do the rest; the im2col kernel turns the bulk of the work into
 # one dense matrix product. The same three-level pattern — readable spec, vectorised reference,

@@ -172,11 +172,11 @@ exercises.check_sgd_momentum_step(sgd_momentum_step)
 # %%
 curvature = np.array([1.0, 25.0])
 paths = {}
-for label, mu in [("plain gradient descent (μ = 0)", 0.0), ("momentum μ = 0.8", 0.8)]:
+for label, mu in [("plain gradient descent (μ = 0)", 0.0), ("momentum μ = 0.6", 0.6)]:
     theta, velocity = np.array([-9.0, 1.5]), np.zeros(2)
     path = [theta]
     for _ in range(40):
-        theta, velocity = sgd_momentum_step(theta, curvature * theta, velocity, lr=0.07, momentum=mu)
+        theta, velocity = sgd_momentum_step(theta, curvature * theta, velocity, lr=0.05, momentum=mu)
         path.append(theta)
     paths[label] = np.array(path)
 

@@ -25,10 +25,12 @@ import sys
 import time
 from pathlib import Path
 
-# Make the repository importable when it is not pip-installed (notebooks run from tutorials/).
-ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "minicnn").is_dir())
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# Put the repository root (the folder that holds minicnn/) on the path, so the notebook also
+# works from a checkout that was not pip-installed.
+for _root in [Path.cwd(), *Path.cwd().parents]:
+    if (_root / "minicnn" / "__init__.py").is_file():
+        sys.path.insert(0, str(_root))
+        break
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -373,7 +375,7 @@ for reference in ((1, 2, 3, 9), (4, 8, 6, 7)):
     ref_pool = np.array(reference, dtype=float).reshape(1, 1, 1, 4)
     c_pool, err_pool = A.deeplift(pool, x_pool, 0, baseline=ref_pool, return_delta=True)
     print(f"x′ = {reference}: DeepLIFT {c_pool.ravel()}, error {err_pool[0]:.1e}; "
-          f"gradient × Δx {(A.input_gradient(pool, x_pool, 0) * (x_pool - ref_pool)).ravel()}")
+          f"gradient × Δx {(A.input_gradient(pool, x_pool, 0) * (x_pool - ref_pool)).ravel() + 0.0}")
 
 # %% [markdown]
 # ## 8. DeepLIFT on the digits network

@@ -24,10 +24,12 @@ import sys
 import time
 from pathlib import Path
 
-# Make the repository importable when it is not pip-installed (notebooks run from tutorials/).
-ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "minicnn").is_dir())
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# Put the repository root (the folder that holds minicnn/) on the path, so the notebook also
+# works from a checkout that was not pip-installed.
+for _root in [Path.cwd(), *Path.cwd().parents]:
+    if (_root / "minicnn" / "__init__.py").is_file():
+        sys.path.insert(0, str(_root))
+        break
 
 import matplotlib.pyplot as plt
 import numpy as np
