@@ -13,6 +13,7 @@ Every method runs the model in eval mode (restoring the caller's mode), leaves t
 `.grad` untouched, and returns ndarrays shaped like x (Grad-CAM: (N, H, W)).
 """
 
+from . import metrics
 from .baselines import blurred_baseline, mean_baseline, uniform_noise_baseline, zero_baseline
 from .checks import completeness_delta
 from .deeplift import DeepLiftError, deeplift, deeplift_multipliers
@@ -27,4 +28,5 @@ __all__ = [
     "grad_cam", "grad_cam_maps", "guided_backprop", "guided_grad_cam", "find_layer",
     "completeness_delta",
     "zero_baseline", "blurred_baseline", "uniform_noise_baseline", "mean_baseline",
+    "metrics",
 ]

@@ -1,7 +1,6 @@
 """End-to-end test of `python -m attributions compare` on a tiny sample (about a minute)."""
 
 import argparse
-import os
 
 import numpy as np
 import pytest

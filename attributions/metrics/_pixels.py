@@ -19,7 +19,7 @@ from .._common import eval_mode, num_classes, prepare_input, prepare_targets
 
 __all__ = [
     "as_array", "pixel_map", "check_images", "check_masks", "check_int", "check_fraction",
-    "pixel_ranks", "model_outputs", "checked_targets", "pearson_rows", "average_ranks", "spearman_rows", "row_seeds",
+    "pixel_ranks", "model_outputs", "checked_targets", "pearson_rows", "average_ranks", "spearman_rows",
 ]
 
 
@@ -179,9 +179,3 @@ def spearman_rows(a, b) -> np.ndarray:
     a = a.reshape(len(a), -1)
     b = b.reshape(len(b), -1)
     return pearson_rows(average_ranks(a), average_ranks(b))
-
-
-def row_seeds(seed, n) -> list:
-    """n independent child seeds of `seed` (one per image), so image i's randomness does not
-    depend on how many images come before it."""
-    return np.random.SeedSequence(seed).spawn(n)
