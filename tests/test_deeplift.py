@@ -11,24 +11,13 @@ from minicnn import nn
 RULES = ("rescale", "reveal_cancel")
 
 
-class Fn(nn.Module):
-    """A parameter-free model from a plain function of the input Tensor (for hand-built cases)."""
-
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x)
-
-
 def column(t, k):
     return t[:, k : k + 1]
 
 
 def min_net():
     # h = ReLU(x1 − x2), o = x1 − h = min(x1, x2)
-    return Fn(lambda x: column(x, 0) - F.relu(column(x, 0) - column(x, 1)))
+    return nn.Lambda(lambda x: column(x, 0) - F.relu(column(x, 0) - column(x, 1)))
 
 
 # ---- METHODS.md case 1: the min network -------------------------------------------------------
@@ -51,14 +40,14 @@ def test_min_network_reveal_cancel(x, expected):
 # ---- case 2: saturation -----------------------------------------------------------------------
 @pytest.mark.parametrize("rule", RULES)
 def test_saturation_one_input(rule):
-    model = Fn(lambda x: 1 - F.relu(1 - x))
+    model = nn.Lambda(lambda x: 1 - F.relu(1 - x))
     c = A.deeplift(model, np.array([[2.0]]), 0, rule=rule)
     np.testing.assert_allclose(c, [[1.0]], atol=1e-12)
 
 
 @pytest.mark.parametrize("rule", RULES)
 def test_saturation_two_inputs(rule):
-    model = Fn(lambda x: 1 - F.relu(1 - column(x, 0) - column(x, 1)))
+    model = nn.Lambda(lambda x: 1 - F.relu(1 - column(x, 0) - column(x, 1)))
     c = A.deeplift(model, np.array([[1.0, 1.0]]), 0, rule=rule)
     np.testing.assert_allclose(c[0], [0.5, 0.5], atol=1e-12)
 
@@ -66,7 +55,7 @@ def test_saturation_two_inputs(rule):
 # ---- case 3: threshold ------------------------------------------------------------------------
 @pytest.mark.parametrize("eps_input", [1e-3, 1e-6])
 def test_threshold_gives_epsilon(eps_input):
-    model = Fn(lambda x: F.relu(x - 10))
+    model = nn.Lambda(lambda x: F.relu(x - 10))
     c = A.deeplift(model, np.array([[10 + eps_input]]), 0)
     np.testing.assert_allclose(c, [[eps_input]], rtol=1e-9)
 
@@ -82,13 +71,13 @@ def g_impl(x):
 
 def test_implementation_invariance_counterexample():
     x = np.array([[3.0, 1.0]])
-    np.testing.assert_allclose(A.deeplift(Fn(f_impl), x, 0)[0], [1.5, -0.5], atol=1e-12)
-    np.testing.assert_allclose(A.deeplift(Fn(g_impl), x, 0)[0], [2.0, -1.0], atol=1e-12)
+    np.testing.assert_allclose(A.deeplift(nn.Lambda(f_impl), x, 0)[0], [1.5, -0.5], atol=1e-12)
+    np.testing.assert_allclose(A.deeplift(nn.Lambda(g_impl), x, 0)[0], [2.0, -1.0], atol=1e-12)
 
 
 # ---- case 5: two ReLUs, multipliers ------------------------------------------------------------
 def test_two_relus_contributions_and_multipliers():
-    model = Fn(lambda x: 2 * F.relu(column(x, 0)) + 2 * F.relu(column(x, 1) - 1.5))
+    model = nn.Lambda(lambda x: 2 * F.relu(column(x, 0)) + 2 * F.relu(column(x, 1) - 1.5))
     x = np.array([[1.0, 2.0]])
     c, delta = A.deeplift(model, x, 0, return_delta=True)
     np.testing.assert_allclose(c[0], [2.0, 1.0], atol=1e-12)
@@ -207,13 +196,13 @@ def test_float32_model(rule):
 
 # ---- errors -----------------------------------------------------------------------------------
 def test_unsupported_op_names_it():
-    model = Fn(lambda x: F.softmax(x, axis=1))
+    model = nn.Lambda(lambda x: F.softmax(x, axis=1))
     with pytest.raises(A.DeepLiftError, match="Softmax"):
         A.deeplift(model, np.ones((1, 3)), 0)
 
 
 def test_product_of_two_inputs_is_rejected():
-    model = Fn(lambda x: column(x, 0) * column(x, 1))
+    model = nn.Lambda(lambda x: column(x, 0) * column(x, 1))
     with pytest.raises(A.DeepLiftError, match="Mul"):
         A.deeplift(model, np.ones((1, 2)), 0)
 

@@ -11,15 +11,6 @@ from minicnn import nn
 from minicnn.exercises import ExerciseError
 
 
-class Fn(nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x)
-
-
 def rejects(checker, wrong, match=None):
     with pytest.raises(ExerciseError, match=match):
         checker(wrong)
@@ -69,7 +60,7 @@ def test_rescale_reference_matches_deeplift_on_one_nonlinearity():
     ref[0, :2] = x[0, :2]
     for name, fn in (("relu", F.relu), ("sigmoid", F.sigmoid), ("tanh", F.tanh)):
         g, g_prime = E.NONLINEARITIES[name]
-        model = Fn(lambda t: fn(t).sum(axis=1, keepdims=True))
+        model = nn.Lambda(lambda t: fn(t).sum(axis=1, keepdims=True))
         m = A.deeplift(model, x, 0, baseline=ref, multiply_by_inputs=False)
         np.testing.assert_allclose(m[0], E.reference_rescale_multiplier(g, g_prime, x[0], ref[0]), rtol=1e-9)
 

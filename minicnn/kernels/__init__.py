@@ -17,6 +17,47 @@ import numba
 if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":
     numba.config.THREADING_LAYER = "workqueue"
 
+
+# Where the compiled kernels are cached (``cache=True``). Numba tries, in order: NUMBA_CACHE_DIR,
+# the ``__pycache__`` next to this file, then a user-wide directory ($XDG_CACHE_HOME or
+# ~/.cache, "numba" inside). A read-only install (site-packages owned by root) therefore already
+# caches in ~/.cache/numba. Only when none of them is writable (read-only package *and* no
+# writable home, e.g. a service account or a locked-down container) does Numba refuse to import
+# a ``cache=True`` function at all ("no locator available"); then we point it at a per-user
+# directory under the system temp dir. An explicit NUMBA_CACHE_DIR always wins.
+def _writable_dir(path):
+    """True if ``path`` exists or can be created, and a file can be written in it (Numba's test)."""
+    import tempfile
+
+    try:
+        os.makedirs(path, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+        return True
+    except OSError:
+        return False
+
+
+def _ensure_numba_cache_dir():
+    if numba.config.CACHE_DIR:
+        return
+    if _writable_dir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")):
+        return
+    try:  # the same directory Numba's UserWideCacheLocator would use
+        from numba.misc.appdirs import AppDirs
+
+        user_cache = AppDirs(appname="numba", appauthor=False).user_cache_dir
+    except ImportError:
+        user_cache = os.path.join(os.getenv("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "numba")
+    if _writable_dir(user_cache):
+        return
+    import tempfile
+
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    numba.config.CACHE_DIR = os.path.join(tempfile.gettempdir(), f"minicnn-numba-cache-{uid}")
+
+
+_ensure_numba_cache_dir()
+
 from .conv import (
     conv2d_backward_input,
     conv2d_backward_input_reference,

@@ -18,6 +18,7 @@ from .layers import (
     Dropout,
     Flatten,
     Identity,
+    Lambda,
     Linear,
     LogSoftmax,
     MaxPool2d,
@@ -31,7 +32,7 @@ from .module import IncompatibleKeys, Module, Parameter, RemovableHandle, StateD
 __all__ = [
     "Module", "Parameter", "RemovableHandle", "StateDictError", "IncompatibleKeys",
     "Sequential",
-    "Identity", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten",
+    "Identity", "Lambda", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten",
     "ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout", "BatchNorm1d", "BatchNorm2d",
     "init",
 ]

@@ -93,6 +93,23 @@ class Identity(Module):
         return x
 
 
+class Lambda(Module):
+    """y = fn(x) for a plain function of a Tensor: a parameter-free model built in one line,
+    e.g. `Lambda(lambda x: 1 - F.relu(1 - x))` for the small hand-checkable cases."""
+
+    def __init__(self, fn):
+        super().__init__()
+        if not callable(fn):
+            raise TypeError(f"Lambda: fn must be callable, got {type(fn).__name__}")
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+    def extra_repr(self):
+        return getattr(self.fn, "__name__", "fn")
+
+
 # ---- layers with weights ----------------------------------------------------------------------
 class Linear(Module):
     """y = x Wᵀ + b with weight W (out_features, in_features) and bias b (out_features,).

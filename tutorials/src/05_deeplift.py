@@ -21,16 +21,7 @@
 
 # %%
 %matplotlib inline
-import sys
 import time
-from pathlib import Path
-
-# Put the repository root (the folder that holds minicnn/) on the path, so the notebook also
-# works from a checkout that was not pip-installed.
-for _root in [Path.cwd(), *Path.cwd().parents]:
-    if (_root / "minicnn" / "__init__.py").is_file():
-        sys.path.insert(0, str(_root))
-        break
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -43,17 +34,6 @@ from minicnn import nn
 from minicnn.models import load_pretrained
 
 np.set_printoptions(precision=4, suppress=True)
-
-
-class Fn(nn.Module):
-    """A parameter-free model built from a plain function of the input Tensor (for the small cases)."""
-
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x)
 
 
 def col(t, k):
@@ -86,7 +66,7 @@ def col(t, k):
 # $x$, yet the gradient at $x = 2$ is $0$.
 
 # %%
-saturating = Fn(lambda x: 1 - F.relu(1 - x))
+saturating = nn.Lambda(lambda x: 1 - F.relu(1 - x))
 x_sat = np.array([[2.0]])
 print("f(0) =", saturating(np.zeros((1, 1))).data.item(), "  f(2) =", saturating(x_sat).data.item())
 print("gradient × input :", A.gradient_x_input(saturating, x_sat, 0).item())
@@ -190,11 +170,11 @@ plt.show()
 # %%
 for eps_in in (1e-3, 1e-6):
     x_thr = np.array([[10 + eps_in]])
-    threshold = Fn(lambda x: F.relu(x - 10))
+    threshold = nn.Lambda(lambda x: F.relu(x - 10))
     print(f"ε = {eps_in:g}: DeepLIFT {A.deeplift(threshold, x_thr, 0).item():.3g}, "
           f"gradient × input {A.gradient_x_input(threshold, x_thr, 0).item():.6g}")
 
-two_relus = Fn(lambda x: 2 * F.relu(col(x, 0)) + 2 * F.relu(col(x, 1) - 1.5))
+two_relus = nn.Lambda(lambda x: 2 * F.relu(col(x, 0)) + 2 * F.relu(col(x, 1) - 1.5))
 x_two = np.array([[1.0, 2.0]])
 c_two, delta_two = A.deeplift(two_relus, x_two, 0, return_delta=True)
 print("contributions", c_two[0], " multipliers", A.deeplift(two_relus, x_two, 0, multiply_by_inputs=False)[0],
@@ -305,7 +285,7 @@ dy_pos, dy_neg = reveal_cancel_deltas(relu, np.zeros(1), np.array([3.0]), np.arr
 m_pos, m_neg = dy_pos[0] / 3.0, dy_neg[0] / -1.0
 print(f"by hand: C(x₁) = {3 * (1 - m_pos):.3f}, C(x₂) = {1 * m_neg:.3f}\n")
 
-min_net = Fn(lambda x: col(x, 0) - F.relu(col(x, 0) - col(x, 1)))
+min_net = nn.Lambda(lambda x: col(x, 0) - F.relu(col(x, 0) - col(x, 1)))
 known = {  # x: (Rescale, RevealCancel), METHODS.md case 1
     (3.0, 1.0): ((0, 1), (0.5, 0.5)),
     (1.0, 3.0): ((1, 0), None),

@@ -20,16 +20,7 @@
 
 # %%
 %matplotlib inline
-import sys
 import time
-from pathlib import Path
-
-# Put the repository root (the folder that holds minicnn/) on the path, so the notebook also
-# works from a checkout that was not pip-installed.
-for _root in [Path.cwd(), *Path.cwd().parents]:
-    if (_root / "minicnn" / "__init__.py").is_file():
-        sys.path.insert(0, str(_root))
-        break
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -42,17 +33,6 @@ from minicnn import nn
 from minicnn.models import load_pretrained
 
 np.set_printoptions(precision=4, suppress=True)
-
-
-class Fn(nn.Module):
-    """A parameter-free model built from a plain function of the input Tensor (for the small cases)."""
-
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x)
 
 
 def col(t, k):
@@ -78,7 +58,7 @@ def col(t, k):
 # $\mathrm{IG} = 2 \cdot \tfrac12 = 1 = f(2) - f(0)$, while gradient × input is $0$.
 
 # %%
-saturating = Fn(lambda x: 1 - F.relu(1 - x))
+saturating = nn.Lambda(lambda x: 1 - F.relu(1 - x))
 x_sat = np.array([[2.0]])
 print("gradient × input:", A.gradient_x_input(saturating, x_sat, 0).item())
 print("IG (100 steps)  :", A.integrated_gradients(saturating, x_sat, 0, steps=100, method="riemann_middle").item())
@@ -300,7 +280,7 @@ for n in (4, 10, 50):
 # We add a dummy third input.
 
 # %%
-sym = Fn(lambda x: 1 - F.relu(1 - col(x, 0) - col(x, 1)) + 0 * col(x, 2))
+sym = nn.Lambda(lambda x: 1 - F.relu(1 - col(x, 0) - col(x, 1)) + 0 * col(x, 2))
 x_sym = np.array([[1.0, 1.0, 5.0]])
 ig_sym, d_sym = A.integrated_gradients(sym, x_sym, 0, steps=100, method="riemann_middle", return_delta=True)
 print("IG               :", ig_sym[0], " delta", d_sym[0])
@@ -333,8 +313,8 @@ print("linearity: max |IG(2F₁ − 3F₂) − (2 IG(F₁) − 3 IG(F₂))| =", 
 # instead of 1, and the credit is split differently.
 
 # %%
-f_net = Fn(lambda x: F.relu(F.relu(col(x, 0)) - 1 - F.relu(col(x, 1))))
-g_net = Fn(lambda x: F.relu(F.relu(col(x, 0) - 1) - F.relu(col(x, 1))))
+f_net = nn.Lambda(lambda x: F.relu(F.relu(col(x, 0)) - 1 - F.relu(col(x, 1))))
+g_net = nn.Lambda(lambda x: F.relu(F.relu(col(x, 0) - 1) - F.relu(col(x, 1))))
 grid = rng.uniform(-4, 4, size=(1000, 2))
 print("f and g agree on 1000 random points:", np.allclose(f_net(grid).data, g_net(grid).data))
 

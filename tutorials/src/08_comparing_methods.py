@@ -18,16 +18,7 @@
 
 # %%
 %matplotlib inline
-import sys
 import time
-from pathlib import Path
-
-# Put the repository root (the folder that holds minicnn/) on the path, so the notebook also
-# works from a checkout that was not pip-installed.
-for _root in [Path.cwd(), *Path.cwd().parents]:
-    if (_root / "minicnn" / "__init__.py").is_file():
-        sys.path.insert(0, str(_root))
-        break
 
 import matplotlib.pyplot as plt
 import numpy as np
