@@ -22,6 +22,7 @@ __all__ = [
     "forward_scores",
     "target_gradient",
     "num_classes",
+    "check_target_range",
 ]
 
 
@@ -48,8 +49,12 @@ def prepare_input(x, model, name="x") -> np.ndarray:
     return array.astype(model_dtype(model))
 
 
-def prepare_targets(target, n, num_classes) -> np.ndarray:
-    """One int class index per row: an int is repeated, a sequence must have N entries."""
+def prepare_targets(target, n, num_classes=None) -> np.ndarray:
+    """One int class index per row: an int is repeated, a sequence must have N entries.
+
+    Without `num_classes` the upper bound is checked later, against the logits, by
+    `check_target_range` (called in `target_seed` and `forward_scores`): no extra forward pass.
+    """
     t = np.asarray(target)
     if t.dtype.kind == "f" and np.all(t == np.round(t)):
         t = t.astype(np.int64)
@@ -59,9 +64,16 @@ def prepare_targets(target, n, num_classes) -> np.ndarray:
         t = np.full(n, int(t), dtype=np.int64)
     elif t.shape != (n,):
         raise ValueError(f"target: expected an int or {n} ints (one per row), got shape {t.shape}")
-    if (t < 0).any() or (t >= num_classes).any():
-        raise ValueError(f"target: class indices must lie in [0, {num_classes}), got {t.tolist()}")
+    if (t < 0).any():
+        raise ValueError(f"target: class indices must be ≥ 0, got {t.tolist()}")
+    if num_classes is not None:
+        check_target_range(t, num_classes)
     return t.astype(np.int64)
+
+
+def check_target_range(targets, num_classes):
+    if (targets >= num_classes).any():
+        raise ValueError(f"target: class indices must lie in [0, {num_classes}), got {targets.tolist()}")
 
 
 def prepare_baseline(baseline, x, name="baseline") -> np.ndarray:
@@ -99,6 +111,9 @@ def eval_mode(model):
 
 def target_seed(logits_shape, targets) -> np.ndarray:
     """∂(Σ_n t_n)/∂logits: one-hot at (n, target_n); for a stacked batch [x; x′; …] the targets repeat."""
+    if len(logits_shape) != 2:
+        raise ValueError(f"model: attribution needs logits of shape (N, classes), got shape {tuple(logits_shape)}")
+    check_target_range(targets, logits_shape[1])
     seed = np.zeros(logits_shape)
     n = len(targets)
     repeats = logits_shape[0] // n
@@ -120,6 +135,7 @@ def forward_scores(model, x, targets) -> np.ndarray:
     with mc.no_grad():
         out = model(mc.Tensor(x))
     _check_logits(out, model)
+    check_target_range(targets, out.shape[1])
     return out.data[np.arange(len(x)), np.tile(targets, len(x) // len(targets))]
 
 

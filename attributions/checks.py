@@ -15,7 +15,7 @@ import numpy as np
 
 import minicnn as mc
 
-from ._common import eval_mode, forward_scores, num_classes, prepare_baseline, prepare_input, prepare_targets
+from ._common import eval_mode, forward_scores, prepare_baseline, prepare_input, prepare_targets
 
 __all__ = ["completeness_delta"]
 
@@ -36,6 +36,6 @@ def completeness_delta(model, attributions, x, target, baseline=None):
         raise ValueError(f"attributions: expected shape {x.shape} (like x), got {a.shape}")
     reference = prepare_baseline(baseline, x)
     with eval_mode(model):
-        targets = prepare_targets(target, len(x), num_classes(model, x))
+        targets = prepare_targets(target, len(x))
         gap = forward_scores(model, x, targets).astype(np.float64) - forward_scores(model, reference, targets)
     return a.reshape(len(a), -1).sum(axis=1, dtype=np.float64) - gap

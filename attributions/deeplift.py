@@ -34,7 +34,6 @@ from minicnn.ops import unbroadcast
 
 from ._common import (
     eval_mode,
-    num_classes,
     prepare_baseline,
     prepare_input,
     prepare_targets,
@@ -266,6 +265,9 @@ LINEAR_MAPS = {
     ops.BilinearResize: _nonnegative_maps,
 }
 
+# Linear in x only in some uses: x·x, 1/x and batch norm in training mode are not.
+MAYBE_NONLINEAR = (ops.Mul, ops.Div, ops.BatchNorm)
+
 # Ops that only move values (no arithmetic): multipliers and parts pass through unchanged.
 STRUCTURAL = (ops.Reshape, ops.Transpose, ops.GetItem, ops.Concatenate, ops.Cast)
 
@@ -375,12 +377,13 @@ def _rule_table(rule, eps, deltas=None, parts=None):
         return reveal_cancel_rule(node, grad, parts, eps)
 
     def linear(node, grad):
-        for i in range(len(node.inputs)):
-            if node.needs_input_grad[i]:
-                _find(LINEAR_MAPS, node)(node, i)  # raises for ops that are not linear here
-        if rule == "rescale":
-            return node.backward(grad)
-        return linear_rule_reveal_cancel(node, grad, deltas)
+        if rule == "reveal_cancel":
+            return linear_rule_reveal_cancel(node, grad, deltas)
+        if isinstance(node, MAYBE_NONLINEAR):
+            for i in range(len(node.inputs)):
+                if node.needs_input_grad[i]:
+                    _find(LINEAR_MAPS, node)(node, i)  # raises when the op is not linear in x here
+        return node.backward(grad)  # Linear rule: the multipliers of a linear op are its weights
 
     def unsupported(node, grad):
         raise _unsupported(node)
@@ -410,7 +413,7 @@ def deeplift_multipliers(model, x, target, baseline=None, rule="rescale", eps=1e
     reference = prepare_baseline(baseline, x)
     n = len(x)
     with eval_mode(model):
-        targets = prepare_targets(target, n, num_classes(model, x))
+        targets = prepare_targets(target, n)
         stacked = mc.Tensor(_stack(x, reference), requires_grad=True)
         out = model(stacked)
         deltas = parts = None

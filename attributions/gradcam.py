@@ -27,7 +27,7 @@ import minicnn as mc
 import minicnn.functional as F
 from minicnn import nn, ops
 
-from ._common import eval_mode, num_classes, prepare_input, prepare_targets, target_gradient, target_seed
+from ._common import eval_mode, prepare_input, prepare_targets, target_gradient, target_seed
 
 __all__ = [
     "grad_cam",
@@ -139,7 +139,7 @@ def class_activation_maps(model, x, target, layer=None, channel_weights=gradcam_
         raise TypeError(f"counterfactual: expected True or False, got {counterfactual!r}")
     x = prepare_input(x, model)
     with eval_mode(model):
-        targets = prepare_targets(target, len(x), num_classes(model, x))
+        targets = prepare_targets(target, len(x))
         activations, gradients = layer_activation_and_gradient(model, x, targets, layer)
     if counterfactual:
         gradients = -gradients
@@ -203,7 +203,7 @@ def guided_backprop(model, x, target):
     """
     x = prepare_input(x, model)
     with eval_mode(model):
-        targets = prepare_targets(target, len(x), num_classes(model, x))
+        targets = prepare_targets(target, len(x))
         grad, _ = target_gradient(model, x, targets, rules=GUIDED_RULES)
     return grad
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import eval_mode, num_classes, prepare_input, prepare_targets, target_gradient
+from ._common import eval_mode, prepare_input, prepare_targets, target_gradient
 
 __all__ = ["saliency", "gradient_x_input", "input_gradient"]
 
@@ -34,7 +34,7 @@ def _checked_gradient(model, x, target):
     """(x as validated, ∂t/∂x)."""
     x = prepare_input(x, model)
     with eval_mode(model):
-        targets = prepare_targets(target, len(x), num_classes(model, x))
+        targets = prepare_targets(target, len(x))
         grad, _ = target_gradient(model, x, targets)
     return x, grad
 

@@ -22,7 +22,6 @@ from numpy.polynomial.legendre import leggauss
 from ._common import (
     eval_mode,
     forward_scores,
-    num_classes,
     prepare_baseline,
     prepare_input,
     prepare_targets,
@@ -112,7 +111,7 @@ def integrated_gradients(
     feature_axes = (slice(None),) + (None,) * (x.ndim - 1)  # broadcasts α over a row's features
     total = np.zeros(x.shape, dtype=np.float64)  # Σ_k w_k ∇F(x′ + α_k Δx), per input row
     with eval_mode(model):
-        targets = prepare_targets(target, n, num_classes(model, x))
+        targets = prepare_targets(target, n)
         # Interpolated point p ↔ (input row p // steps, step p % steps); batches are ranges of p.
         for start in range(0, n * len(alphas), rows):
             p = np.arange(start, min(start + rows, n * len(alphas)))

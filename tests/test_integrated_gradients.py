@@ -182,11 +182,10 @@ class TestBatching:
         net = relu_conv_net()
         counter = CountRows(net)
         integrated_gradients(net, x, 0, steps=10, batch_size=4)
-        sizes = counter.sizes[1:]  # the first pass (one row) counts the classes
-        assert sizes == [4, 4, 4, 4, 4]  # 2 inputs × 10 steps in chunks of 4, chunks span inputs
+        assert counter.sizes == [4, 4, 4, 4, 4]  # 2 inputs × 10 steps in chunks of 4, chunks span inputs
         counter.sizes.clear()
         integrated_gradients(net, x, 0, steps=10)
-        assert counter.sizes[1:] == [10, 10]  # default: all steps of one input at once
+        assert counter.sizes == [10, 10]  # default: all steps of one input at once
 
     def test_default_batch_capped_by_memory(self, x, monkeypatch):
         net = relu_conv_net()
@@ -194,7 +193,7 @@ class TestBatching:
         monkeypatch.setattr(ig_module, "MAX_BATCH_BYTES", 3 * x[0].nbytes + 1)
         counter = CountRows(net)
         result = integrated_gradients(net, x, 0, steps=10)
-        assert max(counter.sizes) == 3 and sum(counter.sizes[1:]) == 20
+        assert max(counter.sizes) == 3 and sum(counter.sizes) == 20
         np.testing.assert_allclose(result, expected, rtol=1e-12, atol=1e-15)
 
 

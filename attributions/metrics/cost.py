@@ -6,8 +6,8 @@ a wrapper around the engine's backward pass (`minicnn.autograd.backward_pass`, w
 size of the seeded output. Dividing by the number of images N gives **passes per image**: a
 batch of 50 interpolated inputs counts as 50 forward passes, as it costs about 50 times one
 (DeepLIFT's stacked batch [x; x′] counts 2). **Lower is better** for all three numbers.
-The counts include the methods' own bookkeeping (e.g. a 1-row forward pass to find the number of
-classes), since that is work too.
+The counts include any bookkeeping passes a method makes (e.g. the forward passes of IG's
+`return_delta`), since that is work too.
 """
 
 from __future__ import annotations
