@@ -236,3 +236,40 @@ def test_mode_and_parameter_grads_restored():
     assert model.training and all(m.training for m in model.modules())
     assert np.all(model[0].weight.grad == 7.0)
     assert model[4].weight.grad is None
+
+
+class EveryOp(nn.Module):
+    """A graph that uses every op DeepLIFT has a rule for, written with functional calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3, 3, padding=1)
+        self.head = nn.Linear(3 * 3 * 8 + 6, 4)
+        self.scale = np.linspace(0.5, -1.5, 3).reshape(1, 3, 1, 1)  # a constant: Mul stays linear
+
+    def forward(self, x):
+        h = self.conv(x) * self.scale - 0.25                        # Conv2d, Mul, Sub
+        h = F.interpolate(h, (6, 8))                                # BilinearResize
+        a = F.exp(F.tanh(h[:, :, :3]))                              # GetItem, Tanh, Exp
+        b = F.log(F.sigmoid(-h[:, :, 3:]) + 1.0) / 2.0              # Neg, Sigmoid, Add, Log, Div
+        c = (F.relu(a - b) + 0.1) ** 1.5                            # Relu, Pow
+        pooled = F.avg_pool2d(F.transpose(c, (0, 1, 3, 2)), (1, 1)) # Transpose, AvgPool2d
+        flat = F.flatten(F.cast(pooled, np.float64))                # Cast, Reshape
+        summary = F.concatenate([c.sum(axis=(2, 3)), F.max_pool2d(c, (3, 8)).reshape((-1, 3))], axis=1)
+        return self.head(F.concatenate([flat, summary], axis=1))    # Sum, MaxPool2d, Concatenate
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("baseline_kind", ["zero", "random"])
+def test_summation_to_delta_through_every_supported_op(rule, baseline_kind):
+    rng = np.random.default_rng(6)
+    model = EveryOp()
+    x = rng.normal(size=(3, 2, 3, 4))
+    baseline = None if baseline_kind == "zero" else rng.normal(size=x.shape)
+    c, delta = A.deeplift(model, x, [0, 2, 3], baseline=baseline, rule=rule, return_delta=True)
+    b = np.zeros_like(x) if baseline is None else baseline
+    with mc.no_grad():
+        scores = model(x).data[np.arange(3), [0, 2, 3]] - model(b).data[np.arange(3), [0, 2, 3]]
+    assert np.abs(scores).min() > 1e-3  # a real difference to explain
+    np.testing.assert_allclose(c.reshape(3, -1).sum(axis=1), scores, rtol=1e-9)
+    assert np.abs(delta).max() <= 1e-9 * np.abs(scores).max()
