@@ -27,16 +27,20 @@ Then the start-up time (a subprocess running ``import minicnn`` + the first LeNe
 wall clock including interpreter start; "warm" with the Numba cache as it is, "cold" with
 NUMBA_CACHE_DIR pointing at a fresh empty directory) and the peak memory of the VGG float32 step.
 
-Peak memory: each framework runs in its own subprocess; we report ``resource.getrusage``
-ru_maxrss (the process's peak resident set) after 3 train steps, and that peak minus the RSS
-measured just before the first step (imports, model, data and optimiser already in place). The
-increment is the number to compare: the absolute peak is dominated by the libraries (torch
-alone maps a few hundred MB). For minicnn we also print tracemalloc's peak of NumPy allocations
-during one step.
+Peak memory: each framework runs the VGG float32 step in its own subprocess, with libraries,
+model, data and optimiser loaded first. We reset the kernel's peak-RSS counter (Linux:
+/proc/self/clear_refs), run 4 steps, and report the peak resident set (VmHWM in
+/proc/self/status) and its increase over the RSS just before the steps. The increase is the
+number to compare: the absolute peak is dominated by the libraries (torch alone maps a few
+hundred MB). resource.getrusage's ru_maxrss is not used because on Linux a child started by
+this process inherits the parent's peak through fork + exec. For minicnn we also print
+tracemalloc's peak of NumPy allocations during one step (RSS can be lower: NumPy's large
+temporaries are mapped lazily and returned to the OS when freed).
 
-Method: runs are interleaved (minicnn, torch, reference, minicnn, torch, ...) with a short idle
-gap between them, so clock drift and noisy neighbours hit all alike, and the median is
-reported. T threads everywhere: T = NUMBA_NUM_THREADS (or --threads, or Numba's default = the
+Method: runs are interleaved (minicnn, torch, reference, minicnn, torch, ...) so clock drift
+and noisy neighbours hit all alike; each run is an idle gap (spinning BLAS/OpenMP threads of the
+other library go to sleep), one untimed step, then 3 timed back-to-back steps (the steady state
+of a training loop); the median over runs of the time per step is reported. T threads everywhere: T = NUMBA_NUM_THREADS (or --threads, or Numba's default = the
 number of cores); OpenBLAS/OpenMP get T through OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (set
 before NumPy is imported, unless already set) and PyTorch through torch.set_num_threads(T).
 
@@ -97,7 +101,7 @@ import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-import tracemalloc  # noqa: E402
+import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -113,7 +117,10 @@ import minicnn.ops.pooling as ops_pooling  # noqa: E402
 from minicnn import nn, optim  # noqa: E402
 from minicnn.interop import from_torch_state_dict  # noqa: E402
 
-SETTLE_SECONDS = 0.03
+# Idle gap before every timed step. OpenBLAS's worker threads keep spinning for about 2^28
+# cycles (~0.1 s) after a GEMM and PyTorch's OpenMP threads spin too; a shorter gap lets one
+# library's spinning threads steal cores from the other's next step.
+SETTLE_SECONDS = 0.2
 LR, MOMENTUM = 0.01, 0.9
 MODELS = ("lenet", "vgg")
 INPUT_SHAPES = {"lenet": (1, 28, 28), "vgg": (3, 32, 32)}
@@ -188,7 +195,9 @@ def make_steps(name, dtype, batch, torch, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch,) + INPUT_SHAPES[name]).astype(dtype)
     y = rng.integers(0, 10, batch)
-    model = minicnn_model(name, dtype)
+    with warnings.catch_warnings():     # layers cast their np.empty placeholders before init
+        warnings.simplefilter("ignore", RuntimeWarning)
+        model = minicnn_model(name, dtype)
     torch_step = None
     if torch is not None:
         torch.manual_seed(seed)
@@ -310,34 +319,42 @@ def gemm_peak(dtype, n, repeats=5):
     return 2 * n**3 / best / 1e9
 
 
-def bench_model(name, dtype, batch, repeats, ref_repeats, torch):
-    """Interleaved medians for one model × dtype. Returns a dict of results."""
+def bench_model(name, dtype, batch, repeats, ref_repeats, torch, inner=3):
+    """Interleaved medians for one model × dtype. Returns a dict of results.
+
+    One round = for each framework: an idle gap, one untimed step (wakes the parked thread
+    pools and brings the weights back into cache, as in a training loop where steps follow each
+    other), then ``inner`` back-to-back timed steps. The reported time per step is the median
+    over rounds of their mean. The slow reference runs one timed step per round."""
     minicnn_step, torch_step = make_steps(name, dtype, batch, torch)
     ref_step, _ = make_steps(name, dtype, batch, None)
     timer = ConvTimer()
     times = {"minicnn": [], "torch": [], "ref": [], "conv": []}
-    conv_flops = None
     per_call = []
 
     def run_minicnn(record):
+        minicnn_step()
         timer.reset()
         with patched(timer):
             start = time.perf_counter()
-            minicnn_step()
+            for _ in range(inner):
+                minicnn_step()
             elapsed = time.perf_counter() - start
         if record:
-            times["minicnn"].append(elapsed)
-            times["conv"].append(timer.seconds)
+            times["minicnn"].append(elapsed / inner)
+            times["conv"].append(timer.seconds / inner)
             per_call.append(list(timer.calls))
-        return timer.flops
+        return timer.flops // inner
 
     def run_torch(record):
         if torch_step is None:
             return
-        start = time.perf_counter()
         torch_step()
+        start = time.perf_counter()
+        for _ in range(inner):
+            torch_step()
         if record:
-            times["torch"].append(time.perf_counter() - start)
+            times["torch"].append((time.perf_counter() - start) / inner)
 
     def run_ref(record):
         with patched(reference_twin):
@@ -348,13 +365,10 @@ def bench_model(name, dtype, batch, repeats, ref_repeats, torch):
             times["ref"].append(elapsed)
 
     # Warm-up: Numba cache load / compilation, BLAS and OpenMP thread start-up, first-touch pages.
-    for _ in range(2):
-        conv_flops = run_minicnn(False)
-        run_torch(False)
-    run_ref(False)
+    # (The reference is plain NumPy: nothing to compile, so it gets no warm-up.)
+    conv_flops = run_minicnn(False)
+    run_torch(False)
     for i in range(repeats):
-        # Idle gaps: after a parallel region OpenMP/OpenBLAS threads keep spinning for a while;
-        # without the pause whichever library runs next shares its cores with them.
         time.sleep(SETTLE_SECONDS)
         run_minicnn(True)
         time.sleep(SETTLE_SECONDS)
@@ -363,9 +377,11 @@ def bench_model(name, dtype, batch, repeats, ref_repeats, torch):
             time.sleep(SETTLE_SECONDS)
             run_ref(True)
     med = {k: statistics.median(v) if v else float("nan") for k, v in times.items()}
-    # Per conv call (same order every step): median over the steps.
-    calls = [(per_call[0][j][0], statistics.median(step[j][1] for step in per_call), per_call[0][j][2])
-             for j in range(len(per_call[0]))]
+    # Per conv call (the same sequence every step): median over all timed steps.
+    n_calls = len(per_call[0]) // inner
+    calls = [(per_call[0][j][0],
+              statistics.median(rnd[k * n_calls + j][1] for rnd in per_call for k in range(inner)),
+              per_call[0][j][2]) for j in range(n_calls)]
     return {"model": name, "dtype": np.dtype(dtype).name, **med, "conv_flops": conv_flops,
             "calls": calls}
 
@@ -403,8 +419,7 @@ def bench_startup(dtype_name, warm_runs, cold_runs):
 
 
 MEMORY_CODE = """
-import json, resource, sys, tracemalloc
-sys.argv = ["engine.py", "--child"]
+import json, os, resource, sys, tracemalloc
 sys.path.insert(0, {bench_dir!r})
 import numpy as np
 import engine
@@ -414,21 +429,46 @@ if torch is not None:
     torch.set_num_threads(threads)
 minicnn_step, torch_step = engine.make_steps("vgg", np.float32, {batch}, torch)
 step = torch_step if framework == "torch" else minicnn_step
-def rss_now():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
-before = rss_now()
-for _ in range(3):
+before = engine.rss_mb("VmRSS")         # libraries, model, data, optimiser in place
+reset = engine.reset_peak_rss()
+for _ in range(4):
     step()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak = engine.rss_mb("VmHWM")
 traced = None
 if framework == "minicnn":
     tracemalloc.start()
     step()
     traced = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-print(json.dumps({{"before": before, "peak": peak, "traced": traced}}))
+print(json.dumps({{"before": before, "peak": peak, "reset": reset, "traced": traced}}))
 """
+
+
+def rss_mb(field):
+    """VmRSS (now) or VmHWM (peak) of this process in MB, from /proc/self/status (Linux).
+
+    Not resource.getrusage's ru_maxrss: Linux carries the parent's peak across fork + exec into
+    the child's ru_maxrss, so a child of this (large) benchmark process would report the
+    parent's size. Elsewhere we fall back to ru_maxrss for the peak."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak_rss():
+    """Reset VmHWM to the current RSS (Linux: write 5 to /proc/self/clear_refs); True if done,
+    so that the peak afterwards is the peak of the train steps alone."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
 
 
 def bench_memory(framework, batch, threads):
@@ -471,7 +511,7 @@ def main(argv=None):
                         help="do not re-run without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    repeats = args.repeats or (7 if args.quick else 30)
+    repeats = args.repeats or (4 if args.quick else 20)
     ref_repeats = 1 if args.quick else 5
 
     import numba
@@ -498,10 +538,10 @@ def main(argv=None):
         if var in os.environ:
             print(f"note: {var}={os.environ[var]} is set (NumPy GEMM may be slower)")
 
-    gemm_n = 1024 if args.quick else 2048
-    peaks = {dt: gemm_peak(dt, gemm_n) for dt in ("float32", "float64")}
-    print(f"NumPy GEMM peak ({gemm_n}² matmul, best of 5): float32 {peaks['float32']:.1f} GFLOP/s, "
-          f"float64 {peaks['float64']:.1f} GFLOP/s\n")
+    # The best size depends on the cache hierarchy, so the peak is the best of two sizes.
+    peaks = {dt: max(gemm_peak(dt, n) for n in (1024, 2048)) for dt in ("float32", "float64")}
+    print(f"NumPy GEMM peak (best of 5 square matmuls, n = 1024 and 2048): "
+          f"float32 {peaks['float32']:.1f} GFLOP/s, float64 {peaks['float64']:.1f} GFLOP/s\n")
 
     header = (f"{'model':<6} {'dtype':<8} {'minicnn ms':>10} {'ref ms':>9} {'torch ms':>9} "
               f"{'mc/torch':>8} {'target':>6} {'ref/mc':>7} {'conv ms':>8} {'conv GF/s':>9} "
@@ -534,18 +574,21 @@ def main(argv=None):
             warm, cold = bench_startup(dtype_name, warm_runs=1 if args.quick else 3,
                                        cold_runs=(1 if dtype_name == "float32" else 0) if args.quick
                                        else 2)
-            print(f"  {dtype_name}: warm {warm:.2f} s   cold {cold:.2f} s", flush=True)
+            cold_text = f"{cold:.2f} s" if cold == cold else "(skipped with --quick)"
+            print(f"  {dtype_name}: warm {warm:.2f} s   cold {cold_text}", flush=True)
 
     if not args.skip_memory:
-        print("\npeak memory, VGG float32 train step (own subprocess per framework; ru_maxrss after "
-              "3 steps, and its increase over the RSS just before the first step)")
+        print("\npeak memory, VGG float32 train step (own subprocess per framework: peak RSS "
+              "(VmHWM) over the first 4 steps, and its increase over the RSS before them, with "
+              "libraries, model and data already loaded)")
         mem = {fw: bench_memory(fw, args.batch, threads)
                for fw in (("minicnn", "torch") if torch is not None else ("minicnn",))}
         for fw, m in mem.items():
             extra = (f"   (tracemalloc peak of NumPy allocations in one step: {m['traced']:.1f} MB)"
                      if m["traced"] is not None else "")
+            note = "" if m["reset"] else " (peak not reset: includes start-up)"
             print(f"  {fw:<8} peak RSS {m['peak']:7.1f} MB   step increment "
-                  f"{m['peak'] - m['before']:6.1f} MB{extra}")
+                  f"{m['peak'] - m['before']:6.1f} MB{note}{extra}")
         if "torch" in mem:
             inc = {fw: m["peak"] - m["before"] for fw, m in mem.items()}
             print(f"  ratio minicnn/torch: increment {_ratio(inc['minicnn'], inc['torch']):.2f}, "

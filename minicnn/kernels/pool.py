@@ -180,13 +180,12 @@ def _max_pool_backward(grad_y, argmax, grad_x):
     for t in prange(n_img * n_ch):
         n = t // n_ch
         c = t % n_ch
-        for h in range(height):
-            for v in range(width):
-                grad_x[n, c, h, v] = 0
+        grad_plane, g_plane, arg_plane = grad_x[n, c], grad_y[n, c], argmax[n, c]
+        grad_plane[:, :] = 0
         for i in range(oh):
             for j in range(ow):
-                k = argmax[n, c, i, j]
-                grad_x[n, c, k // width, k % width] += grad_y[n, c, i, j]
+                k = arg_plane[i, j]
+                grad_plane[k // width, k % width] += g_plane[i, j]
 
 
 @njit(parallel=True, cache=True)
@@ -258,7 +257,7 @@ def max_pool2d_backward(grad_y, argmax, x_shape):
 
     Overlapping windows that chose the same element accumulate. Returns shape x_shape."""
     grad_y, argmax, x_shape = _check_max_backward(grad_y, argmax, x_shape)
-    grad_x = np.zeros(x_shape, dtype=grad_y.dtype)
+    grad_x = np.empty(x_shape, dtype=grad_y.dtype)     # the kernel zeroes each plane it owns
     if grad_x.size:
         _max_pool_backward(grad_y, argmax, grad_x)
     return grad_x
@@ -278,7 +277,7 @@ def avg_pool2d_backward(grad_y, x_shape, kernel, stride, padding):
     """∂L/∂x of average pooling: grad_x[n,c,h,v] = Σ_{(i,j): (h,v)∈W(i,j)} grad_y[n,c,i,j]/(KH·KW)."""
     grad_y, x_shape, (kh, kw), (sh, sw), (ph, pw) = _check_pool_grad(
         grad_y, x_shape, kernel, stride, padding)
-    grad_x = np.zeros(x_shape, dtype=grad_y.dtype)
+    grad_x = np.empty(x_shape, dtype=grad_y.dtype)     # the kernel zeroes each plane it owns
     if grad_x.size:
         _avg_pool_backward(grad_y, kh, kw, sh, sw, ph, pw, grad_x)
     return grad_x
