@@ -3,12 +3,13 @@
     python benchmarks/attributions.py [--quick] [--threads 2]
 
 For LeNet-5 (1×28×28) and the VGG-ish net (3×32×32), float64, weights copied from PyTorch:
-per-image (batch 1) and per-batch (16 images) median milliseconds of
+per-image (batch 1) and per-batch (16 images) median milliseconds per call of
   - one forward + backward pass (saliency): the unit of cost,
   - DeepLIFT-Rescale, Integrated Gradients (50 steps, trapezoid), Grad-CAM (last conv),
 for minicnn and for Captum (when importable), their ratio, and each method's cost in units of
 one forward+backward (the poster's efficiency claim: DeepLIFT ≈ 1 pass on a doubled batch,
-IG ≈ steps passes). Runs are interleaved (ours, theirs, ours, …) so machine noise hits both alike.
+IG ≈ steps passes). Runs alternate in short bursts (ours, theirs, ours, …) so machine noise hits
+both alike.
 """
 
 from __future__ import annotations
@@ -44,25 +45,20 @@ def vgg(lib):
     ), (3, 32, 32), "7"
 
 
-def median_ms(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
-
-
-def interleaved(pairs, repeats):
-    """Median ms of each callable, measured round-robin so noise affects all of them alike."""
+def interleaved(pairs, repeats, burst=3):
+    """Median ms per call of each callable, measured in alternating bursts so machine noise hits
+    all of them alike. Each burst starts with one untimed call: thread pools (PyTorch's, OpenBLAS's,
+    Numba's) that went idle while the other framework ran are awake again before the clock starts."""
     samples = {name: [] for name in pairs}
     for fn in pairs.values():
         fn()  # warm up (Numba compile, caches)
     for _ in range(repeats):
         for name, fn in pairs.items():
-            start = time.perf_counter()
             fn()
-            samples[name].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            for _ in range(burst):
+                fn()
+            samples[name].append((time.perf_counter() - start) / burst)
     return {name: 1000 * statistics.median(s) for name, s in samples.items()}
 
 
