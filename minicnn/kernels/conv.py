@@ -28,6 +28,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._checks import float_array, non_negative_pair, output_hw, positive_pair, same_dtype, shape4
+from ._threads import threaded
 
 # im2col materialises C·KH·KW·OH·OW values per image. Processing the batch in chunks of about
 # this many bytes keeps that matrix in the last-level cache between the copy and the GEMM that
@@ -164,7 +165,7 @@ def _valid_columns(q, pw, sw, width, ow):
 # loops (3-4x slower here). The indices below are provably >= 0, so we say so with an unsigned
 # type. Rows are taken as 1-D views once per row so the inner loops index a single axis.
 
-@njit(parallel=True, cache=True)
+@threaded
 def _im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
     """cols[(c·KH + p)·KW + q, (n·OH + i)·OW + j] = x_pad[n, c, i·sh + p, j·sw + q]."""
     n_img, n_ch, height, width = x.shape
@@ -194,7 +195,7 @@ def _im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
                         col_row[np.uint64(start + j)] = 0
 
 
-@njit(parallel=True, cache=True)
+@threaded
 def _col2im(cols, kh, kw, sh, sw, ph, pw, oh, ow, grad_x):
     """Adjoint of _im2col: grad_x[n, c, i·sh+p−ph, j·sw+q−pw] += cols[(c,p,q), (n,i,j)].
 
@@ -222,7 +223,7 @@ def _col2im(cols, kh, kw, sh, sw, ph, pw, oh, ow, grad_x):
                         grad_row[np.uint64(j * sw + shift)] += col_row[np.uint64(start + j)]
 
 
-@njit(parallel=True, cache=True)
+@threaded
 def _swap_leading_axes(src, dst):
     """dst[b, a, :] = src[a, b, :]: moves between the (N, O, P) image layout and the (O, N·P)
     matrix layout the single batched GEMM wants (a parallel copy of contiguous rows)."""

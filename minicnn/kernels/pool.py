@@ -23,9 +23,10 @@ own plane, so there is no racy accumulation and results are identical run to run
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ._checks import float_array, non_negative_pair, output_hw, positive_pair, shape4
+from ._threads import threaded
 
 
 def _check_window(kernel, stride, padding):
@@ -146,7 +147,7 @@ def avg_pool2d_backward_reference(grad_y, x_shape, kernel, stride, padding):
 # Numba kernels: one thread per (n, c) plane
 # ----------------------------------------------------------------------------------------------
 
-@njit(parallel=True, cache=True)
+@threaded
 def _max_pool_forward(x, kh, kw, sh, sw, ph, pw, y, argmax):
     n_img, n_ch, height, width = x.shape
     oh, ow = y.shape[2], y.shape[3]
@@ -173,7 +174,7 @@ def _max_pool_forward(x, kh, kw, sh, sw, ph, pw, y, argmax):
                 argmax[n, c, i, j] = best_index
 
 
-@njit(parallel=True, cache=True)
+@threaded
 def _max_pool_backward(grad_y, argmax, grad_x):
     n_img, n_ch, height, width = grad_x.shape
     oh, ow = grad_y.shape[2], grad_y.shape[3]
@@ -188,7 +189,7 @@ def _max_pool_backward(grad_y, argmax, grad_x):
                 grad_plane[k // width, k % width] += g_plane[i, j]
 
 
-@njit(parallel=True, cache=True)
+@threaded
 def _avg_pool_forward(x, kh, kw, sh, sw, ph, pw, y):
     n_img, n_ch, height, width = x.shape
     oh, ow = y.shape[2], y.shape[3]
@@ -210,7 +211,7 @@ def _avg_pool_forward(x, kh, kw, sh, sw, ph, pw, y):
                 y[n, c, i, j] = total / divisor
 
 
-@njit(parallel=True, cache=True)
+@threaded
 def _avg_pool_backward(grad_y, kh, kw, sh, sw, ph, pw, grad_x):
     n_img, n_ch, height, width = grad_x.shape
     oh, ow = grad_y.shape[2], grad_y.shape[3]

@@ -19,9 +19,10 @@ with the same four weights.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ._checks import float_array, positive_pair
+from ._threads import threaded
 
 
 def source_indices(in_len, out_len):
@@ -92,7 +93,7 @@ def bilinear_resize_backward_reference(grad_y, in_size):
 # Numba kernels: one thread per (n, c) plane (no shared writes → deterministic)
 # ----------------------------------------------------------------------------------------------
 
-@njit(parallel=True, cache=True)
+@threaded
 def _bilinear_forward(x, r0, r1, a0, a1, c0, c1, b0, b1, y):
     n_img, n_ch = x.shape[0], x.shape[1]
     oh, ow = y.shape[2], y.shape[3]
@@ -106,7 +107,7 @@ def _bilinear_forward(x, r0, r1, a0, a1, c0, c1, b0, b1, y):
                 y[n, c, i, j] = a0[i] * top + a1[i] * bottom
 
 
-@njit(parallel=True, cache=True)
+@threaded
 def _bilinear_backward(grad_y, r0, r1, a0, a1, c0, c1, b0, b1, grad_x):
     n_img, n_ch, height, width = grad_x.shape
     oh, ow = grad_y.shape[2], grad_y.shape[3]

@@ -123,9 +123,9 @@ class Linear(Module):
         self.in_features = _positive_int(in_features, "in_features", "Linear")
         self.out_features = _positive_int(out_features, "out_features", "Linear")
         dtype = _float_dtype(dtype, "Linear")
-        self.weight = Parameter(np.empty((self.out_features, self.in_features)), dtype=dtype)
+        self.weight = Parameter(np.zeros((self.out_features, self.in_features)), dtype=dtype)
         if bias:
-            self.bias = Parameter(np.empty(self.out_features), dtype=dtype)
+            self.bias = Parameter(np.zeros(self.out_features), dtype=dtype)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters(rng)
@@ -168,9 +168,9 @@ class Conv2d(Module):
         self.stride = _pair(stride, "stride", "Conv2d", 1)
         self.padding = self._padding(padding)
         dtype = _float_dtype(dtype, "Conv2d")
-        self.weight = Parameter(np.empty((self.out_channels, self.in_channels) + self.kernel_size), dtype=dtype)
+        self.weight = Parameter(np.zeros((self.out_channels, self.in_channels) + self.kernel_size), dtype=dtype)
         if bias:
-            self.bias = Parameter(np.empty(self.out_channels), dtype=dtype)
+            self.bias = Parameter(np.zeros(self.out_channels), dtype=dtype)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters(rng)
