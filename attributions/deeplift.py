@@ -40,7 +40,7 @@ from ._common import (
     target_seed,
 )
 
-__all__ = ["deeplift", "deeplift_multipliers", "DeepLiftError", "RULES"]
+__all__ = ["deeplift", "deeplift_multipliers", "reveal_cancel_deltas", "DeepLiftError", "RULES"]
 
 RULES = ("rescale", "reveal_cancel")
 
@@ -99,9 +99,7 @@ def rescale_rule(node, grad, eps):
 def reveal_cancel_rule(node, grad, parts, eps):
     """RevealCancel rule for y = g(z) with reference input z′ and input parts Δz⁺, Δz⁻:
 
-        Δy⁺ = ½[g(z′+Δz⁺) − g(z′)] + ½[g(z′+Δz⁻+Δz⁺) − g(z′+Δz⁻)]
-        Δy⁻ = ½[g(z′+Δz⁻) − g(z′)] + ½[g(z′+Δz⁺+Δz⁻) − g(z′+Δz⁺)]
-        m⁺_in = m⁺_out · Δy⁺/Δz⁺,   m⁻_in = m⁻_out · Δy⁻/Δz⁻.
+        m⁺_in = m⁺_out · Δy⁺/Δz⁺,   m⁻_in = m⁻_out · Δy⁻/Δz⁻,   (Δy⁺, Δy⁻): `reveal_cancel_deltas`.
 
     Δz⁺ is a sum of strictly positive terms, so it is exactly 0 only when nothing feeds it; then
     its multiplier is never used and g′(z′) keeps it finite.
@@ -109,7 +107,7 @@ def reveal_cancel_rule(node, grad, parts, eps):
     _, g_prime = _nonlinearity(node)
     z_ref = _halves(node.inputs[0].data)[1]
     dz_pos, dz_neg = _halves(parts[id(node.inputs[0])])
-    dy_pos, dy_neg = _nonlinearity_parts(node, z_ref, dz_pos, dz_neg)
+    dy_pos, dy_neg = reveal_cancel_deltas(_nonlinearity(node)[0], z_ref, dz_pos, dz_neg)
     fallback = g_prime(z_ref)
     out_pos = _safe_ratio(dy_pos, dz_pos, fallback, 0.0)
     out_neg = _safe_ratio(dy_neg, dz_neg, fallback, 0.0)
@@ -117,8 +115,13 @@ def reveal_cancel_rule(node, grad, parts, eps):
     return (_stack(m_pos * out_pos, m_neg * out_neg),)
 
 
-def _nonlinearity_parts(node, z_ref, dz_pos, dz_neg):
-    g, _ = _nonlinearity(node)
+def reveal_cancel_deltas(g, z_ref, dz_pos, dz_neg):
+    """RevealCancel's split of Δy for y = g(z): the average over the two orders of adding the parts,
+
+        Δy⁺ = ½[g(z′+Δz⁺) − g(z′)] + ½[g(z′+Δz⁻+Δz⁺) − g(z′+Δz⁻)]
+        Δy⁻ = ½[g(z′+Δz⁻) − g(z′)] + ½[g(z′+Δz⁺+Δz⁻) − g(z′+Δz⁺)]
+
+    Returns (Δy⁺, Δy⁻); they add up to g(z′ + Δz⁺ + Δz⁻) − g(z′)."""
     g_ref = g(z_ref)
     g_both = g(z_ref + dz_pos + dz_neg)
     dy_pos = 0.5 * (g(z_ref + dz_pos) - g_ref) + 0.5 * (g_both - g(z_ref + dz_neg))
@@ -337,7 +340,8 @@ def _reveal_cancel_parts(order, x_tensor):
             parts[id(tensor)] = _sign_split(delta)
         elif _nonlinearity(node) is not None:
             z_ref = _halves(node.inputs[0].data)[1]
-            parts[id(tensor)] = _stack(*_nonlinearity_parts(node, z_ref, *_halves(parts[id(node.inputs[0])])))
+            g = _nonlinearity(node)[0]
+            parts[id(tensor)] = _stack(*reveal_cancel_deltas(g, z_ref, *_halves(parts[id(node.inputs[0])])))
         elif isinstance(node, STRUCTURAL):
             inputs = [parts.get(id(p), np.zeros_like(p.data)) for p in node.inputs]
             parts[id(tensor)] = copy.copy(node).forward(*inputs)  # a copy keeps the node's saved state

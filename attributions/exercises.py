@@ -20,6 +20,9 @@ import numpy as np
 
 from minicnn.exercises import Case, ExerciseError, check_exercise
 
+from .deeplift import reveal_cancel_deltas
+from .integrated_gradients import quadrature
+
 __all__ = [
     # notebook 05: DeepLIFT
     "reference_rescale_multiplier", "check_rescale_multiplier",
@@ -128,17 +131,8 @@ def check_rescale_multiplier(student_fn):
 
 
 # ---- 5.2 RevealCancel: Δy⁺ and Δy⁻ ------------------------------------------------------------
-def reference_reveal_cancel_deltas(g, z_ref, dz_pos, dz_neg):
-    """RevealCancel through y = g(z): the Shapley-style average of the two orders
-
-        Δy⁺ = ½[g(z′+Δz⁺) − g(z′)] + ½[g(z′+Δz⁻+Δz⁺) − g(z′+Δz⁻)]
-        Δy⁻ = ½[g(z′+Δz⁻) − g(z′)] + ½[g(z′+Δz⁺+Δz⁻) − g(z′+Δz⁺)]
-
-    Returns (Δy⁺, Δy⁻); they add up to g(z′ + Δz⁺ + Δz⁻) − g(z′)."""
-    both = g(z_ref + dz_pos + dz_neg)
-    dy_pos = 0.5 * (g(z_ref + dz_pos) - g(z_ref)) + 0.5 * (both - g(z_ref + dz_neg))
-    dy_neg = 0.5 * (g(z_ref + dz_neg) - g(z_ref)) + 0.5 * (both - g(z_ref + dz_pos))
-    return dy_pos, dy_neg
+# The reference is the library's own function (attributions/deeplift.py).
+reference_reveal_cancel_deltas = reveal_cancel_deltas
 
 
 def _reveal_cancel_cases():
@@ -220,18 +214,8 @@ RIEMANN_METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_t
 
 
 def reference_riemann_quadrature(method, steps):
-    """Nodes α_k and weights w_k (each a float array of length `steps`) for ∫₀¹ φ ≈ Σ_k w_k φ(α_k):
-
-    left k/n (k = 0…n−1), right k/n (k = 1…n), middle (k+½)/n, all with w = 1/n;
-    trapezoid k/(n−1) (k = 0…n−1) with w = 1/(n−1) and the two end weights halved."""
-    n = steps
-    k = np.arange(n, dtype=np.float64)
-    if method == "riemann_trapezoid":
-        w = np.full(n, 1.0 / (n - 1))
-        w[[0, -1]] /= 2
-        return k / (n - 1), w
-    offset = {"riemann_left": 0.0, "riemann_right": 1.0, "riemann_middle": 0.5}[method]
-    return (k + offset) / n, np.full(n, 1.0 / n)
+    """Nodes α_k and weights w_k for ∫₀¹ φ ≈ Σ_k w_k φ(α_k): the library's `quadrature`."""
+    return quadrature(method, steps)
 
 
 def check_riemann_quadrature(student_fn):

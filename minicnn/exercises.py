@@ -212,27 +212,32 @@ def check_conv2d_forward(student_fn, seed=None):
     return check_exercise("2.1 conv2d forward", student_fn, conv2d_forward_reference, cases)
 
 
-def check_conv2d_backward_input(student_fn, seed=None):
-    """Exercise 2.2: `conv2d_backward_input(grad_y, w, x_shape, stride, padding)` = ∂L/∂x."""
-    from .kernels import conv2d_backward_input_reference, conv2d_forward_reference
+def _conv_gradient_cases(seed, needs):
+    """Cases (grad_y, w or x, x_shape or w_shape, stride, padding) for the two conv gradients."""
+    from .kernels import conv2d_forward_reference
 
     rng = _rng(seed)
     cases = []
     for name, x, w, s, p in _conv_case_arrays(rng):
         grad_y = rng.normal(size=conv2d_forward_reference(x, w, s, p).shape)
-        cases.append(Case(name, grad_y, w, x.shape, s, p))
+        args = (grad_y, w, x.shape) if needs == "input" else (grad_y, x, w.shape)
+        cases.append(Case(name, *args, s, p))
+    return cases
+
+
+def check_conv2d_backward_input(student_fn, seed=None):
+    """Exercise 2.2: `conv2d_backward_input(grad_y, w, x_shape, stride, padding)` = ∂L/∂x."""
+    from .kernels import conv2d_backward_input_reference
+
+    cases = _conv_gradient_cases(seed, "input")
     return check_exercise("2.2 conv2d backward (input)", student_fn, conv2d_backward_input_reference, cases)
 
 
 def check_conv2d_backward_weight(student_fn, seed=None):
     """Exercise 2.3: `conv2d_backward_weight(grad_y, x, w_shape, stride, padding)` = ∂L/∂w."""
-    from .kernels import conv2d_backward_weight_reference, conv2d_forward_reference
+    from .kernels import conv2d_backward_weight_reference
 
-    rng = _rng(seed)
-    cases = []
-    for name, x, w, s, p in _conv_case_arrays(rng):
-        grad_y = rng.normal(size=conv2d_forward_reference(x, w, s, p).shape)
-        cases.append(Case(name, grad_y, x, w.shape, s, p))
+    cases = _conv_gradient_cases(seed, "weight")
     return check_exercise("2.3 conv2d backward (weight)", student_fn, conv2d_backward_weight_reference, cases)
 
 
