@@ -96,7 +96,7 @@ def rescale_rule(node, grad, eps):
     return (grad * _stack(m, m),)
 
 
-def reveal_cancel_rule(node, grad, parts, eps):
+def reveal_cancel_rule(node, grad, parts):
     """RevealCancel rule for y = g(z) with reference input z′ and input parts Δz⁺, Δz⁻:
 
         m⁺_in = m⁺_out · Δy⁺/Δz⁺,   m⁻_in = m⁻_out · Δy⁻/Δz⁻,   (Δy⁺, Δy⁻): `reveal_cancel_deltas`.
@@ -104,10 +104,10 @@ def reveal_cancel_rule(node, grad, parts, eps):
     Δz⁺ is a sum of strictly positive terms, so it is exactly 0 only when nothing feeds it; then
     its multiplier is never used and g′(z′) keeps it finite.
     """
-    _, g_prime = _nonlinearity(node)
+    g, g_prime = _nonlinearity(node)
     z_ref = _halves(node.inputs[0].data)[1]
     dz_pos, dz_neg = _halves(parts[id(node.inputs[0])])
-    dy_pos, dy_neg = reveal_cancel_deltas(_nonlinearity(node)[0], z_ref, dz_pos, dz_neg)
+    dy_pos, dy_neg = reveal_cancel_deltas(g, z_ref, dz_pos, dz_neg)
     fallback = g_prime(z_ref)
     out_pos = _safe_ratio(dy_pos, dz_pos, fallback, 0.0)
     out_neg = _safe_ratio(dy_neg, dz_neg, fallback, 0.0)
@@ -321,7 +321,7 @@ def _reveal_cancel_parts(order, x_tensor):
     - the input: Δx⁺ = max(Δx, 0), Δx⁻ = min(Δx, 0);
     - a linear op: Δy⁺ = Σ_i [w_i Δx_i > 0] w_i Δx_i = L⁺(Δx⁺) + L⁻(Δx⁻), Δy⁻ = L⁺(Δx⁻) + L⁻(Δx⁺)
       (the sign of each whole Δx_i decides; the bias cancels);
-    - a nonlinearity: the RevealCancel formulas of `reveal_cancel_rule`;
+    - a nonlinearity: `reveal_cancel_deltas`;
     - max pooling: the sign split of its output's Δy;
     - structural ops: the op applied to each part.
     Parts are kept stacked like the batch, so every op can be applied to them unchanged.
@@ -383,7 +383,7 @@ def _rule_table(rule, eps, deltas=None, parts=None):
     def nonlinear(node, grad):
         if rule == "rescale":
             return rescale_rule(node, grad, eps)
-        return reveal_cancel_rule(node, grad, parts, eps)
+        return reveal_cancel_rule(node, grad, parts)
 
     def linear(node, grad):
         if rule == "reveal_cancel":
