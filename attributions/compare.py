@@ -308,9 +308,13 @@ def _plot_curves(curves, path, which, title, note):
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=7)
+    _save(fig, path)
+
+
+def _save(fig, path):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _pyplot().close(fig)
 
 
 def _plot_convergence(convergence, path):
@@ -322,9 +326,7 @@ def _plot_convergence(convergence, path):
     ax.set_ylabel("mean |Σ IG − (t(x) − t(0))| / |t(x) − t(0)|")
     ax.set_title("Integrated Gradients: completeness error against steps")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _plot_scatter(attributions, agreement, path):
@@ -344,9 +346,7 @@ def _plot_scatter(attributions, agreement, path):
         ax.set_ylabel(f"{rule}, per pixel")
         ax.set_title(f"pooled r = {pooled:.3f}; mean per-image r = {per_image:.3f}", fontsize=9)
     fig.suptitle("DeepLIFT against Integrated Gradients (zero baseline)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _plot_randomisation(randomisation, path):
@@ -364,9 +364,7 @@ def _plot_randomisation(randomisation, path):
     ax.set_title("Cascading model-parameter randomisation (lower = depends on the weights)")
     ax.axhline(0, color="grey", linewidth=0.6)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 # ---- the report -------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import numpy as np
 
 import minicnn as mc
 from minicnn import ops
-from minicnn.autograd import Function, topological_order
+from minicnn.autograd import Function, find_rule, topological_order
 from minicnn.kernels import conv2d_backward_input, conv2d_forward, max_pool2d_backward
 from minicnn.ops import unbroadcast
 
@@ -280,13 +280,6 @@ MAYBE_NONLINEAR = (ops.Mul, ops.Div, ops.BatchNorm)
 STRUCTURAL = (ops.Reshape, ops.Transpose, ops.GetItem, ops.Concatenate, ops.Cast)
 
 
-def _find(table, node):
-    for cls in type(node).__mro__:
-        if cls in table:
-            return table[cls]
-    return None
-
-
 def linear_rule_reveal_cancel(node, grad, deltas):
     """RevealCancel through a linear op y = Σ_i w_i x_i + b, from the pairs (m⁺_j, m⁻_j) of its outputs:
 
@@ -296,7 +289,7 @@ def linear_rule_reveal_cancel(node, grad, deltas):
     used as both m⁺ and m⁻ of input i (the sign of the whole Δx_i decides, as in the paper).
     `grad` is the stack [m⁺; m⁻], so one VJP with W⁺ gives [W⁺ᵀm⁺; W⁺ᵀm⁻] and one with W⁻ the rest.
     """
-    maps = _find(LINEAR_MAPS, node)
+    maps = find_rule(LINEAR_MAPS, node)
     result = []
     for i, parent in enumerate(node.inputs):
         if not node.needs_input_grad[i]:
@@ -345,8 +338,8 @@ def _reveal_cancel_parts(order, x_tensor):
         elif isinstance(node, STRUCTURAL):
             inputs = [parts.get(id(p), np.zeros_like(p.data)) for p in node.inputs]
             parts[id(tensor)] = copy.copy(node).forward(*inputs)  # a copy keeps the node's saved state
-        elif _find(LINEAR_MAPS, node) is not None:
-            maps = _find(LINEAR_MAPS, node)
+        elif find_rule(LINEAR_MAPS, node) is not None:
+            maps = find_rule(LINEAR_MAPS, node)
             pos = neg = 0.0
             for i, parent in enumerate(node.inputs):
                 if id(parent) not in deltas:
@@ -391,7 +384,7 @@ def _rule_table(rule, eps, deltas=None, parts=None):
         if isinstance(node, MAYBE_NONLINEAR):
             for i in range(len(node.inputs)):
                 if node.needs_input_grad[i]:
-                    _find(LINEAR_MAPS, node)(node, i)  # raises when the op is not linear in x here
+                    find_rule(LINEAR_MAPS, node)(node, i)  # raises when the op is not linear in x here
         return node.backward(grad)  # Linear rule: the multipliers of a linear op are its weights
 
     def unsupported(node, grad):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minicnn.exercises import Case, ExerciseError, check_exercise
+from minicnn.exercises import Case, check_exercise, fail, run_case
 
 from .deeplift import reveal_cancel_deltas
 from .integrated_gradients import quadrature
@@ -67,22 +67,6 @@ NONLINEARITIES = {
 }
 
 
-def _first_output(name, student_fn, case):
-    """Run the student's function on one case, turning its own error into an ExerciseError."""
-    try:
-        return student_fn(*case.args, **case.kwargs)
-    except NotImplementedError:
-        raise ExerciseError(f"Exercise {name}: not implemented yet (replace the `raise NotImplementedError`)") from None
-    except Exception as error:
-        raise ExerciseError(f"Exercise {name}: case ({case.name}) raised {type(error).__name__}: {error}") from error
-
-
-def _hint(name, message):
-    text = f"✗ Exercise {name}: {message}"
-    print(text)
-    raise ExerciseError(text)
-
-
 # =============================================================================================
 # Notebook 05 — DeepLIFT
 # =============================================================================================
@@ -123,9 +107,9 @@ def check_rescale_multiplier(student_fn):
     name = "5.1 Rescale multiplier"
     cases = _rescale_cases()
     for case in cases:
-        got = _first_output(name, student_fn, case)
+        got = run_case(name, student_fn, case)
         if not np.all(np.isfinite(np.asarray(got, dtype=float))):
-            _hint(name, f"case ({case.name}) returned NaN or inf: where |Δz| ≤ eps, Δy/Δz is 0/0 (or "
+            fail(name, f"case ({case.name}) returned NaN or inf: where |Δz| ≤ eps, Δy/Δz is 0/0 (or "
                   "rounding noise) — use the derivative g′ there (at the midpoint or at the reference).")
     return check_exercise(name, student_fn, reference_rescale_multiplier, cases, rtol=1e-6, atol=1e-8)
 
@@ -158,13 +142,13 @@ def check_reveal_cancel_deltas(student_fn):
     name = "5.2 RevealCancel Δy⁺, Δy⁻"
     cases = _reveal_cancel_cases()
     for case in cases:
-        got = _first_output(name, student_fn, case)
+        got = run_case(name, student_fn, case)
         if not isinstance(got, (tuple, list)) or len(got) != 2:
-            _hint(name, "return a pair (dy_pos, dy_neg)")
+            fail(name, "return a pair (dy_pos, dy_neg)")
         g, z_ref, dz_pos, dz_neg = case.args
         total = np.asarray(got[0], dtype=float) + np.asarray(got[1], dtype=float)
         if not np.allclose(total, g(z_ref + dz_pos + dz_neg) - g(z_ref), rtol=1e-9, atol=1e-12):
-            _hint(name, f"case ({case.name}): Δy⁺ + Δy⁻ ≠ g(z′ + Δz⁺ + Δz⁻) − g(z′). Each part should be "
+            fail(name, f"case ({case.name}): Δy⁺ + Δy⁻ ≠ g(z′ + Δz⁺ + Δz⁻) − g(z′). Each part should be "
                   "the average of its effect added first and added second, so the two halves telescope.")
     return check_exercise(name, student_fn, reference_reveal_cancel_deltas, cases, rtol=1e-9, atol=1e-12)
 
@@ -224,12 +208,12 @@ def check_riemann_quadrature(student_fn):
     cases = [Case(f"{method}, {steps} steps", method, steps)
              for method in RIEMANN_METHODS for steps in (2, 3, 10, 50)]
     for case in cases:
-        got = _first_output(name, student_fn, case)
+        got = run_case(name, student_fn, case)
         if not isinstance(got, (tuple, list)) or len(got) != 2:
-            _hint(name, "return a pair (alphas, weights)")
+            fail(name, "return a pair (alphas, weights)")
         weights = np.asarray(got[1], dtype=float)
         if weights.shape == (case.args[1],) and not np.isclose(weights.sum(), 1.0, rtol=1e-12):
-            _hint(name, f"case ({case.name}): the weights sum to {weights.sum():.6g}, not 1, so even a constant "
+            fail(name, f"case ({case.name}): the weights sum to {weights.sum():.6g}, not 1, so even a constant "
                   "gradient would be integrated wrongly. (For the trapezoid rule on n nodes the spacing is "
                   "1/(n−1), not 1/n — the mistake Captum makes.)")
     return check_exercise(name, student_fn, reference_riemann_quadrature, cases, rtol=1e-12, atol=1e-14)
@@ -313,11 +297,11 @@ def check_ig_from_gradients(student_fn):
     cases = _ig_cases()
     for case in cases:
         counting = _Counting(case.args[0])
-        _first_output(name, student_fn, Case(case.name, counting, *case.args[1:]))
+        run_case(name, student_fn, Case(case.name, counting, *case.args[1:]))
         x, alphas = case.args[1], case.args[3]
         expected_shape = (len(alphas),) + np.shape(x)
         if counting.calls != [expected_shape]:
-            _hint(name, f"case ({case.name}): grad_fn was called with shapes {counting.calls}; expected one call "
+            fail(name, f"case ({case.name}): grad_fn was called with shapes {counting.calls}; expected one call "
                   f"with all {len(alphas)} path points stacked, shape {expected_shape} (batch the steps: no loop).")
     return check_exercise(name, student_fn, reference_ig_from_gradients, cases, rtol=1e-9, atol=1e-12)
 
@@ -358,12 +342,12 @@ def check_gradcam_weights(student_fn):
     name = "7.1 Grad-CAM channel weights"
     cases = _gradcam_weight_cases()
     for case in cases:
-        got = np.asarray(_first_output(name, student_fn, case), dtype=float)
+        got = np.asarray(run_case(name, student_fn, case), dtype=float)
         g = case.args[0]
         expected = reference_gradcam_weights(g)
         if got.shape == expected.shape and np.allclose(got, expected * g.shape[2] * g.shape[3], rtol=1e-9) \
                 and not np.allclose(got, expected, rtol=1e-9):
-            _hint(name, f"case ({case.name}): these are spatial sums; α_k is the spatial mean — divide by m·n "
+            fail(name, f"case ({case.name}): these are spatial sums; α_k is the spatial mean — divide by m·n "
                   f"= {g.shape[2] * g.shape[3]}.")
     return check_exercise(name, student_fn, reference_gradcam_weights, cases, rtol=1e-9, atol=1e-12)
 
@@ -397,9 +381,9 @@ def check_gradcam_combine(student_fn):
     name = "7.2 Grad-CAM combination"
     cases = _gradcam_combine_cases()
     for case in cases:
-        got = np.asarray(_first_output(name, student_fn, case), dtype=float)
+        got = np.asarray(run_case(name, student_fn, case), dtype=float)
         if got.size and got.min() < 0:
-            _hint(name, f"case ({case.name}) has negative values: Grad-CAM keeps only the evidence *for* the "
+            fail(name, f"case ({case.name}) has negative values: Grad-CAM keeps only the evidence *for* the "
                   "class — apply ReLU to Σ_k α_k A^k.")
     return check_exercise(name, student_fn, reference_gradcam_combine, cases, rtol=1e-9, atol=1e-12)
 
@@ -436,7 +420,7 @@ def check_relevance_mass(student_fn):
     """Exercise 8.1: `student_fn(maps, masks)` with maps (N, H, W), masks (N, H, W) → (N,)."""
     name = "8.1 relevance mass accuracy"
     cases = _relevance_mass_cases()
-    got = np.asarray(_first_output(name, student_fn, cases[0]), dtype=float)
+    got = np.asarray(run_case(name, student_fn, cases[0]), dtype=float)
     if got.shape == (1,) and np.isclose(got[0], 2.0):  # (3 − 5) / (3 + 1 − 5): negatives not dropped
-        _hint(name, "negative relevance must not count: use a⁺ = max(a, 0) in both sums.")
+        fail(name, "negative relevance must not count: use a⁺ = max(a, 0) in both sums.")
     return check_exercise(name, student_fn, reference_relevance_mass, cases, rtol=1e-9, atol=1e-12)

@@ -101,7 +101,6 @@ import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -195,9 +194,7 @@ def make_steps(name, dtype, batch, torch, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch,) + INPUT_SHAPES[name]).astype(dtype)
     y = rng.integers(0, 10, batch)
-    with warnings.catch_warnings():     # layers cast their np.empty placeholders before init
-        warnings.simplefilter("ignore", RuntimeWarning)
-        model = minicnn_model(name, dtype)
+    model = minicnn_model(name, dtype)
     torch_step = None
     if torch is not None:
         torch.manual_seed(seed)

@@ -28,6 +28,7 @@ __all__ = [
     "enable_grad",
     "is_grad_enabled",
     "topological_order",
+    "find_rule",
     "backward_pass",
     "grad",
 ]
@@ -148,7 +149,8 @@ def topological_order(roots) -> list:
     return order
 
 
-def _find_rule(rules, node):
+def find_rule(rules, node):
+    """The entry of `rules` for node's Function type or its nearest base class (None if none)."""
     for cls in type(node).__mro__:
         rule = rules.get(cls)
         if rule is not None:
@@ -191,7 +193,7 @@ def backward_pass(roots, grad_roots, rules=None, wanted=None, accumulate=True):
             node.needs_input_grad = tuple(p.requires_grad for p in node.inputs)
         else:
             node.needs_input_grad = tuple(id(p) in needed for p in node.inputs)
-        rule = _find_rule(rules, node) if rules else None
+        rule = find_rule(rules, node) if rules else None
         input_grads = rule(node, g) if rule is not None else node.backward(g)
         if len(input_grads) != len(node.inputs):
             raise RuntimeError(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ExerciseError", "Case", "check_exercise", "describe"]
+__all__ = ["ExerciseError", "Case", "check_exercise", "run_case", "fail", "describe"]
 
 
 class ExerciseError(AssertionError):
@@ -59,24 +59,35 @@ def check_exercise(name, student_fn, reference_fn, cases, rtol=1e-7, atol=1e-9, 
     """
     for i, case in enumerate(cases, 1):
         expected = reference_fn(*case.args, **case.kwargs)
-        try:
-            got = student_fn(*case.args, **case.kwargs)
-        except NotImplementedError:
-            raise ExerciseError(f"Exercise {name}: not implemented yet (replace the `raise NotImplementedError`)") from None
-        except Exception as error:  # show the student their own error, attributed to the case
-            raise ExerciseError(f"Exercise {name}: case {i} ({case.name}) raised {type(error).__name__}: {error}") from error
+        got = run_case(name, student_fn, case)
         problem = _compare(expected, got, rtol, atol)
         if problem:
-            message = (
-                f"✗ Exercise {name}: case {i}/{len(cases)} ({case.name}) {problem}\n"
+            fail(
+                name,
+                f"case {i}/{len(cases)} ({case.name}) {problem}\n"
                 f"    expected: {describe(expected)}\n"
-                f"    got:      {describe(got)}"
+                f"    got:      {describe(got)}",
             )
-            print(message)
-            raise ExerciseError(message)
     if not quiet:
         print(f"✓ Exercise {name}: all {len(cases)} cases agree with the reference.")
     return True
+
+
+def run_case(name, student_fn, case):
+    """The student's function on one case; its own error becomes an ExerciseError naming the case."""
+    try:
+        return student_fn(*case.args, **case.kwargs)
+    except NotImplementedError:
+        raise ExerciseError(f"Exercise {name}: not implemented yet (replace the `raise NotImplementedError`)") from None
+    except Exception as error:  # show the student their own error, attributed to the case
+        raise ExerciseError(f"Exercise {name}: case ({case.name}) raised {type(error).__name__}: {error}") from error
+
+
+def fail(name, message):
+    """Print the verdict (a notebook shows it even when the error is caught) and raise it."""
+    text = f"✗ Exercise {name}: {message}"
+    print(text)
+    raise ExerciseError(text)
 
 
 def _compare(expected, got, rtol, atol):
