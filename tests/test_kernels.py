@@ -195,7 +195,8 @@ class TestConv2d:
 
 # (N, C, H, W, kernel, stride, padding)
 POOL_CASES = [
-    (2, 3, 8, 8, (2, 2), (2, 2), (0, 0)),     # the usual 2×2/2
+    (2, 3, 8, 8, (2, 2), (2, 2), (0, 0)),     # the usual 2×2/2 (its own fast kernel)
+    (2, 2, 7, 9, (2, 2), (1, 3), (0, 0)),     # 2×2 fast kernel: overlapping rows, odd sizes
     (1, 1, 7, 9, (3, 3), (2, 2), (1, 1)),     # overlapping windows, padding, odd sizes
     (2, 64, 5, 6, (3, 5), (1, 2), (1, 2)),    # non-square, 64 channels
     (1, 2, 7, 7, (4, 4), (3, 3), (2, 2)),     # padding = kernel / 2
