@@ -37,10 +37,12 @@ this process inherits the parent's peak through fork + exec. For minicnn we also
 tracemalloc's peak of NumPy allocations during one step (RSS can be lower: NumPy's large
 temporaries are mapped lazily and returned to the OS when freed).
 
-Method: runs are interleaved (minicnn, torch, reference, minicnn, torch, ...) so clock drift
-and noisy neighbours hit all alike; each run is an idle gap (spinning BLAS/OpenMP threads of the
-other library go to sleep), one untimed step, then 3 timed back-to-back steps (the steady state
-of a training loop); the median over runs of the time per step is reported. T threads everywhere: T = NUMBA_NUM_THREADS (or --threads, or Numba's default = the
+Method: runs are interleaved (minicnn, torch, minicnn, torch, ...) so clock drift and noisy
+neighbours hit both alike; each run is an idle gap (spinning BLAS/OpenMP threads of the other
+library go to sleep), one untimed step, then 3 timed back-to-back steps (the steady state of a
+training loop); the median over runs of the time per step is reported. The pure-NumPy reference
+runs after all of them: it allocates arrays of hundreds of MB, and its frees would otherwise
+change the state of the process heap the next minicnn steps start from. T threads everywhere: T = NUMBA_NUM_THREADS (or --threads, or Numba's default = the
 number of cores); OpenBLAS/OpenMP get T through OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (set
 before NumPy is imported, unless already set) and PyTorch through torch.set_num_threads(T).
 
@@ -316,17 +318,16 @@ def gemm_peak(dtype, n, repeats=5):
     return 2 * n**3 / best / 1e9
 
 
-def bench_model(name, dtype, batch, repeats, ref_repeats, torch, inner=3):
-    """Interleaved medians for one model × dtype. Returns a dict of results.
+def bench_model(name, dtype, batch, repeats, torch, inner=3):
+    """Interleaved medians of minicnn and torch for one model × dtype. Returns a dict of results.
 
     One round = for each framework: an idle gap, one untimed step (wakes the parked thread
     pools and brings the weights back into cache, as in a training loop where steps follow each
     other), then ``inner`` back-to-back timed steps. The reported time per step is the median
-    over rounds of their mean. The slow reference runs one timed step per round."""
+    over rounds of their mean."""
     minicnn_step, torch_step = make_steps(name, dtype, batch, torch)
-    ref_step, _ = make_steps(name, dtype, batch, None)
     timer = ConvTimer()
-    times = {"minicnn": [], "torch": [], "ref": [], "conv": []}
+    times = {"minicnn": [], "torch": [], "conv": []}
     per_call = []
 
     def run_minicnn(record):
@@ -353,26 +354,14 @@ def bench_model(name, dtype, batch, repeats, ref_repeats, torch, inner=3):
         if record:
             times["torch"].append((time.perf_counter() - start) / inner)
 
-    def run_ref(record):
-        with patched(reference_twin):
-            start = time.perf_counter()
-            ref_step()
-            elapsed = time.perf_counter() - start
-        if record:
-            times["ref"].append(elapsed)
-
     # Warm-up: Numba cache load / compilation, BLAS and OpenMP thread start-up, first-touch pages.
-    # (The reference is plain NumPy: nothing to compile, so it gets no warm-up.)
     conv_flops = run_minicnn(False)
     run_torch(False)
-    for i in range(repeats):
+    for _ in range(repeats):
         time.sleep(SETTLE_SECONDS)
         run_minicnn(True)
         time.sleep(SETTLE_SECONDS)
         run_torch(True)
-        if i < ref_repeats:
-            time.sleep(SETTLE_SECONDS)
-            run_ref(True)
     med = {k: statistics.median(v) if v else float("nan") for k, v in times.items()}
     # Per conv call (the same sequence every step): median over all timed steps.
     n_calls = len(per_call[0]) // inner
@@ -381,6 +370,19 @@ def bench_model(name, dtype, batch, repeats, ref_repeats, torch, inner=3):
               per_call[0][j][2]) for j in range(n_calls)]
     return {"model": name, "dtype": np.dtype(dtype).name, **med, "conv_flops": conv_flops,
             "calls": calls}
+
+
+def bench_reference(name, dtype, batch, repeats):
+    """Median time of the same train step with the kernels' pure-NumPy reference twins (plain
+    NumPy: nothing to compile, so no warm-up)."""
+    ref_step, _ = make_steps(name, dtype, batch, None)
+    times = []
+    with patched(reference_twin):
+        for _ in range(repeats):
+            start = time.perf_counter()
+            ref_step()
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def run_child(code, env, timeout=600):
@@ -543,21 +545,26 @@ def main(argv=None):
     header = (f"{'model':<6} {'dtype':<8} {'minicnn ms':>10} {'ref ms':>9} {'torch ms':>9} "
               f"{'mc/torch':>8} {'target':>6} {'ref/mc':>7} {'conv ms':>8} {'conv GF/s':>9} "
               f"{'GEMM peak':>9} {'%peak':>6}")
-    print(header)
     results = []
     for dtype in (np.float32, np.float64):
         for name in MODELS:
-            r = bench_model(name, dtype, args.batch, repeats, ref_repeats, torch)
-            results.append(r)
-            peak = peaks[r["dtype"]]
-            gf = r["conv_flops"] / r["conv"] / 1e9
-            ratio = _ratio(r["minicnn"], r["torch"])
-            target = 1.5 if dtype == np.float32 else 1.0
-            verdict = "" if ratio != ratio else ("ok" if ratio <= target else "MISS")
-            print(f"{name:<6} {r['dtype']:<8} {r['minicnn'] * 1e3:10.2f} {r['ref'] * 1e3:9.1f} "
-                  f"{r['torch'] * 1e3:9.2f} {ratio:8.2f} {'≤' + str(target):>6} "
-                  f"{_ratio(r['ref'], r['minicnn']):7.1f} {r['conv'] * 1e3:8.2f} {gf:9.1f} "
-                  f"{peak:9.1f} {100 * gf / peak:5.0f}%  {verdict}", flush=True)
+            print(f"  timing {name} {np.dtype(dtype).name} ...", flush=True)
+            results.append(bench_model(name, dtype, args.batch, repeats, torch))
+    for r in results:
+        print(f"  timing the NumPy reference of {r['model']} {r['dtype']} ...", flush=True)
+        r["ref"] = bench_reference(r["model"], np.dtype(r["dtype"]).type, args.batch, ref_repeats)
+    print()
+    print(header)
+    for r in results:
+        peak = peaks[r["dtype"]]
+        gf = r["conv_flops"] / r["conv"] / 1e9
+        ratio = _ratio(r["minicnn"], r["torch"])
+        target = 1.5 if r["dtype"] == "float32" else 1.0
+        verdict = "" if ratio != ratio else ("ok" if ratio <= target else "MISS")
+        print(f"{r['model']:<6} {r['dtype']:<8} {r['minicnn'] * 1e3:10.2f} {r['ref'] * 1e3:9.1f} "
+              f"{r['torch'] * 1e3:9.2f} {ratio:8.2f} {'≤' + str(target):>6} "
+              f"{_ratio(r['ref'], r['minicnn']):7.1f} {r['conv'] * 1e3:8.2f} {gf:9.1f} "
+              f"{peak:9.1f} {100 * gf / peak:5.0f}%  {verdict}", flush=True)
     if args.detail:
         print()
         for r in results:

@@ -5,11 +5,15 @@
     import minicnn.functional as F
 """
 
-from . import functional, interop, nn, ops, optim
-from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad
-from .gradcheck import GradcheckError, gradcheck
-from .io import load, save
-from .tensor import Tensor, as_tensor
+from ._memory import tune_malloc
+
+tune_malloc()   # big freed buffers stay in the heap: fewer page faults per step (see _memory.py)
+
+from . import functional, interop, nn, ops, optim  # noqa: E402
+from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad  # noqa: E402
+from .gradcheck import GradcheckError, gradcheck  # noqa: E402
+from .io import load, save  # noqa: E402
+from .tensor import Tensor, as_tensor  # noqa: E402
 
 __all__ = [
     "Tensor", "as_tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "grad",

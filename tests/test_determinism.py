@@ -1,7 +1,7 @@
 """Determinism: the same computation gives bit-identical results, call after call.
 
 The kernels are written so that every output element is produced by one thread in a fixed order
-(no racy accumulation), and chunked sums are added in a fixed order. With the same thread count,
+(no racy accumulation), and per-image sums are added in a fixed order. With the same thread count,
 a training step from the same weights must therefore reproduce its parameters exactly, not just
 to rounding. (No timing here: speed is measured by benchmarks/engine.py.)
 
@@ -15,7 +15,6 @@ import pytest
 import minicnn.functional as F
 import minicnn.kernels as K
 from minicnn import nn, optim
-from minicnn.kernels import conv as conv_module
 
 DTYPES = [np.float32, np.float64]
 
@@ -50,16 +49,19 @@ def assert_bit_identical(a, b):
 
 
 @pytest.fixture
-def small_chunks(monkeypatch):
-    """Make im2col work in many small batch chunks, so the chunked accumulation is exercised."""
-    monkeypatch.setattr(conv_module, "_COLS_CHUNK_BYTES", 16 * 1024)
+def one_thread():
+    """Run the Numba kernels on one thread, so their serial twins are exercised too."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(previous)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("chunked", [False, True], ids=["one_chunk", "many_chunks"])
-def test_lenet_train_steps_repeat_bit_for_bit(dtype, chunked, request):
-    if chunked:
-        request.getfixturevalue("small_chunks")
+@pytest.mark.parametrize("serial", [False, True], ids=["threads", "one_thread"])
+def test_lenet_train_steps_repeat_bit_for_bit(dtype, serial, request):
+    if serial:
+        request.getfixturevalue("one_thread")
     rng = np.random.default_rng(7)
     x = rng.standard_normal((64, 1, 28, 28)).astype(dtype)
     y = rng.integers(0, 10, 64)
@@ -100,10 +102,10 @@ def conv_inputs(case, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: f"x{c[0]}_w{c[1]}_s{c[2]}_p{c[3]}")
-@pytest.mark.parametrize("chunked", [False, True], ids=["one_chunk", "many_chunks"])
-def test_conv_kernels_bit_identical_across_calls(case, dtype, chunked, request):
-    if chunked:
-        request.getfixturevalue("small_chunks")
+@pytest.mark.parametrize("serial", [False, True], ids=["threads", "one_thread"])
+def test_conv_kernels_bit_identical_across_calls(case, dtype, serial, request):
+    if serial:
+        request.getfixturevalue("one_thread")
     args = conv_inputs(case, dtype)
     first = conv_outputs(*args)
     for _ in range(3):
@@ -128,9 +130,9 @@ def test_pool_kernels_bit_identical_across_calls(dtype):
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs at least 2 Numba threads")
 @pytest.mark.parametrize("case", CONV_CASES[1:4], ids=lambda c: f"x{c[0]}_w{c[1]}")
-def test_numba_parts_do_not_depend_on_thread_count(case):
-    """im2col / col2im / the layout copies give each output row to one thread, so their results
-    do not depend on how many threads run them (BLAS keeps its own thread count here)."""
+def test_convolutions_do_not_depend_on_thread_count(case):
+    """The conv kernels give each image to one thread, which runs the same copies and the same
+    single-threaded GEMMs whichever thread it is, so results do not depend on the thread count."""
     args = conv_inputs(case, np.float64)
     previous = numba.get_num_threads()
     try:

@@ -109,18 +109,22 @@ class TestConv2d:
                      K.conv2d_backward_weight_reference(g, x, wt.shape, s, p))
 
     @pytest.mark.parametrize("dtype, rel", [(np.float64, 1e-12), (np.float32, 1e-5)])
-    def test_batch_chunking(self, rng, monkeypatch, dtype, rel):
-        # Force chunks of 2 images on a batch of 5 so the last chunk is a partial one.
+    def test_each_image_is_computed_alone(self, rng, dtype, rel):
+        # The fast path runs one image per thread: a batch must give, image for image, exactly
+        # what each image gives on its own (batch 1 takes the serial twin).
         case = (5, 3, 7, 9, 4, 3, 3, (2, 1), (1, 1))
         x, w, g, s, p = conv_data(rng, case, dtype)
-        per_image = 3 * 3 * 3 * 4 * 9 * np.dtype(dtype).itemsize
-        monkeypatch.setattr(conv_module, "_COLS_CHUNK_BYTES", 2 * per_image)
-        assert conv_module._batch_chunk(5, per_image) == 2
-        assert_close(K.conv2d_forward(x, w, s, p), K.conv2d_forward_reference(x, w, s, p), rel)
-        assert_close(K.conv2d_backward_input(g, w, x.shape, s, p),
-                     K.conv2d_backward_input_reference(g, w, x.shape, s, p), rel)
-        assert_close(K.conv2d_backward_weight(g, x, w.shape, s, p),
-                     K.conv2d_backward_weight_reference(g, x, w.shape, s, p), rel)
+        y = K.conv2d_forward(x, w, s, p)
+        grad_x = K.conv2d_backward_input(g, w, x.shape, s, p)
+        assert_close(y, K.conv2d_forward_reference(x, w, s, p), rel)
+        assert_close(grad_x, K.conv2d_backward_input_reference(g, w, x.shape, s, p), rel)
+        grad_w_sum = np.zeros_like(w)
+        for i in range(len(x)):
+            assert np.array_equal(K.conv2d_forward(x[i:i + 1], w, s, p), y[i:i + 1])
+            assert np.array_equal(K.conv2d_backward_input(g[i:i + 1], w, x[i:i + 1].shape, s, p),
+                                  grad_x[i:i + 1])
+            grad_w_sum += K.conv2d_backward_weight(g[i:i + 1], x[i:i + 1], w.shape, s, p)
+        assert_close(K.conv2d_backward_weight(g, x, w.shape, s, p), grad_w_sum, rel)
 
     @pytest.mark.parametrize("case", CONV_CASES[:5], ids=CONV_IDS[:5])
     def test_float32_stays_float32(self, rng, case):
@@ -175,6 +179,20 @@ class TestConv2d:
             K.conv2d_backward_input(g[:, :, 1:], w, x.shape, s, p)
         with pytest.raises(ValueError, match="kernel"):
             K.conv2d_forward(x[:, :, :1, :1], w, (1, 1), (0, 0))
+        with pytest.raises(ValueError, match=r"bias must have shape \(4,\)"):
+            K.conv2d_forward(x, w, s, p, np.zeros(3))
+        with pytest.raises(TypeError, match="same dtype"):
+            K.conv2d_forward(x, w, s, p, np.zeros(4, dtype=np.float32))
+
+    @pytest.mark.parametrize("dtype, rel", [(np.float64, 1e-12), (np.float32, 1e-5)])
+    @pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
+    def test_bias(self, rng, case, dtype, rel):
+        # The fast kernel adds b[o] inside its per-image loop; it must equal conv + b.
+        x, w, g, s, p = conv_data(rng, case, dtype)
+        b = randn(rng, (w.shape[0],), dtype)
+        expected = K.conv2d_forward_reference(x, w, s, p) + b.reshape(1, -1, 1, 1)
+        assert_close(K.conv2d_forward(x, w, s, p, b), expected, rel)
+        assert_close(K.conv2d_forward_reference(x, w, s, p, b), expected, rel)
 
     @pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
     def test_matches_torch(self, rng, case):

@@ -83,6 +83,7 @@ from .resize import (
     bilinear_resize_forward_reference,
 )
 from ._checks import output_size
+from ._threads import one_blas_thread
 
 __all__ = [
     "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
@@ -94,5 +95,5 @@ __all__ = [
     "avg_pool2d_forward_reference", "avg_pool2d_backward_reference",
     "bilinear_resize_forward", "bilinear_resize_backward",
     "bilinear_resize_forward_reference", "bilinear_resize_backward_reference",
-    "output_size",
+    "output_size", "one_blas_thread",
 ]

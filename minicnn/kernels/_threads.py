@@ -1,4 +1,6 @@
-"""`threaded`: compile a `prange` kernel twice — with threads and without — and pick per call.
+"""Threads: `threaded` kernels (a parallel and a serial twin) and `one_blas_thread`.
+
+`threaded` compiles a `prange` kernel twice — with threads and without — and picks per call.
 
 Starting Numba's worker threads costs about 60 µs per call here, while a serial kernel on a
 small array finishes in a few µs (a 28×28 max pool: 2 µs serial, 65 µs threaded). Attribution
@@ -9,9 +11,10 @@ used: in it `prange` is an ordinary `range`, so both twins compute exactly the s
 import types
 
 import numpy as np
+import threadpoolctl
 from numba import njit
 
-__all__ = ["threaded", "SMALL_WORK"]
+__all__ = ["threaded", "SMALL_WORK", "one_blas_thread"]
 
 # Elements of the largest array argument below which the serial twin runs.
 SMALL_WORK = 1 << 16
@@ -39,3 +42,32 @@ class ThreadedKernel:
 def threaded(fn):
     """Decorator: `fn` (written with `prange`) as a ThreadedKernel."""
     return ThreadedKernel(fn)
+
+
+class one_blas_thread:
+    """Context manager: every loaded BLAS library (NumPy's, and SciPy's, which np.dot inside
+    Numba calls) runs single-threaded inside the block; the thread counts are restored after.
+
+    The engine's GEMMs run inside Numba threads that each call BLAS on their own share of the
+    work, so BLAS must not start threads of its own. It matters beyond that block, too: after a
+    multi-threaded call OpenBLAS keeps its worker threads spinning for about 0.1 s, and a
+    spinning worker takes a core away from the next Numba kernel (measured here: a conv ran at
+    the speed of one thread for the rest of the training step). So the engine makes every GEMM
+    of a training step (conv and linear layers) inside this block. Entering costs about 2 µs;
+    the libraries are looked up once, on first use."""
+
+    _libraries = None
+
+    def __enter__(self):
+        if one_blas_thread._libraries is None:
+            controller = threadpoolctl.ThreadpoolController()
+            one_blas_thread._libraries = [lib for lib in controller.lib_controllers
+                                          if lib.user_api == "blas"]
+        self.saved = [lib.num_threads for lib in self._libraries]
+        for lib in self._libraries:
+            lib.set_num_threads(1)
+        return self
+
+    def __exit__(self, *exc):
+        for lib, threads in zip(self._libraries, self.saved):
+            lib.set_num_threads(threads)

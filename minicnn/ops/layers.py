@@ -7,7 +7,7 @@ this file is the calculus: which kernel computes which derivative.
 import numpy as np
 
 from ..autograd import Function
-from ..kernels import conv2d_backward_input, conv2d_backward_weight, conv2d_forward
+from ..kernels import conv2d_backward_input, conv2d_backward_weight, conv2d_forward, one_blas_thread
 
 __all__ = ["Linear", "Conv2d"]
 
@@ -20,7 +20,8 @@ class Linear(Function):
 
     def forward(self, x, weight, bias=None):
         self.save_for_backward(x, weight)
-        y = x @ weight.T
+        with one_blas_thread():       # see one_blas_thread: no spinning BLAS threads in a step
+            y = x @ weight.T
         if bias is not None:
             y += bias
         return y
@@ -28,8 +29,10 @@ class Linear(Function):
     def backward(self, g):
         x, weight = self.saved
         need = self.needs_input_grad
-        grad_x = g @ weight if need[0] else None
-        grad_w = g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1]) if need[1] else None
+        with one_blas_thread():
+            grad_x = g @ weight if need[0] else None
+            grad_w = (g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])
+                      if need[1] else None)
         grads = (grad_x, grad_w)
         if len(need) == 3:
             grads += (g.reshape(-1, g.shape[-1]).sum(axis=0) if need[2] else None,)
@@ -46,10 +49,7 @@ class Conv2d(Function):
 
     def forward(self, x, weight, bias=None):
         self.save_for_backward(x, weight)
-        y = conv2d_forward(x, weight, self.stride, self.padding)
-        if bias is not None:
-            y += bias.reshape(1, -1, 1, 1)
-        return y
+        return conv2d_forward(x, weight, self.stride, self.padding, bias)
 
     def backward(self, g):
         x, weight = self.saved
