@@ -126,6 +126,29 @@ class TestConv2d:
             grad_w_sum += K.conv2d_backward_weight(g[i:i + 1], x[i:i + 1], w.shape, s, p)
         assert_close(K.conv2d_backward_weight(g, x, w.shape, s, p), grad_w_sum, rel)
 
+    @pytest.mark.parametrize("dtype, rel", [(np.float64, 1e-12), (np.float32, 1e-5)])
+    @pytest.mark.parametrize("case", [CONV_CASES[0], CONV_CASES[3], CONV_CASES[4]],
+                             ids=[CONV_IDS[0], CONV_IDS[3], CONV_IDS[4]])
+    def test_blocks_of_output_rows(self, rng, monkeypatch, case, dtype, rel):
+        # Force blocks of 2 output rows (the last one shorter when OH is odd) in the forward
+        # and ∂L/∂x products, as large layers get them.
+        x, w, g, s, p = conv_data(rng, case, dtype)
+        o, k, ow = w.shape[0], w[0].size, g.shape[3]
+        monkeypatch.setattr(conv_module, "_SMALL_GEMM", 2 * o * k * ow)
+        monkeypatch.setattr(conv_module, "_MIN_BLOCK_PIXELS", 1)
+        assert conv_module._rows_per_block(o, k, g.shape[2], ow) == 2
+        assert_close(K.conv2d_forward(x, w, s, p), K.conv2d_forward_reference(x, w, s, p), rel)
+        assert_close(K.conv2d_backward_input(g, w, x.shape, s, p),
+                     K.conv2d_backward_input_reference(g, w, x.shape, s, p), rel)
+
+    def test_block_size(self):
+        # VGG-like 3×3 layers on 32×32 and 16×16 images get blocks of 3 rows; a block would be
+        # too thin for (64 × 576) products on 16-wide rows, and small layers take whole images.
+        assert conv_module._rows_per_block(32, 288, 32, 32) == 3
+        assert conv_module._rows_per_block(64, 288, 16, 16) == 3
+        assert conv_module._rows_per_block(64, 576, 16, 16) == 16
+        assert conv_module._rows_per_block(6, 25, 28, 28) == 28
+
     @pytest.mark.parametrize("case", CONV_CASES[:5], ids=CONV_IDS[:5])
     def test_float32_stays_float32(self, rng, case):
         x, w, g, s, p = conv_data(rng, case)
@@ -481,3 +504,58 @@ class TestBilinearResize:
         yt.backward(torch.tensor(g))
         assert_close(K.bilinear_resize_forward(x, (oh, ow)), yt.detach().numpy())
         assert_close(K.bilinear_resize_backward(g, (h, w)), xt.grad.numpy())
+
+
+# ----------------------------------------------------------------------------------------------
+# ReLU
+# ----------------------------------------------------------------------------------------------
+
+class TestRelu:
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+    @pytest.mark.parametrize("shape", [(0,), (7,), (3, 5), (64, 8, 16, 16), (2, 3, 4, 5, 6)])
+    def test_matches_reference_bit_for_bit(self, rng, dtype, shape):
+        # (64, 8, 16, 16) has 131,072 elements: the threaded twin; the others the serial one.
+        z, g = randn(rng, shape, dtype), randn(rng, shape, dtype)
+        y = K.relu_forward(z)
+        assert y.dtype == dtype and y.shape == shape
+        assert np.array_equal(y, K.relu_forward_reference(z))
+        assert np.array_equal(y, np.maximum(z, 0))
+        grad = K.relu_backward(g, z)
+        assert grad.dtype == dtype
+        assert np.array_equal(grad, K.relu_backward_reference(g, z))
+        assert np.array_equal(grad, g * (z > 0))
+
+    def test_special_values(self):
+        z = np.array([np.nan, -0.0, 0.0, -np.inf, np.inf, -1.0, 2.0])
+        y = K.relu_forward(z)
+        np.testing.assert_array_equal(y, np.maximum(z, 0))        # NaN stays NaN
+        assert not np.signbit(y[1]) and not np.signbit(np.maximum(z[1:2], 0)[0])  # −0.0 → +0.0
+        g = np.full(7, np.inf)
+        # PyTorch's rule: the gradient is 0 wherever z ≤ 0 or z is NaN, even for an infinite g
+        # (g · [z > 0] would give inf · 0 = NaN there).
+        np.testing.assert_array_equal(K.relu_backward(g, z), [0, 0, 0, 0, np.inf, 0, np.inf])
+
+    def test_matches_torch(self, rng):
+        torch = pytest.importorskip("torch", reason=TORCH_REASON)
+        z = randn(rng, (4, 3, 9, 9))
+        z[0, 0, 0, :3] = 0.0
+        g = randn(rng, z.shape)
+        zt = torch.tensor(z, requires_grad=True)
+        torch.relu(zt).backward(torch.tensor(g))
+        np.testing.assert_array_equal(K.relu_forward(z), torch.relu(torch.tensor(z)).numpy())
+        np.testing.assert_array_equal(K.relu_backward(g, z), zt.grad.numpy())
+
+    def test_non_contiguous_input(self, rng):
+        z = randn(rng, (6, 8))[:, ::2]
+        np.testing.assert_array_equal(K.relu_forward(z), np.maximum(z, 0))
+
+    def test_input_validation(self, rng):
+        z = randn(rng, (3, 4))
+        with pytest.raises(TypeError, match="z must be a numpy.ndarray"):
+            K.relu_forward([1.0, -1.0])
+        with pytest.raises(TypeError, match="float32 or float64"):
+            K.relu_forward(z.astype(np.int64))
+        with pytest.raises(ValueError, match="grad_y must have the shape and dtype of z"):
+            K.relu_backward(z[:, :3], z)
+        with pytest.raises(ValueError, match="grad_y must have the shape and dtype of z"):
+            K.relu_backward(z.astype(np.float32), z)

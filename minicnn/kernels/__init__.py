@@ -1,4 +1,4 @@
-"""Numba kernels for the engine's heavy ops: convolution, pooling and bilinear resizing.
+"""Numba kernels for the engine's heavy ops: convolution, pooling, bilinear resizing and ReLU.
 
 Pure array functions on NCHW float32/float64 ndarrays (no Tensor, no autograd), with PyTorch
 semantics. Every fast function ``f`` has a plain NumPy twin ``f_reference`` with the same
@@ -82,6 +82,7 @@ from .resize import (
     bilinear_resize_forward,
     bilinear_resize_forward_reference,
 )
+from .relu import relu_backward, relu_backward_reference, relu_forward, relu_forward_reference
 from ._checks import output_size
 from ._threads import one_blas_thread
 
@@ -95,5 +96,6 @@ __all__ = [
     "avg_pool2d_forward_reference", "avg_pool2d_backward_reference",
     "bilinear_resize_forward", "bilinear_resize_backward",
     "bilinear_resize_forward_reference", "bilinear_resize_backward_reference",
+    "relu_forward", "relu_backward", "relu_forward_reference", "relu_backward_reference",
     "output_size", "one_blas_thread",
 ]

@@ -7,6 +7,7 @@ These are the ops that DeepLIFT's Rescale and RevealCancel rules replace.
 import numpy as np
 
 from ..autograd import Function
+from ..kernels import relu_backward, relu_forward
 
 __all__ = ["Relu", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "stable_sigmoid", "relu_derivative"]
 
@@ -23,15 +24,18 @@ def stable_sigmoid(z):
 
 
 class Relu(Function):
-    """y = max(z, 0);  g'(z) = [z > 0]."""
+    """y = max(z, 0);  g'(z) = [z > 0].
+
+    Both passes run as Numba kernels (minicnn.kernels.relu), one pass over the data on all
+    cores; they compute exactly np.maximum(z, 0) and G·[z > 0]."""
 
     def forward(self, z):
         self.save_for_backward(z)
-        return np.maximum(z, 0)
+        return relu_forward(z)
 
     def backward(self, g):
         (z,) = self.saved
-        return (g * relu_derivative(z),)
+        return (relu_backward(g, z),)
 
     @staticmethod
     def function(z):
