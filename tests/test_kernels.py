@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import minicnn.kernels as K
 from minicnn.kernels import conv as conv_module
+from minicnn.kernels import winograd
 
 TORCH_REASON = "PyTorch is optional; install the 'torch' extra to compare against it"
 HYPOTHESIS = settings(max_examples=25, deadline=None)
@@ -504,6 +505,75 @@ class TestBilinearResize:
         yt.backward(torch.tensor(g))
         assert_close(K.bilinear_resize_forward(x, (oh, ow)), yt.detach().numpy())
         assert_close(K.bilinear_resize_backward(g, (h, w)), xt.grad.numpy())
+
+
+# ----------------------------------------------------------------------------------------------
+# Winograd F(2×2, 3×3): 3×3 stride-1 convolutions with at least 16 input and output channels
+# ----------------------------------------------------------------------------------------------
+
+WINOGRAD_CASES = [
+    (2, 16, 7, 9, 16, 3, 3, (1, 1), (1, 1)),   # odd sizes: the last tiles overhang
+    (1, 16, 5, 5, 17, 3, 3, (1, 1), (0, 0)),   # batch 1 (serial twin), no padding
+    (3, 20, 8, 6, 16, 3, 3, (1, 1), (2, 2)),   # padding 2: ∂L/∂x pads ∂L/∂y by 0
+    (2, 16, 6, 7, 18, 3, 3, (1, 1), (0, 2)),   # different padding per axis
+    (1, 64, 9, 9, 64, 3, 3, (1, 1), (1, 1)),   # 64 channels in and out
+    (2, 16, 3, 3, 16, 3, 3, (1, 1), (0, 0)),   # a 1×1 output: one tile, mostly overhang
+]
+WINOGRAD_IDS = [f"x{c[:4]}-o{c[4]}-p{c[8]}" for c in WINOGRAD_CASES]
+
+
+class TestWinograd:
+    def test_which_convolutions_use_it(self):
+        assert winograd.applies((16, 16, 3, 3), (1, 1), (1, 1))
+        assert not winograd.applies((16, 3, 3, 3), (1, 1), (1, 1))     # RGB input: im2col
+        assert not winograd.applies((16, 16, 3, 3), (2, 2), (1, 1))    # strided
+        assert not winograd.applies((16, 16, 5, 5), (1, 1), (2, 2))    # 5×5
+        assert not winograd.applies((16, 16, 3, 3), (1, 1), (3, 3))    # ∂L/∂x would need p ≤ 2
+
+    @pytest.mark.parametrize("dtype, rel", [(np.float64, 1e-12), (np.float32, 1e-5)])
+    @pytest.mark.parametrize("case", WINOGRAD_CASES, ids=WINOGRAD_IDS)
+    def test_matches_reference(self, rng, case, dtype, rel):
+        x, w, g, s, p = conv_data(rng, case, dtype)
+        assert winograd.applies(w.shape, s, p)
+        b = randn(rng, (w.shape[0],), dtype)
+        assert_close(K.conv2d_forward(x, w, s, p, b), K.conv2d_forward_reference(x, w, s, p, b), rel)
+        assert_close(K.conv2d_backward_input(g, w, x.shape, s, p),
+                     K.conv2d_backward_input_reference(g, w, x.shape, s, p), rel)
+        assert_close(K.conv2d_backward_weight(g, x, w.shape, s, p),
+                     K.conv2d_backward_weight_reference(g, x, w.shape, s, p), rel)
+
+    @pytest.mark.parametrize("case", WINOGRAD_CASES[:3], ids=WINOGRAD_IDS[:3])
+    def test_adjoint_identities(self, rng, case):
+        x, w, g, s, p = conv_data(rng, case)
+        lhs = np.vdot(K.conv2d_forward(x, w, s, p), g)
+        scale = np.abs(K.conv2d_forward(x, w, s, p)).sum() * np.abs(g).max()
+        assert abs(lhs - np.vdot(x, K.conv2d_backward_input(g, w, x.shape, s, p))) <= 1e-12 * scale
+        assert abs(lhs - np.vdot(w, K.conv2d_backward_weight(g, x, w.shape, s, p))) <= 1e-12 * scale
+
+    def test_transforms_reproduce_a_single_tile(self):
+        # One 4×4 tile, one channel: Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A is the 2×2 'valid' correlation.
+        bt = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=float)
+        at = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=float)
+        d = np.arange(16.0).reshape(4, 4) ** 1.5
+        g = np.array([[1.0, -2.0, 0.5], [3.0, 0.0, -1.0], [0.25, 2.0, 1.0]])
+        y = at @ ((winograd.G @ g @ winograd.G.T) * (bt @ d @ bt.T)) @ at.T
+        expected = [[np.sum(d[i:i + 3, j:j + 3] * g) for j in range(2)] for i in range(2)]
+        np.testing.assert_allclose(y, expected, rtol=1e-13)
+        # The same through the engine: 16 channels (so Winograd is used), only w[0, 0] = g.
+        x = np.tile(d, (1, 16, 1, 1))
+        w = np.pad(g[None, None], ((0, 15), (0, 15), (0, 0), (0, 0)))
+        np.testing.assert_allclose(K.conv2d_forward(x, w, 1, 0)[0, 0], expected, rtol=1e-13)
+
+    def test_matches_torch(self, rng):
+        torch = pytest.importorskip("torch", reason=TORCH_REASON)
+        x, w, g, s, p = conv_data(rng, WINOGRAD_CASES[0])
+        xt = torch.tensor(x, requires_grad=True)
+        wt = torch.tensor(w, requires_grad=True)
+        yt = torch.nn.functional.conv2d(xt, wt, stride=s, padding=p)
+        yt.backward(torch.tensor(g))
+        assert_close(K.conv2d_forward(x, w, s, p), yt.detach().numpy())
+        assert_close(K.conv2d_backward_input(g, w, x.shape, s, p), xt.grad.numpy())
+        assert_close(K.conv2d_backward_weight(g, x, w.shape, s, p), wt.grad.numpy())
 
 
 # ----------------------------------------------------------------------------------------------

@@ -10,11 +10,12 @@ used: in it `prange` is an ordinary `range`, so both twins compute exactly the s
 
 import types
 
+import numba
 import numpy as np
 import threadpoolctl
 from numba import njit
 
-__all__ = ["threaded", "SMALL_WORK", "one_blas_thread"]
+__all__ = ["threaded", "SMALL_WORK", "one_blas_thread", "run_per_image", "per_thread"]
 
 # Elements of the largest array argument below which the serial twin runs.
 SMALL_WORK = 1 << 16
@@ -71,3 +72,18 @@ class one_blas_thread:
     def __exit__(self, *exc):
         for lib, threads in zip(self._libraries, self.saved):
             lib.set_num_threads(threads)
+
+
+def run_per_image(kernel, n_images, *args):
+    """Run a `threaded` kernel that gives each thread whole images (the conv kernels): the
+    threaded twin for two images or more, else the serial one, with BLAS single-threaded.
+    Either way every image is computed by the same code and the same single-threaded GEMMs,
+    so results do not depend on the number of threads."""
+    twin = kernel.parallel if n_images > 1 and numba.get_num_threads() > 1 else kernel.serial
+    with one_blas_thread():
+        twin(*args)
+
+
+def per_thread(shape, dtype):
+    """A scratch buffer of ``shape`` for each Numba thread (kernels index it by get_thread_id)."""
+    return np.empty((numba.get_num_threads(),) + tuple(shape), dtype=dtype)

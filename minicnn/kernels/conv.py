@@ -31,7 +31,8 @@ import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS that np.dot insid
 from numba import njit, prange
 
 from ._checks import float_array, non_negative_pair, output_hw, positive_pair, same_dtype, shape4
-from ._threads import one_blas_thread, threaded
+from . import winograd
+from ._threads import per_thread, run_per_image, threaded
 
 # ----------------------------------------------------------------------------------------------
 # Validation shared by the fast and the reference versions
@@ -291,22 +292,8 @@ def _backward_weight_images(grad_y, x, kh, kw, sh, sw, ph, pw, oh, ow, scratch, 
 
 
 # ----------------------------------------------------------------------------------------------
-# Running the kernels: BLAS threads, scratch buffers, block size
+# Block size
 # ----------------------------------------------------------------------------------------------
-
-def _run(kernel, n_images, *args):
-    """Run a per-image kernel: the threaded twin for two images or more, else the serial one.
-    Either way every image is computed by the same code with a single-threaded GEMM, so results
-    do not depend on the number of threads."""
-    twin = kernel.parallel if n_images > 1 and numba.get_num_threads() > 1 else kernel.serial
-    with one_blas_thread():
-        twin(*args)
-
-
-def _scratch(size, dtype):
-    """A flat buffer of ``size`` elements for each Numba thread."""
-    return np.empty((numba.get_num_threads(), size), dtype=dtype)
-
 
 # OpenBLAS has special kernels for small products, below about 10^6 multiply-adds (M·N·K) on
 # AVX-512 machines; here they ran (32 × 288) @ (288 × 96) 1.7x faster (240 GFLOP/s on one core)
@@ -337,13 +324,15 @@ def conv2d_forward(x, w, stride, padding, bias=None):
     x, w, stride, padding, oh, ow, bias = _check_forward(x, w, stride, padding, bias)
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
+    if n > 0 and winograd.applies(w.shape, stride, padding):
+        return winograd.forward(x, w, padding, bias)
     k = c * kh * kw
     y = np.empty((n, o, oh * ow), dtype=x.dtype)
     if n > 0 and o > 0:
         bias = np.empty(0, dtype=x.dtype) if bias is None else bias
         rows = _rows_per_block(o, k, oh, ow)
-        _run(_forward_images, n, x, w.reshape(o, k), bias, kh, kw, *stride, *padding, oh, ow,
-             rows, _scratch(k * rows * ow, x.dtype), _scratch(o * rows * ow, x.dtype), y)
+        run_per_image(_forward_images, n, x, w.reshape(o, k), bias, kh, kw, *stride, *padding, oh, ow,
+             rows, per_thread((k * rows * ow,), x.dtype), per_thread((o * rows * ow,), x.dtype), y)
     return y.reshape(n, o, oh, ow)
 
 
@@ -362,12 +351,14 @@ def conv2d_backward_input(grad_y, w, x_shape, stride, padding):
     plane = oh * ow
     if n == 0 or c == 0 or o == 0:
         return np.zeros(x_shape, dtype=w.dtype)
+    if winograd.applies(w.shape, stride, padding):
+        return winograd.backward_input(grad_y, w, x_shape, padding)
     grad_x = np.empty(x_shape, dtype=w.dtype)
     k = c * kh * kw
     rows = _rows_per_block(o, k, oh, ow)
-    _run(_backward_input_images, n, grad_y.reshape(n, o, plane), np.ascontiguousarray(w2.T),
-         kh, kw, *stride, *padding, oh, ow, rows, _scratch(k * rows * ow, w.dtype),
-         _scratch(o * rows * ow, w.dtype), grad_x)
+    run_per_image(_backward_input_images, n, grad_y.reshape(n, o, plane), np.ascontiguousarray(w2.T),
+         kh, kw, *stride, *padding, oh, ow, rows, per_thread((k * rows * ow,), w.dtype),
+         per_thread((o * rows * ow,), w.dtype), grad_x)
     return grad_x
 
 
@@ -385,9 +376,11 @@ def conv2d_backward_weight(grad_y, x, w_shape, stride, padding):
     k = c * kh * kw
     if n == 0 or k == 0 or o == 0:
         return np.zeros(w_shape, dtype=x.dtype)
+    if winograd.applies(w_shape, stride, padding):
+        return winograd.backward_weight(grad_y, x, w_shape, padding)
     # grad_wᵀ[(c,p,q), o] = Σ_n im2col(x[n]) @ grad_y[n]ᵀ, one partial product per image.
     partial = np.empty((n, k, o), dtype=x.dtype)
-    _run(_backward_weight_images, n, grad_y.reshape(n, o, plane), x, kh, kw, *stride, *padding,
-         oh, ow, _scratch(k * plane, x.dtype), partial)
+    run_per_image(_backward_weight_images, n, grad_y.reshape(n, o, plane), x, kh, kw, *stride, *padding,
+         oh, ow, per_thread((k * plane,), x.dtype), partial)
     grad_w_t = partial.sum(axis=0)
     return np.ascontiguousarray(grad_w_t.T).reshape(w_shape)

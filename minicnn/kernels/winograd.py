@@ -1,0 +1,253 @@
+"""Winograd's minimal filtering F(2×2, 3×3) for 3×3 stride-1 convolutions (Lavin & Gray, 2016).
+
+Each 2×2 block of outputs is computed from the 4×4 input tile d that covers it, for a 3×3
+filter g, as
+
+    Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A            (⊙: element-wise product)
+
+    Bᵀ = [[1,  0, −1,  0],      G = [[1,    0,   0],      Aᵀ = [[1, 1,  1,  0],
+          [0,  1,  1,  0],           [1/2,  1/2, 1/2],           [0, 1, −1, −1]]
+          [0, −1,  1,  0],           [1/2, −1/2, 1/2],
+          [0,  1,  0, −1]]           [0,    0,   1]]
+
+16 multiplications per tile and channel pair instead of 36. Summed over the input channels the
+element-wise products become 16 independent matrix products, one per position ξ of the 4×4
+transformed tile:
+
+    M_ξ[t, o] = Σ_c V_ξ[t, c] · U_ξ[c, o],     V = Bᵀ d B (tile t, channel c),  U = G g Gᵀ,
+
+so a convolution is an input transform, 16 GEMMs with 2.25x fewer FLOPs than im2col, and an
+output transform. Backward, as the adjoints of the same linear steps:
+
+    ∂L/∂x  a stride-1 3×3 convolution of ∂L/∂y, padded by 2 − p, with the filters flipped and
+           transposed (w'[c, o, p, q] = w[o, c, 2−p, 2−q]): the forward algorithm again;
+    ∂L/∂w  with M̄ = A Ȳ Aᵀ (the adjoint of the output transform; Ȳ a 2×2 tile of ∂L/∂y):
+           Ū_ξ = Σ_t V_ξ[t]ᵀ M̄_ξ[t]  (16 GEMMs per image), and ∂L/∂g = Gᵀ Ū G.
+
+Tiles: the output (OH, OW) is covered by TH × TW tiles of 2×2 (TH = ⌈OH/2⌉); tile t = a·TW + b
+reads rows 2a..2a+3 and columns 2b..2b+3 of x_pad. As in conv.py each Numba thread takes whole
+images, with its buffers (about 1 MB) in its core's cache and single-threaded GEMMs (small
+enough for OpenBLAS's small-matrix kernels). An image is first copied into a zero-padded
+channels-last buffer xp (2·TH + 2, 2·TW + 2, C), so every tile is in range and the transforms
+run over contiguous channels, which LLVM vectorises. The callers in conv.py validate inputs.
+"""
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ._threads import per_thread, run_per_image, threaded
+
+G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+
+# Below this many input or output channels the 16 products get too thin and im2col is faster
+# (a first layer on RGB images, C = 3, ran 3-4x slower with Winograd).
+MIN_CHANNELS = 16
+
+
+def applies(w_shape, stride, padding):
+    """True for the convolutions computed here: 3×3, stride 1, padding at most 2 (∂L/∂x pads
+    ∂L/∂y by 2 − p), at least MIN_CHANNELS input and output channels."""
+    o, c, kh, kw = w_shape
+    return ((kh, kw) == (3, 3) and tuple(stride) == (1, 1) and max(padding) <= 2
+            and min(o, c) >= MIN_CHANNELS)
+
+
+# ----------------------------------------------------------------------------------------------
+# The 1-D transforms: each matrix applied to one column (or row) of a tile
+# ----------------------------------------------------------------------------------------------
+
+@njit(cache=True, inline="always")
+def _bt(d0, d1, d2, d3):
+    """Bᵀ · (d0, d1, d2, d3)."""
+    return d0 - d2, d1 + d2, d2 - d1, d1 - d3
+
+
+@njit(cache=True, inline="always")
+def _at(m0, m1, m2, m3):
+    """Aᵀ · (m0, m1, m2, m3)."""
+    return m0 + m1 + m2, m1 - m2 - m3
+
+
+@njit(cache=True, inline="always")
+def _a(y0, y1):
+    """A · (y0, y1), the adjoint of _at."""
+    return y0, y0 + y1, y0 - y1, -y1
+
+
+# ----------------------------------------------------------------------------------------------
+# Per-image steps. Each inner loop runs over contiguous channels and touches few arrays (written
+# with 16 inputs and 16 outputs in one loop, LLVM did not vectorise it and it ran 12x slower).
+# ----------------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def _to_padded_channels_last(x, ph, pw, xp):
+    """xp[ph + h, pw + v, c] = x[c, h, v] for one image x (C, H, W); 0 elsewhere in xp."""
+    n_ch, height, width = x.shape
+    xp[:, :, :] = 0
+    for c in range(n_ch):
+        for h in range(height):
+            x_row, xp_row = x[c, h], xp[ph + h]
+            for v in range(width):
+                xp_row[pw + v, c] = x_row[v]
+
+
+@njit(cache=True)
+def _input_transform(xp, tiles_h, tiles_w, e, v):
+    """v[4i + j, t, c] = (Bᵀ d B)[i, j] for the tile d = xp[2a:2a+4, 2b:2b+4, c], t = a·TW + b.
+    e (16, C) is scratch for Bᵀ d."""
+    n_ch = xp.shape[2]
+    for a in range(tiles_h):
+        r0, r1, r2, r3 = xp[2 * a], xp[2 * a + 1], xp[2 * a + 2], xp[2 * a + 3]
+        for b in range(tiles_w):
+            t = a * tiles_w + b
+            # e = Bᵀ d: combine the four rows of the tile, column q by column q ...
+            for q in range(4):
+                x0, x1, x2, x3 = r0[2 * b + q], r1[2 * b + q], r2[2 * b + q], r3[2 * b + q]
+                e0, e1, e2, e3 = e[q], e[4 + q], e[8 + q], e[12 + q]
+                for c in range(n_ch):
+                    e0[c], e1[c], e2[c], e3[c] = _bt(x0[c], x1[c], x2[c], x3[c])
+            # ... then V = (Bᵀ d) B: the same combination along each row i of e.
+            for i in range(4):
+                f0, f1, f2, f3 = e[4 * i], e[4 * i + 1], e[4 * i + 2], e[4 * i + 3]
+                v0, v1, v2, v3 = v[4 * i, t], v[4 * i + 1, t], v[4 * i + 2, t], v[4 * i + 3, t]
+                for c in range(n_ch):
+                    v0[c], v1[c], v2[c], v3[c] = _bt(f0[c], f1[c], f2[c], f3[c])
+
+
+@njit(cache=True)
+def _output_transform(m, tiles_h, tiles_w, f, y_last):
+    """y_last[2a + r, 2b + s, o] = (Aᵀ M A)[r, s] with M[i, j] = m[4i + j, t, o], t = a·TW + b.
+    f (8, O) is scratch for M A."""
+    n_out = m.shape[2]
+    for a in range(tiles_h):
+        top, bottom = y_last[2 * a], y_last[2 * a + 1]
+        for b in range(tiles_w):
+            t = a * tiles_w + b
+            # f = M A: combine the four columns of each row i of M ...
+            for i in range(4):
+                m0, m1, m2, m3 = m[4 * i, t], m[4 * i + 1, t], m[4 * i + 2, t], m[4 * i + 3, t]
+                f0, f1 = f[2 * i], f[2 * i + 1]
+                for o in range(n_out):
+                    f0[o], f1[o] = _at(m0[o], m1[o], m2[o], m3[o])
+            # ... then Aᵀ (M A): the same combination down each column s.
+            for s in range(2):
+                g0, g1, g2, g3 = f[s], f[2 + s], f[4 + s], f[6 + s]
+                out_top, out_bottom = top[2 * b + s], bottom[2 * b + s]
+                for o in range(n_out):
+                    out_top[o], out_bottom[o] = _at(g0[o], g1[o], g2[o], g3[o])
+
+
+@njit(cache=True)
+def _to_channels_first(y_last, y):
+    """y[o, i, j] = y_last[i, j, o] for i < OH, j < OW (the last tiles may overhang by one)."""
+    n_out, oh, ow = y.shape
+    for i in range(oh):
+        src = y_last[i]
+        for o in range(n_out):
+            dst = y[o, i]
+            for j in range(ow):
+                dst[j] = src[j, o]
+
+
+@njit(cache=True)
+def _grad_output_transform(g_last, tiles_h, tiles_w, h, m_bar):
+    """m_bar[4i + j, t, o] = (A Ȳ Aᵀ)[i, j] for the 2×2 tile Ȳ = g_last[2a:2a+2, 2b:2b+2, o].
+    h (8, O) is scratch for A Ȳ."""
+    n_out = g_last.shape[2]
+    for a in range(tiles_h):
+        top, bottom = g_last[2 * a], g_last[2 * a + 1]
+        for b in range(tiles_w):
+            t = a * tiles_w + b
+            # h = A Ȳ: expand each of the two columns s of the tile to four rows ...
+            for s in range(2):
+                y0, y1 = top[2 * b + s], bottom[2 * b + s]
+                h0, h1, h2, h3 = h[s], h[2 + s], h[4 + s], h[6 + s]
+                for o in range(n_out):
+                    h0[o], h1[o], h2[o], h3[o] = _a(y0[o], y1[o])
+            # ... then M̄ = (A Ȳ) Aᵀ: expand each row i of h to four columns.
+            for i in range(4):
+                f0, f1 = h[2 * i], h[2 * i + 1]
+                m0, m1, m2, m3 = m_bar[4 * i, t], m_bar[4 * i + 1, t], m_bar[4 * i + 2, t], m_bar[4 * i + 3, t]
+                for o in range(n_out):
+                    m0[o], m1[o], m2[o], m3[o] = _a(f0[o], f1[o])
+
+
+# ----------------------------------------------------------------------------------------------
+# One thread per image
+# ----------------------------------------------------------------------------------------------
+
+@threaded
+def _forward_images(x, u, bias, ph, pw, tiles_h, tiles_w, xp, e, v, m, y_last, y):
+    """y[n] = Aᵀ[U ⊙ (Bᵀ d B)]A for every tile of image n, + bias (O,) or empty."""
+    for n in prange(x.shape[0]):
+        k = numba.get_thread_id()
+        _to_padded_channels_last(x[n], ph, pw, xp[k])
+        _input_transform(xp[k], tiles_h, tiles_w, e[k], v[k])
+        for xi in range(16):
+            np.dot(v[k, xi], u[xi], m[k, xi])           # M_ξ = V_ξ U_ξ
+        _output_transform(m[k], tiles_h, tiles_w, e[k], y_last[k])
+        y_n = y[n]
+        _to_channels_first(y_last[k], y_n)
+        for o in range(bias.shape[0]):
+            y_n[o] += bias[o]
+
+
+@threaded
+def _weight_images(grad_y, x, ph, pw, tiles_h, tiles_w, xp, e, v, g_last, m_bar, partial):
+    """partial[n, ξ] = V_ξᵀ M̄_ξ for image n: its share of Ū (summed afterwards in image order)."""
+    for n in prange(x.shape[0]):
+        k = numba.get_thread_id()
+        _to_padded_channels_last(x[n], ph, pw, xp[k])
+        _input_transform(xp[k], tiles_h, tiles_w, e[k], v[k])
+        _to_padded_channels_last(grad_y[n], 0, 0, g_last[k])   # zero where tiles overhang
+        _grad_output_transform(g_last[k], tiles_h, tiles_w, e[k], m_bar[k])
+        for xi in range(16):
+            np.dot(v[k, xi].T, m_bar[k, xi], partial[n, xi])
+
+
+# ----------------------------------------------------------------------------------------------
+# The three products
+# ----------------------------------------------------------------------------------------------
+
+def _tiles(out_h, out_w):
+    return (out_h + 1) // 2, (out_w + 1) // 2
+
+
+def forward(x, w, padding, bias=None):
+    """y[n,o,i,j] = b[o] + Σ_{c,p,q} w[o,c,p,q]·x_pad[n,c,i+p,j+q] for 3×3 w, stride 1."""
+    n, c, h, wd = x.shape
+    o = w.shape[0]
+    oh, ow = h + 2 * padding[0] - 2, wd + 2 * padding[1] - 2
+    th, tw = _tiles(oh, ow)
+    # U_ξ = G g Gᵀ for every (o, c), laid out (16, C, O) for the products V_ξ @ U_ξ.
+    u = np.ascontiguousarray((G @ w @ G.T).transpose(2, 3, 1, 0).reshape(16, c, o), dtype=x.dtype)
+    y = np.empty((n, o, oh, ow), dtype=x.dtype)
+    bias = np.empty(0, dtype=x.dtype) if bias is None else bias
+    dt = x.dtype
+    run_per_image(_forward_images, n, x, u, bias, padding[0], padding[1], th, tw,
+                  per_thread((2 * th + 2, 2 * tw + 2, c), dt), per_thread((16, max(c, o)), dt),
+                  per_thread((16, th * tw, c), dt), per_thread((16, th * tw, o), dt),
+                  per_thread((2 * th, 2 * tw, o), dt), y)
+    return y
+
+
+def backward_input(grad_y, w, x_shape, padding):
+    """∂L/∂x: the forward algorithm on ∂L/∂y padded by 2 − p, with w'[c,o,p,q] = w[o,c,2−p,2−q]."""
+    w_flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    return forward(grad_y, w_flipped, (2 - padding[0], 2 - padding[1]))
+
+
+def backward_weight(grad_y, x, w_shape, padding):
+    """∂L/∂w[o,c,p,q] = Σ_{n,i,j} ∂L/∂y[n,o,i,j]·x_pad[n,c,i+p,j+q], as Gᵀ Ū G."""
+    n, c = x.shape[:2]
+    o = w_shape[0]
+    th, tw = _tiles(*grad_y.shape[2:])
+    dt = x.dtype
+    partial = np.empty((n, 16, c, o), dtype=dt)
+    run_per_image(_weight_images, n, grad_y, x, padding[0], padding[1], th, tw,
+                  per_thread((2 * th + 2, 2 * tw + 2, c), dt), per_thread((16, max(c, o)), dt),
+                  per_thread((16, th * tw, c), dt), per_thread((2 * th, 2 * tw, o), dt),
+                  per_thread((16, th * tw, o), dt), partial)
+    u_bar = partial.sum(axis=0).reshape(4, 4, c, o).transpose(3, 2, 0, 1)     # (O, C, 4, 4)
+    return np.ascontiguousarray(G.T @ u_bar @ G, dtype=dt)                      # Gᵀ Ū G
