@@ -206,6 +206,24 @@ def _weight_images(grad_y, x, ph, pw, tiles_h, tiles_w, xp, e, v, g_last, m_bar,
             np.dot(v[k, xi].T, m_bar[k, xi], partial[n, xi])
 
 
+@threaded
+def _sum_over_images(partial, total):
+    """total[e] = Σ_n partial[n, e], adding the images in order 0, 1, ... for every element (so
+    the result does not depend on the thread count); threads split the elements e. (NumPy's
+    partial.sum(axis=0) gives the same numbers on one core: 1 ms per step on the VGG net.)"""
+    n_img, size = partial.shape
+    block = 1024
+    for b in prange((size + block - 1) // block):
+        lo = b * block
+        hi = min(lo + block, size)
+        for e in range(lo, hi):
+            total[e] = partial[0, e]
+        for n in range(1, n_img):
+            row = partial[n]
+            for e in range(lo, hi):
+                total[e] += row[e]
+
+
 # ----------------------------------------------------------------------------------------------
 # The three products
 # ----------------------------------------------------------------------------------------------
@@ -220,8 +238,10 @@ def forward(x, w, padding, bias=None):
     o = w.shape[0]
     oh, ow = h + 2 * padding[0] - 2, wd + 2 * padding[1] - 2
     th, tw = _tiles(oh, ow)
-    # U_ξ = G g Gᵀ for every (o, c), laid out (16, C, O) for the products V_ξ @ U_ξ.
-    u = np.ascontiguousarray((G @ w @ G.T).transpose(2, 3, 1, 0).reshape(16, c, o), dtype=x.dtype)
+    # U = G g Gᵀ for every (o, c) (tensordot: 3x faster than 4096 tiny matmuls), laid out
+    # (16, C, O) for the products V_ξ @ U_ξ.
+    g_gt = np.tensordot(np.tensordot(G, w, axes=([1], [2])), G, axes=([3], [1]))  # (4, O, C, 4)
+    u = np.ascontiguousarray(g_gt.transpose(0, 3, 2, 1).reshape(16, c, o), dtype=x.dtype)
     y = np.empty((n, o, oh, ow), dtype=x.dtype)
     bias = np.empty(0, dtype=x.dtype) if bias is None else bias
     dt = x.dtype
@@ -249,5 +269,9 @@ def backward_weight(grad_y, x, w_shape, padding):
                   per_thread((2 * th + 2, 2 * tw + 2, c), dt), per_thread((16, max(c, o)), dt),
                   per_thread((16, th * tw, c), dt), per_thread((2 * th, 2 * tw, o), dt),
                   per_thread((16, th * tw, o), dt), partial)
-    u_bar = partial.sum(axis=0).reshape(4, 4, c, o).transpose(3, 2, 0, 1)     # (O, C, 4, 4)
-    return np.ascontiguousarray(G.T @ u_bar @ G, dtype=dt)                      # Gᵀ Ū G
+    u_bar = np.empty((16, c, o), dtype=dt)
+    _sum_over_images(partial.reshape(n, -1), u_bar.reshape(-1))
+    # ∂L/∂g = Gᵀ Ū G for every (o, c):  Σ_ij G[i,p] Ū[i,j,c,o] G[j,q]  → (O, C, 3, 3)
+    gt_u_g = np.tensordot(np.tensordot(G, u_bar.reshape(4, 4, c, o), axes=([0], [0])), G,
+                          axes=([1], [0]))                                          # (3, C, O, 3)
+    return np.ascontiguousarray(gt_u_g.transpose(2, 1, 0, 3), dtype=dt)
