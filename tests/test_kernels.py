@@ -4,6 +4,7 @@ mathematical properties (adjoints, tie-breaking, padding, NaN).
 Run one part with e.g. ``pytest tests/test_kernels.py -k TestMaxPool``.
 """
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -518,6 +519,7 @@ WINOGRAD_CASES = [
     (2, 16, 6, 7, 18, 3, 3, (1, 1), (0, 2)),   # different padding per axis
     (1, 64, 9, 9, 64, 3, 3, (1, 1), (1, 1)),   # 64 channels in and out
     (2, 16, 3, 3, 16, 3, 3, (1, 1), (0, 0)),   # a 1×1 output: one tile, mostly overhang
+    (11, 16, 6, 6, 16, 3, 3, (1, 1), (1, 1)),  # ∂L/∂w sums groups of 8 images: 8 + 3
 ]
 WINOGRAD_IDS = [f"x{c[:4]}-o{c[4]}-p{c[8]}" for c in WINOGRAD_CASES]
 
@@ -563,6 +565,23 @@ class TestWinograd:
         x = np.tile(d, (1, 16, 1, 1))
         w = np.pad(g[None, None], ((0, 15), (0, 15), (0, 0), (0, 0)))
         np.testing.assert_allclose(K.conv2d_forward(x, w, 1, 0)[0, 0], expected, rtol=1e-13)
+
+    def test_same_bits_on_one_thread(self, rng):
+        # Images are grouped for the ∂L/∂w sum by position, not by thread: one thread or all
+        # of them must give the same bits.
+        x, w, g, s, p = conv_data(rng, WINOGRAD_CASES[-1])
+        outputs = []
+        previous = numba.get_num_threads()
+        try:
+            for threads in (1, numba.config.NUMBA_NUM_THREADS):
+                numba.set_num_threads(threads)
+                outputs.append((K.conv2d_forward(x, w, s, p),
+                                K.conv2d_backward_input(g, w, x.shape, s, p),
+                                K.conv2d_backward_weight(g, x, w.shape, s, p)))
+        finally:
+            numba.set_num_threads(previous)
+        for a, b in zip(*outputs):
+            assert np.array_equal(a, b)
 
     def test_matches_torch(self, rng):
         torch = pytest.importorskip("torch", reason=TORCH_REASON)

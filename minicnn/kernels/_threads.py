@@ -75,13 +75,16 @@ class one_blas_thread:
 
 
 def run_per_image(kernel, n_images, *args):
-    """Run a `threaded` kernel that gives each thread whole images (the conv kernels): the
-    threaded twin for two images or more, else the serial one, with BLAS single-threaded.
-    Either way every image is computed by the same code and the same single-threaded GEMMs,
-    so results do not depend on the number of threads."""
-    twin = kernel.parallel if n_images > 1 and numba.get_num_threads() > 1 else kernel.serial
+    """Run a `threaded` kernel that gives each thread whole images (the conv kernels), with
+    BLAS single-threaded: the threaded twin for two images or more when the largest array
+    holds at least SMALL_WORK elements, else the serial one (for a LeNet layer on two images
+    starting the threads costs more than the work). Either way every image is computed by the
+    same code and the same single-threaded GEMMs, so results do not depend on the number of
+    threads."""
+    work = max((a.size for a in args if isinstance(a, np.ndarray)), default=0)
+    parallel = n_images > 1 and work >= SMALL_WORK and numba.get_num_threads() > 1
     with one_blas_thread():
-        twin(*args)
+        (kernel.parallel if parallel else kernel.serial)(*args)
 
 
 def per_thread(shape, dtype):

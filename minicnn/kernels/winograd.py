@@ -193,35 +193,31 @@ def _forward_images(x, u, bias, ph, pw, tiles_h, tiles_w, xp, e, v, m, y_last, y
             y_n[o] += bias[o]
 
 
+# ∂L/∂w sums over the batch. Each thread accumulates the images of a fixed group of
+# IMAGES_PER_SUM consecutive images, in order, into that group's partial sum; the groups are added
+# at the end. The order of every addition is fixed, whatever the number of threads, and the
+# partial sums (16·C·O values each) stay few: one per image cost 1 ms per step just to add up.
+IMAGES_PER_SUM = 8
+
+
 @threaded
-def _weight_images(grad_y, x, ph, pw, tiles_h, tiles_w, xp, e, v, g_last, m_bar, partial):
-    """partial[n, ξ] = V_ξᵀ M̄_ξ for image n: its share of Ū (summed afterwards in image order)."""
-    for n in prange(x.shape[0]):
+def _weight_images(grad_y, x, ph, pw, tiles_h, tiles_w, xp, e, v, g_last, m_bar, u_tmp, partial):
+    """partial[group, ξ] = Σ_{n in group} V_ξ(n)ᵀ M̄_ξ(n): the group's share of Ū."""
+    n_img = x.shape[0]
+    for group in prange(partial.shape[0]):
         k = numba.get_thread_id()
-        _to_padded_channels_last(x[n], ph, pw, xp[k])
-        _input_transform(xp[k], tiles_h, tiles_w, e[k], v[k])
-        _to_padded_channels_last(grad_y[n], 0, 0, g_last[k])   # zero where tiles overhang
-        _grad_output_transform(g_last[k], tiles_h, tiles_w, e[k], m_bar[k])
-        for xi in range(16):
-            np.dot(v[k, xi].T, m_bar[k, xi], partial[n, xi])
-
-
-@threaded
-def _sum_over_images(partial, total):
-    """total[e] = Σ_n partial[n, e], adding the images in order 0, 1, ... for every element (so
-    the result does not depend on the thread count); threads split the elements e. (NumPy's
-    partial.sum(axis=0) gives the same numbers on one core: 1 ms per step on the VGG net.)"""
-    n_img, size = partial.shape
-    block = 1024
-    for b in prange((size + block - 1) // block):
-        lo = b * block
-        hi = min(lo + block, size)
-        for e in range(lo, hi):
-            total[e] = partial[0, e]
-        for n in range(1, n_img):
-            row = partial[n]
-            for e in range(lo, hi):
-                total[e] += row[e]
+        for n in range(group * IMAGES_PER_SUM, min((group + 1) * IMAGES_PER_SUM, n_img)):
+            _to_padded_channels_last(x[n], ph, pw, xp[k])
+            _input_transform(xp[k], tiles_h, tiles_w, e[k], v[k])
+            _to_padded_channels_last(grad_y[n], 0, 0, g_last[k])   # zero where tiles overhang
+            _grad_output_transform(g_last[k], tiles_h, tiles_w, e[k], m_bar[k])
+            first = n == group * IMAGES_PER_SUM
+            for xi in range(16):
+                if first:
+                    np.dot(v[k, xi].T, m_bar[k, xi], partial[group, xi])
+                else:
+                    np.dot(v[k, xi].T, m_bar[k, xi], u_tmp[k])
+                    partial[group, xi] += u_tmp[k]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -264,13 +260,12 @@ def backward_weight(grad_y, x, w_shape, padding):
     o = w_shape[0]
     th, tw = _tiles(*grad_y.shape[2:])
     dt = x.dtype
-    partial = np.empty((n, 16, c, o), dtype=dt)
+    partial = np.empty(((n + IMAGES_PER_SUM - 1) // IMAGES_PER_SUM, 16, c, o), dtype=dt)
     run_per_image(_weight_images, n, grad_y, x, padding[0], padding[1], th, tw,
                   per_thread((2 * th + 2, 2 * tw + 2, c), dt), per_thread((16, max(c, o)), dt),
                   per_thread((16, th * tw, c), dt), per_thread((2 * th, 2 * tw, o), dt),
-                  per_thread((16, th * tw, o), dt), partial)
-    u_bar = np.empty((16, c, o), dtype=dt)
-    _sum_over_images(partial.reshape(n, -1), u_bar.reshape(-1))
+                  per_thread((16, th * tw, o), dt), per_thread((c, o), dt), partial)
+    u_bar = partial.sum(axis=0)
     # ∂L/∂g = Gᵀ Ū G for every (o, c):  Σ_ij G[i,p] Ū[i,j,c,o] G[j,q]  → (O, C, 3, 3)
     gt_u_g = np.tensordot(np.tensordot(G, u_bar.reshape(4, 4, c, o), axes=([0], [0])), G,
                           axes=([1], [0]))                                          # (3, C, O, 3)

@@ -128,19 +128,23 @@ for stride, padding in [(1, 0), (2, 1)]:
     print(f"stride {stride}, padding {padding}: max |loops − reference| = {diff:.2e}")
 
 # %% [markdown]
-# ## 4. The fast kernel: im2col + one matrix product
+# ## 4. The fast kernel: im2col + one matrix product per image
 #
-# The engine's `conv2d_forward` copies every receptive field into a column of a matrix
-# ("im2col", a Numba `prange` loop):
+# The engine's `conv2d_forward` copies every receptive field of an image into a column of a
+# matrix ("im2col", a Numba loop):
 #
 # $$
-# \text{cols}\bigl[(c,u,v),\,(n,i,j)\bigr] = x_{\text{pad}}[n, c, is+u, js+v],
+# \text{cols}\bigl[(c,u,v),\,(i,j)\bigr] = x_{\text{pad}}[n, c, is+u, js+v],
 # $$
 #
-# so that the whole convolution is **one matrix product**
-# $Y = W_{\text{mat}} \cdot \text{cols}$ with $W_{\text{mat}} = w$ reshaped to $(O, C K_H K_W)$,
-# which BLAS runs close to the machine's peak speed. It costs memory ($C K_H K_W$ values per output
-# pixel), so the batch is processed in cache-sized chunks. Same signature, same result:
+# so that the image's convolution is **one matrix product**
+# $Y_n = W_{\text{mat}} \cdot \text{cols}$ with $W_{\text{mat}} = w$ reshaped to
+# $(O, C K_H K_W)$, which BLAS runs close to the machine's peak speed. The matrix holds
+# $C K_H K_W$ values per output pixel, about 1 MB for a VGG layer: small enough to stay in a
+# core's cache, so each Numba thread takes whole images (`prange` over the batch) and calls the
+# GEMM from inside Numba. 3×3 stride-1 layers with 16 channels or more use Winograd's
+# $F(2{\times}2, 3{\times}3)$ algorithm instead (`minicnn/kernels/winograd.py`), which needs
+# 2.25× fewer multiplications. Same signature, same result:
 
 # %%
 y_fast = kernels.conv2d_forward(x, w, (2, 2), (1, 1))
@@ -277,7 +281,7 @@ kernels.conv2d_forward(x, w, 1, 2)          # warm-up: JIT compile / load the ca
 timings = {
     "loops (yours)": best_time(lambda: my_conv2d(x, w, 1, 2), repeat=1),
     "NumPy reference": best_time(lambda: kernels.conv2d_forward_reference(x, w, 1, 2)),
-    "Numba im2col + BLAS": best_time(lambda: kernels.conv2d_forward(x, w, 1, 2)),
+    "Numba im2col + BLAS": best_time(lambda: kernels.conv2d_forward(x, w, 1, 2)),  # 5×5: im2col
 }
 for name, seconds in timings.items():
     print(f"{name:22s} {seconds * 1e3:9.2f} ms   ({timings['loops (yours)'] / seconds:7.0f}× the loops)")
@@ -310,14 +314,14 @@ for name, ref, fast in [
 # %% [markdown]
 # **Reading the numbers.** On an idle machine the fast kernel beats the reference by a few times
 # even on this small batch. On a busy machine (a shared CI runner, or a laptop running a video
-# call) you may see the opposite for small inputs: the im2col copy runs on several threads, and if
+# call) you may see the opposite for small inputs: the kernel runs on several threads, and if
 # one of them is descheduled the whole parallel loop waits for it, while the single-threaded
 # reference does not care. Always time on the sizes you care about, take the best of several runs,
 # and distrust a single measurement.
 #
 # The loops pay Python's interpreter cost for every output pixel; the reference pays it only
 # $K_H K_W$ times and lets NumPy do the rest; the im2col kernel turns the bulk of the work into
-# one dense matrix product. The same three-level pattern — readable spec, vectorised reference,
+# one dense matrix product per image. The same three-level pattern — readable spec, vectorised reference,
 # fast kernel tested against the reference — is used for pooling and resizing in
 # `minicnn/kernels/`.
 #
