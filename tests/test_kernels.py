@@ -519,7 +519,8 @@ WINOGRAD_CASES = [
     (2, 16, 6, 7, 18, 3, 3, (1, 1), (0, 2)),   # different padding per axis
     (1, 64, 9, 9, 64, 3, 3, (1, 1), (1, 1)),   # 64 channels in and out
     (2, 16, 3, 3, 16, 3, 3, (1, 1), (0, 0)),   # a 1×1 output: one tile, mostly overhang
-    (11, 16, 6, 6, 16, 3, 3, (1, 1), (1, 1)),  # ∂L/∂w sums groups of 8 images: 8 + 3
+    (11, 16, 24, 24, 16, 3, 3, (1, 1), (1, 1)),  # ∂L/∂w sums groups of 8 images: 8 + 3;
+    # large enough (> SMALL_WORK) for the threaded twin
 ]
 WINOGRAD_IDS = [f"x{c[:4]}-o{c[4]}-p{c[8]}" for c in WINOGRAD_CASES]
 
