@@ -80,7 +80,16 @@ def _nonlinearity(node):
 def _safe_ratio(numerator, denominator, fallback, small):
     """numerator / denominator where |denominator| > small, else `fallback` (finite everywhere)."""
     big = np.abs(denominator) > small
-    return np.where(big, numerator / np.where(big, denominator, 1), fallback)
+    ratio = np.empty(np.broadcast_shapes(np.shape(numerator), np.shape(denominator)),
+                     dtype=np.result_type(numerator, denominator))
+    ratio[...] = fallback
+    return np.divide(numerator, denominator, out=ratio, where=big)    # divides only where big
+
+
+def _times_both_halves(grad, m):
+    """grad · [m; m]: the same multiplier for the input and the reference half of the batch
+    (broadcast over a leading axis of 2 instead of copying m)."""
+    return (grad.reshape((2,) + m.shape) * m).reshape(grad.shape)
 
 
 def rescale_rule(node, grad, eps):
@@ -93,7 +102,7 @@ def rescale_rule(node, grad, eps):
     z, z_ref = _halves(node.inputs[0].data)
     y, y_ref = _halves(node.output)
     m = _safe_ratio(y - y_ref, z - z_ref, g_prime((z + z_ref) / 2), eps)
-    return (grad * _stack(m, m),)
+    return (_times_both_halves(grad, m),)
 
 
 def reveal_cancel_rule(node, grad, parts):

@@ -18,7 +18,7 @@ from numba import njit
 __all__ = ["threaded", "SMALL_WORK", "one_blas_thread", "run_per_image", "per_thread"]
 
 # Elements of the largest array argument below which the serial twin runs.
-SMALL_WORK = 1 << 16
+SMALL_WORK = 1 << 18
 
 
 class ThreadedKernel:
@@ -74,15 +74,18 @@ class one_blas_thread:
             lib.set_num_threads(threads)
 
 
-def run_per_image(kernel, n_images, *args):
+# Multiply-adds of a convolution below which its per-image kernels run on one thread: waking
+# Numba's "workqueue" threads costs about 90 µs here, which pays off only when the serial kernel
+# would take a few hundred µs (a LeNet layer on 50 images: 6M multiply-adds, no gain).
+PARALLEL_MACS = 8_000_000
+
+
+def run_per_image(kernel, n_images, macs, *args):
     """Run a `threaded` kernel that gives each thread whole images (the conv kernels), with
-    BLAS single-threaded: the threaded twin for two images or more when the largest array
-    holds at least SMALL_WORK elements, else the serial one (for a LeNet layer on two images
-    starting the threads costs more than the work). Either way every image is computed by the
-    same code and the same single-threaded GEMMs, so results do not depend on the number of
-    threads."""
-    work = max((a.size for a in args if isinstance(a, np.ndarray)), default=0)
-    parallel = n_images > 1 and work >= SMALL_WORK and numba.get_num_threads() > 1
+    BLAS single-threaded: the threaded twin for two images or more and at least PARALLEL_MACS
+    multiply-adds in all, else the serial one. Either way every image is computed by the same
+    code and the same single-threaded GEMMs, so results do not depend on the number of threads."""
+    parallel = n_images > 1 and macs >= PARALLEL_MACS and numba.get_num_threads() > 1
     with one_blas_thread():
         (kernel.parallel if parallel else kernel.serial)(*args)
 

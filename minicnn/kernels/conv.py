@@ -331,8 +331,9 @@ def conv2d_forward(x, w, stride, padding, bias=None):
     if n > 0 and o > 0:
         bias = np.empty(0, dtype=x.dtype) if bias is None else bias
         rows = _rows_per_block(o, k, oh, ow)
-        run_per_image(_forward_images, n, x, w.reshape(o, k), bias, kh, kw, *stride, *padding, oh, ow,
-             rows, per_thread((k * rows * ow,), x.dtype), per_thread((o * rows * ow,), x.dtype), y)
+        run_per_image(_forward_images, n, n * o * k * oh * ow, x, w.reshape(o, k), bias,
+                      kh, kw, *stride, *padding, oh, ow, rows, per_thread((k * rows * ow,), x.dtype),
+                      per_thread((o * rows * ow,), x.dtype), y)
     return y.reshape(n, o, oh, ow)
 
 
@@ -356,9 +357,9 @@ def conv2d_backward_input(grad_y, w, x_shape, stride, padding):
     grad_x = np.empty(x_shape, dtype=w.dtype)
     k = c * kh * kw
     rows = _rows_per_block(o, k, oh, ow)
-    run_per_image(_backward_input_images, n, grad_y.reshape(n, o, plane), np.ascontiguousarray(w2.T),
-         kh, kw, *stride, *padding, oh, ow, rows, per_thread((k * rows * ow,), w.dtype),
-         per_thread((o * rows * ow,), w.dtype), grad_x)
+    run_per_image(_backward_input_images, n, n * o * k * plane, grad_y.reshape(n, o, plane),
+                  np.ascontiguousarray(w2.T), kh, kw, *stride, *padding, oh, ow, rows,
+                  per_thread((k * rows * ow,), w.dtype), per_thread((o * rows * ow,), w.dtype), grad_x)
     return grad_x
 
 
@@ -380,7 +381,7 @@ def conv2d_backward_weight(grad_y, x, w_shape, stride, padding):
         return winograd.backward_weight(grad_y, x, w_shape, padding)
     # grad_wᵀ[(c,p,q), o] = Σ_n im2col(x[n]) @ grad_y[n]ᵀ, one partial product per image.
     partial = np.empty((n, k, o), dtype=x.dtype)
-    run_per_image(_backward_weight_images, n, grad_y.reshape(n, o, plane), x, kh, kw, *stride, *padding,
-         oh, ow, per_thread((k * plane,), x.dtype), partial)
+    run_per_image(_backward_weight_images, n, n * o * k * plane, grad_y.reshape(n, o, plane), x,
+                  kh, kw, *stride, *padding, oh, ow, per_thread((k * plane,), x.dtype), partial)
     grad_w_t = partial.sum(axis=0)
     return np.ascontiguousarray(grad_w_t.T).reshape(w_shape)

@@ -241,8 +241,8 @@ def forward(x, w, padding, bias=None):
     y = np.empty((n, o, oh, ow), dtype=x.dtype)
     bias = np.empty(0, dtype=x.dtype) if bias is None else bias
     dt = x.dtype
-    run_per_image(_forward_images, n, x, u, bias, padding[0], padding[1], th, tw,
-                  per_thread((2 * th + 2, 2 * tw + 2, c), dt), per_thread((16, max(c, o)), dt),
+    run_per_image(_forward_images, n, n * o * c * 9 * oh * ow, x, u, bias, padding[0], padding[1],
+                  th, tw, per_thread((2 * th + 2, 2 * tw + 2, c), dt), per_thread((16, max(c, o)), dt),
                   per_thread((16, th * tw, c), dt), per_thread((16, th * tw, o), dt),
                   per_thread((2 * th, 2 * tw, o), dt), y)
     return y
@@ -261,8 +261,8 @@ def backward_weight(grad_y, x, w_shape, padding):
     th, tw = _tiles(*grad_y.shape[2:])
     dt = x.dtype
     partial = np.empty(((n + IMAGES_PER_SUM - 1) // IMAGES_PER_SUM, 16, c, o), dtype=dt)
-    run_per_image(_weight_images, n, grad_y, x, padding[0], padding[1], th, tw,
-                  per_thread((2 * th + 2, 2 * tw + 2, c), dt), per_thread((16, max(c, o)), dt),
+    run_per_image(_weight_images, n, grad_y.size * c * 9, grad_y, x, padding[0], padding[1],
+                  th, tw, per_thread((2 * th + 2, 2 * tw + 2, c), dt), per_thread((16, max(c, o)), dt),
                   per_thread((16, th * tw, c), dt), per_thread((2 * th, 2 * tw, o), dt),
                   per_thread((16, th * tw, o), dt), per_thread((c, o), dt), partial)
     u_bar = partial.sum(axis=0)
