@@ -870,3 +870,13 @@ class TestErrors:
     def test_adaptive_pool_unsupported_size(self):
         with pytest.raises(ValueError, match="adaptive_avg_pool2d"):
             F.adaptive_avg_pool2d(Tensor(np.zeros((1, 1, 4, 4))), 2)
+
+
+@pytest.mark.parametrize("value, slope", [(-1.5, 0.0), (2.0, 1.0)])
+def test_relu_of_a_scalar_tensor(value, slope):
+    # 0-d arrays (and NumPy scalar gradients) take the NumPy formula instead of the kernels.
+    x = mc.Tensor(value, requires_grad=True)
+    y = F.relu(x)
+    assert y.shape == () and y.item() == max(value, 0.0)
+    (g,) = mc.grad(y, [x])
+    assert np.shape(g) == () and float(g) == slope

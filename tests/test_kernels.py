@@ -635,6 +635,11 @@ class TestRelu:
         np.testing.assert_array_equal(K.relu_forward(z), torch.relu(torch.tensor(z)).numpy())
         np.testing.assert_array_equal(K.relu_backward(g, z), zt.grad.numpy())
 
+    def test_zero_dimensional(self):
+        z = np.array(-2.0)
+        assert K.relu_forward(z).shape == () and K.relu_forward(np.array(3.0)) == 3.0
+        assert K.relu_backward(np.array(5.0), z).shape == ()
+
     def test_non_contiguous_input(self, rng):
         z = randn(rng, (6, 8))[:, ::2]
         np.testing.assert_array_equal(K.relu_forward(z), np.maximum(z, 0))

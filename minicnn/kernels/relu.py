@@ -21,7 +21,8 @@ def _float_array(a, name):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
     if a.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
-    return np.ascontiguousarray(a)
+    # (not np.ascontiguousarray, which would turn a 0-d array into shape (1,))
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
 def _check_backward(grad_y, z):

@@ -26,16 +26,22 @@ def stable_sigmoid(z):
 class Relu(Function):
     """y = max(z, 0);  g'(z) = [z > 0].
 
-    Both passes run as Numba kernels (minicnn.kernels.relu), one pass over the data on all
-    cores; they compute exactly np.maximum(z, 0) and G·[z > 0]."""
+    Both passes run as Numba kernels (minicnn.kernels.relu) for float32/float64 arrays, one
+    pass over the data on all cores; anything else (a NumPy scalar, mixed dtypes) takes the
+    NumPy formulas np.maximum(z, 0) and G·[z > 0] that they reproduce."""
 
     def forward(self, z):
         self.save_for_backward(z)
-        return relu_forward(z)
+        if isinstance(z, np.ndarray) and z.dtype in (np.float32, np.float64):
+            return relu_forward(z)
+        return np.maximum(z, 0)
 
     def backward(self, g):
         (z,) = self.saved
-        return (relu_backward(g, z),)
+        if (isinstance(g, np.ndarray) and isinstance(z, np.ndarray) and g.shape == z.shape
+                and g.dtype == z.dtype and z.dtype in (np.float32, np.float64)):
+            return (relu_backward(g, z),)
+        return (g * relu_derivative(z),)
 
     @staticmethod
     def function(z):
