@@ -1,4 +1,5 @@
-"""Numba kernels for the engine's heavy ops: convolution, pooling, bilinear resizing and ReLU.
+"""Numba kernels for the engine's heavy ops: convolution (im2col and Winograd), pooling,
+bilinear resizing and ReLU.
 
 Pure array functions on NCHW float32/float64 ndarrays (no Tensor, no autograd), with PyTorch
 semantics. Every fast function ``f`` has a plain NumPy twin ``f_reference`` with the same
@@ -9,11 +10,14 @@ import os
 
 import numba
 
-# Numba's default OpenMP thread pool busy-waits after every parallel loop. The convolutions
-# alternate Numba loops (im2col) with OpenBLAS GEMMs whose threads also want every core; with
-# both pools spinning on the same cores a conv ran 5-20x slower in our measurements. The
-# "workqueue" layer parks its threads instead. It only takes effect if no Numba parallel code ran
-# yet in this process, and an explicit NUMBA_THREADING_LAYER from the user always wins.
+# Numba's threading layer. Its OpenMP layer starts a parallel loop in about 1 µs, the "workqueue"
+# layer in about 90 µs here, but OpenMP threads busy-wait after every loop, and next to another
+# OpenMP runtime in the same process (PyTorch's, when attributions are cross-checked against
+# Captum) PyTorch's float64 train step ran 15x slower; with OpenBLAS's multi-threaded GEMMs it
+# made convolutions 5-20x slower. So we use "workqueue", whose threads sleep, and keep the
+# kernels serial below a size where starting threads pays (`_threads.SMALL_WORK`,
+# `_threads.PARALLEL_MACS`). It only takes effect if no Numba parallel code ran yet in this
+# process, and an explicit NUMBA_THREADING_LAYER from the user always wins.
 if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":
     numba.config.THREADING_LAYER = "workqueue"
 
