@@ -567,6 +567,21 @@ class TestWinograd:
         w = np.pad(g[None, None], ((0, 15), (0, 15), (0, 0), (0, 0)))
         np.testing.assert_allclose(K.conv2d_forward(x, w, 1, 0)[0, 0], expected, rtol=1e-13)
 
+    @HYPOTHESIS
+    @given(n=st.integers(1, 3), c=st.integers(16, 18), o=st.integers(16, 18),
+           h=st.integers(1, 9), w=st.integers(1, 9), ph=st.integers(0, 2), pw=st.integers(0, 2),
+           seed=st.integers(0, 2**16))
+    def test_matches_reference_random_shapes(self, n, c, o, h, w, ph, pw, seed):
+        h, w = max(h, 3 - 2 * ph), max(w, 3 - 2 * pw)        # the 3×3 kernel must fit
+        x, wt, g, s, p = conv_data(np.random.default_rng(seed),
+                                   (n, c, h, w, o, 3, 3, (1, 1), (ph, pw)))
+        assert winograd.applies(wt.shape, s, p)
+        assert_close(K.conv2d_forward(x, wt, s, p), K.conv2d_forward_reference(x, wt, s, p))
+        assert_close(K.conv2d_backward_input(g, wt, x.shape, s, p),
+                     K.conv2d_backward_input_reference(g, wt, x.shape, s, p))
+        assert_close(K.conv2d_backward_weight(g, x, wt.shape, s, p),
+                     K.conv2d_backward_weight_reference(g, x, wt.shape, s, p))
+
     def test_same_bits_on_one_thread(self, rng):
         # Images are grouped for the ∂L/∂w sum by position, not by thread: one thread or all
         # of them must give the same bits.
