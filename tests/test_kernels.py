@@ -85,15 +85,31 @@ def conv_data(rng, case, dtype=np.float64):
     return x, wt, g, stride, padding
 
 
+def assert_conv_matches_reference(x, w, g, s, p, rel=1e-12):
+    """The three fast conv kernels against their NumPy references."""
+    assert_close(K.conv2d_forward(x, w, s, p), K.conv2d_forward_reference(x, w, s, p), rel)
+    assert_close(K.conv2d_backward_input(g, w, x.shape, s, p),
+                 K.conv2d_backward_input_reference(g, w, x.shape, s, p), rel)
+    assert_close(K.conv2d_backward_weight(g, x, w.shape, s, p),
+                 K.conv2d_backward_weight_reference(g, x, w.shape, s, p), rel)
+
+
+def assert_conv_matches_torch(x, w, g, s, p):
+    """The three conv kernels against torch.nn.functional.conv2d and its autograd."""
+    torch = pytest.importorskip("torch", reason=TORCH_REASON)
+    xt = torch.tensor(x, requires_grad=True)
+    wt = torch.tensor(w, requires_grad=True)
+    yt = torch.nn.functional.conv2d(xt, wt, stride=s, padding=p)
+    yt.backward(torch.tensor(g))
+    assert_close(K.conv2d_forward(x, w, s, p), yt.detach().numpy())
+    assert_close(K.conv2d_backward_input(g, w, x.shape, s, p), xt.grad.numpy())
+    assert_close(K.conv2d_backward_weight(g, x, w.shape, s, p), wt.grad.numpy())
+
+
 class TestConv2d:
     @pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
     def test_matches_reference(self, rng, case):
-        x, w, g, s, p = conv_data(rng, case)
-        assert_close(K.conv2d_forward(x, w, s, p), K.conv2d_forward_reference(x, w, s, p))
-        assert_close(K.conv2d_backward_input(g, w, x.shape, s, p),
-                     K.conv2d_backward_input_reference(g, w, x.shape, s, p))
-        assert_close(K.conv2d_backward_weight(g, x, w.shape, s, p),
-                     K.conv2d_backward_weight_reference(g, x, w.shape, s, p))
+        assert_conv_matches_reference(*conv_data(rng, case))
 
     @HYPOTHESIS
     @given(n=st.integers(1, 3), c=st.integers(1, 4), o=st.integers(1, 4),
@@ -102,13 +118,8 @@ class TestConv2d:
            seed=st.integers(0, 2**16))
     def test_matches_reference_random_shapes(self, n, c, o, h, w, kh, kw, sh, sw, ph, pw, seed):
         kh, kw = min(kh, h + 2 * ph), min(kw, w + 2 * pw)   # the kernel must fit
-        x, wt, g, s, p = conv_data(np.random.default_rng(seed),
-                                   (n, c, h, w, o, kh, kw, (sh, sw), (ph, pw)))
-        assert_close(K.conv2d_forward(x, wt, s, p), K.conv2d_forward_reference(x, wt, s, p))
-        assert_close(K.conv2d_backward_input(g, wt, x.shape, s, p),
-                     K.conv2d_backward_input_reference(g, wt, x.shape, s, p))
-        assert_close(K.conv2d_backward_weight(g, x, wt.shape, s, p),
-                     K.conv2d_backward_weight_reference(g, x, wt.shape, s, p))
+        assert_conv_matches_reference(*conv_data(np.random.default_rng(seed),
+                                                 (n, c, h, w, o, kh, kw, (sh, sw), (ph, pw))))
 
     @pytest.mark.parametrize("dtype, rel", [(np.float64, 1e-12), (np.float32, 1e-5)])
     def test_each_image_is_computed_alone(self, rng, dtype, rel):
@@ -221,15 +232,7 @@ class TestConv2d:
 
     @pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
     def test_matches_torch(self, rng, case):
-        torch = pytest.importorskip("torch", reason=TORCH_REASON)
-        x, w, g, s, p = conv_data(rng, case)
-        xt = torch.tensor(x, requires_grad=True)
-        wt = torch.tensor(w, requires_grad=True)
-        yt = torch.nn.functional.conv2d(xt, wt, stride=s, padding=p)
-        yt.backward(torch.tensor(g))
-        assert_close(K.conv2d_forward(x, w, s, p), yt.detach().numpy())
-        assert_close(K.conv2d_backward_input(g, w, x.shape, s, p), xt.grad.numpy())
-        assert_close(K.conv2d_backward_weight(g, x, w.shape, s, p), wt.grad.numpy())
+        assert_conv_matches_torch(*conv_data(rng, case))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -538,12 +541,9 @@ class TestWinograd:
     def test_matches_reference(self, rng, case, dtype, rel):
         x, w, g, s, p = conv_data(rng, case, dtype)
         assert winograd.applies(w.shape, s, p)
-        b = randn(rng, (w.shape[0],), dtype)
+        assert_conv_matches_reference(x, w, g, s, p, rel)
+        b = randn(rng, (w.shape[0],), dtype)            # the bias is added in the output transform
         assert_close(K.conv2d_forward(x, w, s, p, b), K.conv2d_forward_reference(x, w, s, p, b), rel)
-        assert_close(K.conv2d_backward_input(g, w, x.shape, s, p),
-                     K.conv2d_backward_input_reference(g, w, x.shape, s, p), rel)
-        assert_close(K.conv2d_backward_weight(g, x, w.shape, s, p),
-                     K.conv2d_backward_weight_reference(g, x, w.shape, s, p), rel)
 
     @pytest.mark.parametrize("case", WINOGRAD_CASES[:3], ids=WINOGRAD_IDS[:3])
     def test_adjoint_identities(self, rng, case):
@@ -573,14 +573,9 @@ class TestWinograd:
            seed=st.integers(0, 2**16))
     def test_matches_reference_random_shapes(self, n, c, o, h, w, ph, pw, seed):
         h, w = max(h, 3 - 2 * ph), max(w, 3 - 2 * pw)        # the 3×3 kernel must fit
-        x, wt, g, s, p = conv_data(np.random.default_rng(seed),
-                                   (n, c, h, w, o, 3, 3, (1, 1), (ph, pw)))
-        assert winograd.applies(wt.shape, s, p)
-        assert_close(K.conv2d_forward(x, wt, s, p), K.conv2d_forward_reference(x, wt, s, p))
-        assert_close(K.conv2d_backward_input(g, wt, x.shape, s, p),
-                     K.conv2d_backward_input_reference(g, wt, x.shape, s, p))
-        assert_close(K.conv2d_backward_weight(g, x, wt.shape, s, p),
-                     K.conv2d_backward_weight_reference(g, x, wt.shape, s, p))
+        case = (n, c, h, w, o, 3, 3, (1, 1), (ph, pw))
+        assert winograd.applies((o, c, 3, 3), (1, 1), (ph, pw))
+        assert_conv_matches_reference(*conv_data(np.random.default_rng(seed), case))
 
     def test_same_bits_on_one_thread(self, rng):
         # Images are grouped for the ∂L/∂w sum by position, not by thread: one thread or all
@@ -600,15 +595,7 @@ class TestWinograd:
             assert np.array_equal(a, b)
 
     def test_matches_torch(self, rng):
-        torch = pytest.importorskip("torch", reason=TORCH_REASON)
-        x, w, g, s, p = conv_data(rng, WINOGRAD_CASES[0])
-        xt = torch.tensor(x, requires_grad=True)
-        wt = torch.tensor(w, requires_grad=True)
-        yt = torch.nn.functional.conv2d(xt, wt, stride=s, padding=p)
-        yt.backward(torch.tensor(g))
-        assert_close(K.conv2d_forward(x, w, s, p), yt.detach().numpy())
-        assert_close(K.conv2d_backward_input(g, w, x.shape, s, p), xt.grad.numpy())
-        assert_close(K.conv2d_backward_weight(g, x, w.shape, s, p), wt.grad.numpy())
+        assert_conv_matches_torch(*conv_data(rng, WINOGRAD_CASES[0]))
 
 
 # ----------------------------------------------------------------------------------------------
