@@ -42,56 +42,22 @@ neighbours hit both alike; each run is an idle gap (spinning BLAS/OpenMP threads
 library go to sleep), one untimed step, then 3 timed back-to-back steps (the steady state of a
 training loop); the median over runs of the time per step is reported. The pure-NumPy reference
 runs after all of them: it allocates arrays of hundreds of MB, and its frees would otherwise
-change the state of the process heap the next minicnn steps start from. T threads everywhere: T = NUMBA_NUM_THREADS (or --threads, or Numba's default = the
-number of cores); OpenBLAS/OpenMP get T through OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (set
-before NumPy is imported, unless already set) and PyTorch through torch.set_num_threads(T).
+change the state of the process heap the next minicnn steps start from.
 
-OpenBLAS environment: OPENBLAS_CORETYPE (e.g. "Haswell") forces older, slower GEMM kernels than
-the CPU supports, and OPENBLAS_L2_SIZE changes the blocking; on the development machine they
-halve NumPy's float32 GEMM speed. Some CI/tox setups export them. Unless --keep-openblas-env is
-given, this script re-executes itself once without them (and says so in its header); it never
-changes the environment of anything else (tests, CI).
+Threads and OpenBLAS (benchmarks/_env.py): T threads everywhere, T = --threads, or
+NUMBA_NUM_THREADS, or Numba's default (the number of cores), given to OpenBLAS/OpenMP through
+their environment variables before NumPy loads and to PyTorch by torch.set_num_threads(T).
+OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which select slower GEMM kernels, are dropped by
+re-executing the script once without them (unless --keep-openblas-env); the header says so.
 """
 
 import os
 import sys
 
-_OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-_REEXEC_MARK = "MINICNN_ENGINE_BENCH_REMOVED"
-
-
-def _reexec_without_openblas_overrides(argv):
-    """Restart this script once without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (see docstring)."""
-    if "--keep-openblas-env" in argv or _REEXEC_MARK in os.environ or "--child" in argv:
-        return
-    removed = [f"{v}={os.environ[v]}" for v in _OPENBLAS_VARS if v in os.environ]
-    if not removed:
-        return
-    env = {k: v for k, v in os.environ.items() if k not in _OPENBLAS_VARS}
-    env[_REEXEC_MARK] = " ".join(removed)
-    sys.stdout.flush()
-    os.execve(sys.executable, [sys.executable, os.path.abspath(__file__), *argv], env)
-
-
-def _thread_count(argv):
-    """T, decided before NumPy is imported (OpenBLAS sizes its thread pool when it loads)."""
-    for i, arg in enumerate(argv):
-        if arg == "--threads" and i + 1 < len(argv):
-            return int(argv[i + 1])
-        if arg.startswith("--threads="):
-            return int(arg.split("=", 1)[1])
-    if os.environ.get("NUMBA_NUM_THREADS"):
-        return int(os.environ["NUMBA_NUM_THREADS"])
-    return None
-
+import _env  # noqa: E402  (benchmarks/_env.py: threads and OpenBLAS settings, before NumPy)
 
 if __name__ == "__main__":
-    _reexec_without_openblas_overrides(sys.argv[1:])
-    _T = _thread_count(sys.argv[1:])
-    if _T is not None:
-        os.environ["NUMBA_NUM_THREADS"] = str(_T)
-        for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ.setdefault(_var, str(_T))
+    _env.prepare(__file__, sys.argv[1:])
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
@@ -530,12 +496,8 @@ def main(argv=None):
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
           + ("  (warning: other processes share the cores; timings will be noisy)"
              if load[0] > 0.5 * (os.cpu_count() or 1) else ""))
-    if os.environ.get(_REEXEC_MARK):
-        print(f"note: re-executed without {os.environ[_REEXEC_MARK]} (slower OpenBLAS kernels); "
-              f"pass --keep-openblas-env to keep them")
-    for var in _OPENBLAS_VARS:
-        if var in os.environ:
-            print(f"note: {var}={os.environ[var]} is set (NumPy GEMM may be slower)")
+    for line in _env.describe():
+        print(line)
 
     # The best size depends on the cache hierarchy, so the peak is the best of two sizes.
     peaks = {dt: max(gemm_peak(dt, n) for n in (1024, 2048)) for dt in ("float32", "float64")}

@@ -8,8 +8,9 @@ interleaved (ours, torch, ours, torch, ...) so that clock-frequency drift and no
 hit both alike, and PyTorch gets the same number of threads as Numba. It also measures the
 NumPy GEMM peak in the same run: im2col + GEMM can at best approach that number.
 
-Note: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE in the environment can slow NumPy's BLAS; unset them
-for the benchmark command only if you want the machine's real peak.
+Threads and OpenBLAS settings as in benchmarks/engine.py (benchmarks/_env.py): --threads T for
+every pool, and the script re-executes itself once without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE,
+which select slower GEMM kernels (--keep-openblas-env keeps them).
 """
 
 import argparse
@@ -19,19 +20,10 @@ import sys
 import time
 
 
-def _thread_request(argv):
-    """Value of --threads, read before NumPy is imported: OpenBLAS sizes its pool at load time."""
-    for i, arg in enumerate(argv):
-        if arg == "--threads" and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--threads="):
-            return arg.split("=", 1)[1]
-    return None
+import _env  # noqa: E402  (benchmarks/_env.py: threads and OpenBLAS settings, before NumPy)
 
-
-if _thread_request(sys.argv) is not None:
-    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ[_var] = _thread_request(sys.argv)
+if __name__ == "__main__":
+    _env.prepare(__file__, sys.argv[1:])
 
 import numpy as np  # noqa: E402  (after the thread-count environment is set)
 
@@ -139,6 +131,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for Numba, OpenBLAS and torch (default: Numba's default)")
+    parser.add_argument("--keep-openblas-env", action="store_true",
+                        help="do not re-run without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE")
     args = parser.parse_args(argv)
     repeats = args.repeats or (5 if args.quick else 15)
 
@@ -151,7 +145,9 @@ def main(argv=None):
     if load > 0.5:
         print(f"  warning: load average {load:.1f} before starting; other processes share the "
               f"cores and the timings will be noisy")
-    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+    for line in _env.describe():
+        print(f"  {line}")
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         if var in os.environ:
             print(f"  note: {var}={os.environ[var]}")
 
