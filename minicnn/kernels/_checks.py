@@ -33,16 +33,18 @@ def non_negative_pair(value, name):
     return pair
 
 
-def float_array(a, name, ndim):
-    """Check ``a`` is a float32/float64 ndarray with ``ndim`` dims; return it C-contiguous."""
+def float_array(a, name, ndim=None):
+    """Check ``a`` is a float32/float64 ndarray with ``ndim`` dims (any number if None); return
+    it C-contiguous."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
     if a.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
-    if a.ndim != ndim:
+    if ndim is not None and a.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions, got shape {a.shape}")
     # Kernels index raw memory row-major; a view (transpose, slice) is copied once here.
-    return np.ascontiguousarray(a)
+    # (Not np.ascontiguousarray on every array: it turns a 0-d array into shape (1,).)
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
 def same_dtype(a, b, name_a, name_b):

@@ -350,17 +350,15 @@ def conv2d_backward_input(grad_y, w, x_shape, stride, padding):
         grad_y, w, x_shape, stride, padding)
     n, c, h, wd = x_shape
     o, _, kh, kw = w.shape
-    w2 = w.reshape(o, c * kh * kw)
-    plane = oh * ow
+    plane, k = oh * ow, c * kh * kw
     if n == 0 or c == 0 or o == 0:
         return np.zeros(x_shape, dtype=w.dtype)
     if winograd.applies(w.shape, stride, padding):
         return winograd.backward_input(grad_y, w, x_shape, padding)
     grad_x = np.empty(x_shape, dtype=w.dtype)
-    k = c * kh * kw
     rows = _rows_per_block(o, k, oh, ow)
     run_per_image(_backward_input_images, n, n * o * k * plane, grad_y.reshape(n, o, plane),
-                  np.ascontiguousarray(w2.T), kh, kw, *stride, *padding, oh, ow, rows,
+                  np.ascontiguousarray(w.reshape(o, k).T), kh, kw, *stride, *padding, oh, ow, rows,
                   per_thread((k * rows * ow,), w.dtype), per_thread((o * rows * ow,), w.dtype), grad_x)
     return grad_x
 

@@ -12,21 +12,12 @@ twins are the NumPy expressions, and the spec.
 import numpy as np
 from numba import prange
 
-from ._checks import FLOAT_DTYPES
+from ._checks import float_array
 from ._threads import threaded
 
 
-def _float_array(a, name):
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
-    if a.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
-    # (not np.ascontiguousarray, which would turn a 0-d array into shape (1,))
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
-
-
 def _check_backward(grad_y, z):
-    grad_y, z = _float_array(grad_y, "grad_y"), _float_array(z, "z")
+    grad_y, z = float_array(grad_y, "grad_y"), float_array(z, "z")
     if grad_y.shape != z.shape or grad_y.dtype != z.dtype:
         raise ValueError(f"grad_y must have the shape and dtype of z {z.shape} {z.dtype}, got "
                          f"{grad_y.shape} {grad_y.dtype}")
@@ -35,7 +26,7 @@ def _check_backward(grad_y, z):
 
 def relu_forward_reference(z):
     """y = max(z, 0)."""
-    return np.maximum(_float_array(z, "z"), 0)
+    return np.maximum(float_array(z, "z"), 0)
 
 
 def relu_backward_reference(grad_y, z):
@@ -60,7 +51,7 @@ def _relu_backward(grad_y, z, grad_z):
 
 def relu_forward(z):
     """y = max(z, 0) for a float32/float64 array of any shape; y has z's shape and dtype."""
-    z = _float_array(z, "z")
+    z = float_array(z, "z")
     y = np.empty_like(z)
     _relu_forward(z.reshape(-1), y.reshape(-1))
     return y

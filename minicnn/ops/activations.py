@@ -8,6 +8,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..kernels import relu_backward, relu_forward
+from ..kernels._checks import FLOAT_DTYPES
 
 __all__ = ["Relu", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "stable_sigmoid", "relu_derivative"]
 
@@ -32,14 +33,14 @@ class Relu(Function):
 
     def forward(self, z):
         self.save_for_backward(z)
-        if isinstance(z, np.ndarray) and z.dtype in (np.float32, np.float64):
+        if isinstance(z, np.ndarray) and z.dtype in FLOAT_DTYPES:
             return relu_forward(z)
         return np.maximum(z, 0)
 
     def backward(self, g):
         (z,) = self.saved
         if (isinstance(g, np.ndarray) and isinstance(z, np.ndarray) and g.shape == z.shape
-                and g.dtype == z.dtype and z.dtype in (np.float32, np.float64)):
+                and g.dtype == z.dtype and z.dtype in FLOAT_DTYPES):
             return (relu_backward(g, z),)
         return (g * relu_derivative(z),)
 
