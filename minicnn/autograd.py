@@ -19,6 +19,7 @@ written this way; the engine itself never needs to know about them.
 from __future__ import annotations
 
 import contextlib
+import copy
 
 import numpy as np
 
@@ -87,6 +88,13 @@ class Function:
 
     def save_for_backward(self, *values):
         self.saved = values
+
+    def evaluate(self, *arrays):
+        """f(arrays) with this node's settings, leaving the node itself (what it saved for its
+        backward pass) untouched. DeepLIFT's RevealCancel rule runs a linear op's forward
+        formula again on the positive and negative parts of its input's difference."""
+        fresh = copy.copy(self)  # a shallow copy: the settings are shared, `saved` is its own
+        return fresh.forward(*arrays)
 
     def forward(self, *arrays):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")

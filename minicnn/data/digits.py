@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_float_dtype, check_fraction, check_int, check_seed
+from ..validation import check_float_dtype, check_fraction, check_int, check_seed
 from .dataset import Dataset
 from .split import train_test_split
 

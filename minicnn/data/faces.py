@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_float_dtype, check_fraction, check_seed
+from ..validation import check_float_dtype, check_fraction, check_seed
 from .dataset import Dataset
 from .split import train_test_split
 

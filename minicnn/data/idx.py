@@ -26,7 +26,7 @@ import zlib
 
 import numpy as np
 
-from ._checks import check_float_dtype
+from ..validation import check_float_dtype
 from .dataset import Dataset
 
 __all__ = ["read_idx", "load_idx_dataset", "FASHION_MNIST_CLASSES", "IDX_TYPES"]

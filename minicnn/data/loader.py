@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_int, check_seed
+from ..validation import check_int, check_seed
 
 __all__ = ["DataLoader"]
 

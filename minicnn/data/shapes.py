@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_float_dtype, check_int, check_range, check_seed
+from ..validation import check_float_dtype, check_int, check_range, check_seed
 from .dataset import Dataset
 
 __all__ = ["SHAPE_CLASSES", "make_shapes", "load_shapes"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_fraction, check_seed
+from ..validation import check_array, check_fraction, check_seed
 
 __all__ = ["train_test_split", "stratified_test_counts"]
 

@@ -12,7 +12,9 @@ class BatchNorm(Function):
 
     train: μ, σ² are the batch's mean and (biased) variance; the running averages are updated
            in place, r ← (1 − momentum)·r + momentum·stat, with the *unbiased* variance, as PyTorch.
-    eval:  μ, σ² are the running averages, so y is an affine map of x (DeepLIFT's linear rule).
+    eval:  μ, σ² are the running averages, so y is an affine map of x (DeepLIFT's linear rule):
+           y = scale · x + shift with scale = γ/√(σ² + ε), shift = β − scale · μ, which the node
+           exposes as `scale` and `shift` (shaped to broadcast against x).
 
     Backward in train mode (x̂ = (x − μ)/σ, m = elements per channel, ĝ = g·γ):
         ∂L/∂x = (1/σ) · (ĝ − mean(ĝ) − x̂ · mean(ĝ · x̂)),   means over the statistics axes,
@@ -41,6 +43,8 @@ class BatchNorm(Function):
         x_hat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
         self.save_for_backward(x_hat, inv_std, weight)
         self.axes, self.shape = axes, shape
+        self.scale = (weight * inv_std).reshape(shape)
+        self.shift = bias.reshape(shape) - self.scale * mean.reshape(shape)
         return x_hat * weight.reshape(shape) + bias.reshape(shape)
 
     def backward(self, g):

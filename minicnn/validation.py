@@ -1,9 +1,10 @@
-"""Small argument checks shared by the data loaders.
+"""Argument checks, one of each, for every public function of minicnn and attributions.
 
-Every public function in :mod:`minicnn.data` validates its inputs up front so
-that a student who passes the wrong thing gets a message naming the argument,
-what was expected and what was given, instead of a NumPy traceback three
-calls deeper. These helpers keep those messages uniform.
+A public function validates its inputs once, where the user's call enters, so a student who
+passes the wrong thing gets one line naming the argument, what was expected and what was given,
+instead of a NumPy traceback three calls deeper. These helpers keep those messages uniform:
+a value of the wrong *type* raises TypeError, a value of the right type out of range ValueError
+(NumPy's and PyTorch's convention).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 __all__ = [
     "check_int",
     "check_fraction",
+    "check_pair",
     "check_float_dtype",
     "check_seed",
     "check_range",
@@ -22,8 +24,8 @@ __all__ = [
 ]
 
 
-def check_int(value, name, minimum=None):
-    """Return ``value`` as an ``int``; it must be an integer ``>= minimum``.
+def check_int(value, name, minimum=None, maximum=None):
+    """Return ``value`` as an ``int``; it must be an integer in [minimum, maximum] (None: unbounded).
 
     ``bool`` is rejected on purpose: ``True`` is an ``int`` in Python, but a
     batch size of ``True`` is always a bug.
@@ -31,19 +33,47 @@ def check_int(value, name, minimum=None):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     value = int(value)
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        if maximum is None:
+            bounds = f">= {minimum}"
+        elif minimum is None:
+            bounds = f"<= {maximum}"
+        else:
+            bounds = f"in [{minimum}, {maximum}]"
+        raise ValueError(f"{name} must be an int {bounds}, got {value}")
     return value
 
 
-def check_fraction(value, name):
-    """Return ``value`` as a ``float`` strictly between 0 and 1."""
+def check_fraction(value, name, include_zero=False, include_one=False):
+    """Return ``value`` as a ``float`` between 0 and 1: the open interval (0, 1) unless
+    ``include_zero`` / ``include_one`` close an end."""
+    interval = f"{'[' if include_zero else '('}0, 1{']' if include_one else ')'}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a float in (0, 1), got {type(value).__name__} {value!r}")
+        raise TypeError(f"{name} must be a number in {interval}, got {type(value).__name__} {value!r}")
     value = float(value)
-    if not 0.0 < value < 1.0:
-        raise ValueError(f"{name} must be a float in (0, 1), got {value}")
+    above = value >= 0.0 if include_zero else value > 0.0
+    below = value <= 1.0 if include_one else value < 1.0
+    if not (above and below):
+        raise ValueError(f"{name} must be a number in {interval}, got {value}")
     return value
+
+
+def check_pair(value, name, minimum=0):
+    """Return ``value`` as a pair of ints (h, w), each ``>= minimum``; an int ``k`` means (k, k).
+
+    Kernel sizes, strides, paddings and output sizes of the 2-D layers all take this form.
+    """
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        pair = (value, value)
+    elif isinstance(value, (tuple, list)) and len(value) == 2:
+        pair = tuple(value)
+    else:
+        raise TypeError(f"{name} must be an int or a pair of ints (h, w), got {value!r}")
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in pair):
+        raise TypeError(f"{name} must be an int or a pair of ints (h, w), got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum} or a pair of them, got {value!r}")
+    return int(pair[0]), int(pair[1])
 
 
 def check_float_dtype(dtype, name="dtype"):
