@@ -211,9 +211,7 @@ def _scale_maps(scale, input_shape):
 def _batch_norm_maps(node, i):
     if node.training:
         raise DeepLiftError("DeepLIFT: BatchNorm in training mode mixes the rows of a batch; use eval mode")
-    _, inv_std, weight = node.saved
-    scale = (weight * inv_std).reshape(node.shape)
-    return _scale_maps(scale, node.inputs[0].shape)
+    return _scale_maps(node.scale, node.inputs[0].shape)
 
 
 def _constant_factor(node, i):
@@ -277,6 +275,7 @@ LINEAR_MAPS = {
     ops.Sub: _sum_maps(lambda i: 1 if i == 0 else -1),
     ops.Neg: _sum_maps(lambda i: -1),
     ops.AvgPool2d: _nonnegative_maps,
+    ops.AdaptiveAvgPool2d: _nonnegative_maps,
     ops.Mean: _nonnegative_maps,
     ops.Sum: _nonnegative_maps,
     ops.BilinearResize: _nonnegative_maps,

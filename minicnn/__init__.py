@@ -3,21 +3,24 @@
     import minicnn as mc
     from minicnn import nn, optim
     import minicnn.functional as F
+
+The reading order of the engine, file by file: tensor.py (Tensor), autograd.py (Function, the
+backward pass, the rule hook), ops/ (each op: formula, derivative, argument checks),
+kernels/reference.py (the arithmetic in NumPy; kernels/fast/ is the same in Numba), nn/
+(Module, layers), optim.py, models/, train.py, data/.
 """
 
-from ._memory import tune_malloc
-
-tune_malloc()   # big freed buffers stay in the heap: fewer page faults per step (see _memory.py)
-
-from . import functional, interop, nn, ops, optim  # noqa: E402
-from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad  # noqa: E402
-from .gradcheck import GradcheckError, gradcheck  # noqa: E402
-from .io import load, save  # noqa: E402
-from .tensor import Tensor, as_tensor  # noqa: E402
+from . import functional, interop, kernels, nn, ops, optim
+from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad
+from .gradcheck import GradcheckError, gradcheck
+from .io import load, save
+from .ops import cat
+from .random import manual_seed
+from .tensor import Tensor, as_tensor
 
 __all__ = [
     "Tensor", "as_tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "grad",
-    "gradcheck", "GradcheckError", "save", "load",
-    "functional", "nn", "optim", "ops", "interop",
+    "gradcheck", "GradcheckError", "save", "load", "manual_seed", "cat",
+    "functional", "nn", "optim", "ops", "interop", "kernels",
 ]
 __version__ = "0.1.0"

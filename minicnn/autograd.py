@@ -25,6 +25,7 @@ import numpy as np
 
 __all__ = [
     "Function",
+    "promote_inputs",
     "no_grad",
     "enable_grad",
     "is_grad_enabled",
@@ -68,25 +69,30 @@ class Function:
 
     Subclasses implement
 
+    - `__init__(self, <settings>)`: the op's non-tensor settings (axis, stride, ...) as named
+      arguments stored as attributes, after `super().__init__()`; an op without settings needs
+      no `__init__`;
     - `forward(self, *arrays) -> ndarray`: compute y from the input arrays; keep what the
-      derivative needs with `self.save_for_backward(...)` or as attributes;
+      derivative needs with `self.save_for_backward(...)`;
     - `backward(self, grad_output) -> tuple`: given ∂L/∂y, return ∂L/∂x_i for every input
       (None for an input that needs no gradient). `self.needs_input_grad[i]` tells whether
       input i needs one in this pass, so expensive gradients (a conv's weights) can be skipped.
+      A single-input op may return the bare array instead of a 1-tuple.
 
-    Non-tensor settings (axis, stride, ...) are keyword arguments of `apply` and become
-    attributes through `__init__`. After `apply`, a node that is part of a graph also holds
-    `inputs` (the input Tensors) and `output` (the output array), which backward rules may read.
+    A node is used once: `Mul()(a, b)` builds a node and calls it on Tensors (or array-likes);
+    `Mul.apply(a, b)` does the same in one step. After the call, a node that is part of a graph
+    also holds `inputs` (the input Tensors) and `output` (the output array), which backward
+    rules may read, next to whatever the op exposes by name (e.g. `MaxPool2d.argmax`).
     """
 
-    def __init__(self, **settings):
-        for name, value in settings.items():
-            setattr(self, name, value)
+    def __init__(self):
         self.saved = ()
         self.inputs = ()
         self.output = None
+        self.needs_input_grad = ()
 
     def save_for_backward(self, *values):
+        """Keep `values` (arrays, shapes) for `backward`, as `self.saved`."""
         self.saved = values
 
     def evaluate(self, *arrays):
@@ -102,35 +108,55 @@ class Function:
     def backward(self, grad_output):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
 
-    @classmethod
-    def apply(cls, *inputs, **settings):
+    def __call__(self, *inputs):
         """Run the op on Tensors (or array-likes) and record it in the graph when needed."""
-        from .tensor import Tensor, as_tensor
+        from .tensor import Tensor
 
-        tensors = _coerce_inputs(inputs, as_tensor, Tensor)
-        node = cls(**settings)
-        out = node.forward(*(t.data for t in tensors))
+        tensors = promote_inputs(inputs)
+        out = self.forward(*(t.data for t in tensors))
         needs_grad = _grad_enabled and any(t.requires_grad for t in tensors)
         result = Tensor(out, requires_grad=needs_grad, _copy=False)
         if needs_grad:
-            node.inputs = tensors
-            node.output = out
-            node.needs_input_grad = tuple(t.requires_grad for t in tensors)
-            result.creator = node
+            self.inputs = tensors
+            self.output = out
+            self.needs_input_grad = tuple(t.requires_grad for t in tensors)
+            result.creator = self
         return result
+
+    @classmethod
+    def apply(cls, *inputs, **settings):
+        """`cls(**settings)(*inputs)`: build the node and run it."""
+        return cls(**settings)(*inputs)
 
     def __repr__(self):
         return f"<{type(self).__name__} node>"
 
 
-def _coerce_inputs(inputs, as_tensor, tensor_type):
-    """Wrap non-Tensor inputs; a Python scalar takes the dtype of the first tensor input.
+def promote_inputs(inputs):
+    """The inputs as Tensors, with PyTorch's type promotion between float32 and float64:
 
-    This keeps `float32_tensor * 2.0` in float32, as in PyTorch.
+    - Tensors, and NumPy float arrays with at least one axis, keep their dtype, and an op on
+      float32 and float64 operands computes (and returns) float64, as `torch.float32 tensor *
+      torch.float64 tensor` does;
+    - Python numbers, NumPy scalars, 0-d arrays and integer or bool arrays take the dtype of the
+      first Tensor operand, so `float32_tensor * 2.0` stays float32 (a "wrapped number" in
+      PyTorch does not promote); with no Tensor operand they become float64.
+
+    Gradients come back in each input's own dtype (see `backward_pass`).
     """
-    like = next((x for x in inputs if isinstance(x, tensor_type)), None)
+    from .tensor import Tensor, as_tensor
+
+    like = next((x for x in inputs if isinstance(x, Tensor)), None)
     dtype = like.dtype if like is not None else None
-    return tuple(x if isinstance(x, tensor_type) else as_tensor(x, dtype=dtype) for x in inputs)
+
+    def promoted(x):
+        if isinstance(x, Tensor):
+            return x
+        if isinstance(x, np.ndarray) and x.ndim > 0 and x.dtype.kind == "f":
+            return as_tensor(x)
+        return as_tensor(x, dtype=dtype)
+
+    return tuple(promoted(x) for x in inputs)
 
 
 def topological_order(roots) -> list:
@@ -203,6 +229,8 @@ def backward_pass(roots, grad_roots, rules=None, wanted=None, accumulate=True):
             node.needs_input_grad = tuple(id(p) in needed for p in node.inputs)
         rule = find_rule(rules, node) if rules else None
         input_grads = rule(node, g) if rule is not None else node.backward(g)
+        if isinstance(input_grads, np.ndarray):  # a single-input op may return the bare array
+            input_grads = (input_grads,)
         if len(input_grads) != len(node.inputs):
             raise RuntimeError(
                 f"{type(node).__name__} backward returned {len(input_grads)} gradients "
@@ -218,6 +246,8 @@ def backward_pass(roots, grad_roots, rules=None, wanted=None, accumulate=True):
                     f"{type(node).__name__} backward gave a gradient of shape {parent_grad.shape} "
                     f"for an input of shape {parent.shape}"
                 )
+            if parent_grad.dtype != parent.dtype:  # a float32 input of a promoted float64 op
+                parent_grad = parent_grad.astype(parent.dtype)
             _accumulate(grads, parent, parent_grad)
     return [found.get(id(t)) for t in wanted]
 

@@ -98,7 +98,7 @@ class Tensor:
         return Tensor(self.data, _copy=False)
 
     def astype(self, dtype) -> "Tensor":
-        return F.cast(self, dtype)
+        return ops.cast(self, dtype)
 
     def __repr__(self):
         grad = ", requires_grad=True" if self.requires_grad else ""
@@ -130,45 +130,45 @@ class Tensor:
     def zero_grad(self):
         self.grad = None
 
-    # ---- operators: each forwards to the op in functional.py ------------------------------
+    # ---- operators: each calls the op's function, which sits beside its class in ops/ -----
     def __add__(self, other):
-        return F.add(self, other)
+        return ops.add(self, other)
 
     def __radd__(self, other):
-        return F.add(other, self)
+        return ops.add(other, self)
 
     def __sub__(self, other):
-        return F.sub(self, other)
+        return ops.sub(self, other)
 
     def __rsub__(self, other):
-        return F.sub(other, self)
+        return ops.sub(other, self)
 
     def __mul__(self, other):
-        return F.mul(self, other)
+        return ops.mul(self, other)
 
     def __rmul__(self, other):
-        return F.mul(other, self)
+        return ops.mul(other, self)
 
     def __truediv__(self, other):
-        return F.div(self, other)
+        return ops.div(self, other)
 
     def __rtruediv__(self, other):
-        return F.div(other, self)
+        return ops.div(other, self)
 
     def __neg__(self):
-        return F.neg(self)
+        return ops.neg(self)
 
     def __pow__(self, exponent):
-        return F.pow(self, exponent)
+        return ops.pow(self, exponent)
 
     def __matmul__(self, other):
-        return F.matmul(self, other)
+        return ops.matmul(self, other)
 
     def __rmatmul__(self, other):
-        return F.matmul(other, self)
+        return ops.matmul(other, self)
 
     def __getitem__(self, index):
-        return F.getitem(self, index)
+        return ops.getitem(self, index)
 
     # Comparisons give plain boolean arrays: they have no gradient.
     def __lt__(self, other):
@@ -186,51 +186,52 @@ class Tensor:
     __hash__ = object.__hash__  # tensors are graph nodes: identity, not value, matters
 
     # ---- methods mirroring functional ops -------------------------------------------------
-    def sum(self, axis=None, keepdims=False):
-        return F.sum(self, axis=axis, keepdims=keepdims)
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.sum(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def mean(self, axis=None, keepdims=False):
-        return F.mean(self, axis=axis, keepdims=keepdims)
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def max(self, axis=None, keepdims=False):
-        return F.max(self, axis=axis, keepdims=keepdims)
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.max(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return F.reshape(self, shape)
+        return ops.reshape(self, shape)
 
     def transpose(self, *axes):
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return F.transpose(self, axes or None)
+        return ops.transpose(self, axes or None)
 
     @property
     def T(self):
-        return F.transpose(self, None)
+        return ops.transpose(self, None)
 
-    def flatten(self, start_dim=1):
-        return F.flatten(self, start_dim)
+    def flatten(self, start_dim=0, end_dim=-1):
+        """All axes merged by default, as `torch.Tensor.flatten`; `x.flatten(1)` keeps the batch axis."""
+        return ops.flatten(self, start_dim, end_dim)
 
     def exp(self):
-        return F.exp(self)
+        return ops.exp(self)
 
     def log(self):
-        return F.log(self)
+        return ops.log(self)
 
     def relu(self):
-        return F.relu(self)
+        return ops.relu(self)
 
     def sigmoid(self):
-        return F.sigmoid(self)
+        return ops.sigmoid(self)
 
     def tanh(self):
-        return F.tanh(self)
+        return ops.tanh(self)
 
 
 def _raw(x):
     return x.data if isinstance(x, Tensor) else x
 
 
-# Imported last: functional.py builds on Tensor, and Tensor's operators call functional.
-from . import functional as F  # noqa: E402
+# Imported last: the ops build on Tensor, and Tensor's operators call the ops.
+from . import ops  # noqa: E402

@@ -65,7 +65,9 @@ def check_pair(value, name, minimum=0):
     """
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         pair = (value, value)
-    elif isinstance(value, (tuple, list)) and len(value) == 2:
+    elif isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair of ints (h, w), got {len(value)} values {value!r}")
         pair = tuple(value)
     else:
         raise TypeError(f"{name} must be an int or a pair of ints (h, w), got {value!r}")

@@ -234,7 +234,7 @@ class TestGradFunction:
         np.testing.assert_allclose(g, 2 + 2 * x.data)
 
     def test_needs_input_grad_skips_conv_weight_gradient(self, monkeypatch):
-        import minicnn.ops.layers as layers
+        from minicnn import kernels as layers
 
         calls = {"weight": 0, "input": 0}
         real_w, real_x = layers.conv2d_backward_weight, layers.conv2d_backward_input
@@ -384,13 +384,17 @@ class Square(Function):
 
 
 class Scale(Function):
-    """A Function with a keyword setting."""
+    """A Function with a named setting, given to its own __init__."""
+
+    def __init__(self, factor):
+        super().__init__()
+        self.factor = factor
 
     def forward(self, a):
         return a * self.factor
 
     def backward(self, g):
-        return (g * self.factor,)
+        return g * self.factor       # a bare array: allowed for a single-input op
 
 
 class TestCustomFunction:
@@ -399,12 +403,17 @@ class TestCustomFunction:
         Square.apply(x).sum().backward()
         np.testing.assert_array_equal(x.grad, [2.0, 6.0])
 
-    def test_settings_become_attributes(self):
+    def test_settings_are_the_ops_own_arguments(self):
         x = Tensor([1.0, 3.0], requires_grad=True)
-        y = Scale.apply(x, factor=4.0)
-        assert y.creator.factor == 4.0
-        y.sum().backward()
-        np.testing.assert_array_equal(x.grad, [4.0, 4.0])
+        for y in (Scale.apply(x, factor=4.0), Scale(4.0)(x)):
+            assert y.creator.factor == 4.0
+            x.grad = None
+            y.sum().backward()
+            np.testing.assert_array_equal(x.grad, [4.0, 4.0])
+
+    def test_unknown_setting_is_an_error(self):
+        with pytest.raises(TypeError, match="factr"):
+            Scale.apply(Tensor([1.0]), factr=4.0)
 
     def test_apply_accepts_arrays_and_lists(self):
         y = Square.apply([1.0, 2.0])

@@ -126,7 +126,7 @@ class ResidualNet(nn.Module):
         h = self.block(h)
         h = F.max_pool2d(h, 2)
         h = F.adaptive_avg_pool2d(F.sigmoid(h), 1)
-        return self.head(F.flatten(h))
+        return self.head(F.flatten(h, 1))
 
 
 def random_batchnorm_stats(model, rng):
@@ -254,7 +254,7 @@ class EveryOp(nn.Module):
         b = F.log(F.sigmoid(-h[:, :, 3:]) + 1.0) / 2.0              # Neg, Sigmoid, Add, Log, Div
         c = (F.relu(a - b) + 0.1) ** 1.5                            # Relu, Pow
         pooled = F.avg_pool2d(F.transpose(c, (0, 1, 3, 2)), (1, 1)) # Transpose, AvgPool2d
-        flat = F.flatten(F.cast(pooled, np.float64))                # Cast, Reshape
+        flat = F.flatten(F.cast(pooled, np.float64), 1)                # Cast, Reshape
         summary = F.concatenate([c.sum(axis=(2, 3)), F.max_pool2d(c, (3, 8)).reshape((-1, 3))], axis=1)
         return self.head(F.concatenate([flat, summary], axis=1))    # Sum, MaxPool2d, Concatenate
 

@@ -135,7 +135,7 @@ class TestLayer:
                 self.head = nn.Linear(2 * 8 * 8, 2, rng=1)
 
             def forward(self, x):
-                return self.head(self.conv(self.conv(x)).flatten())
+                return self.head(self.conv(self.conv(x)).flatten(1))
 
         with pytest.raises(ValueError, match=r"^layer\b.*runs 2 times"):
             grad_cam(Twice(), x, 0)
@@ -157,7 +157,7 @@ class TestLayer:
                 self.head = nn.Linear(2 * 3 * 3, 2, rng=1)
 
             def forward(self, x):
-                return self.head(self.conv(x.reshape(len(x), 1, 4, 4)).flatten())
+                return self.head(self.conv(x.reshape(len(x), 1, 4, 4)).flatten(1))
 
         x = np.ones((2, 16))
         assert grad_cam(Reshaping(), x, 0, upsample=False).shape == (2, 3, 3)

@@ -1,4 +1,4 @@
-"""Tests for minicnn._memory.tune_malloc (glibc malloc thresholds) and kernels.one_blas_thread."""
+"""Tests for minicnn.kernels.fast.malloc.tune_malloc (glibc malloc thresholds) and kernels.one_blas_thread."""
 
 import sys
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import threadpoolctl
 
-from minicnn._memory import tune_malloc
+from minicnn.kernels.fast.malloc import tune_malloc
 from minicnn.kernels import one_blas_thread
 
 

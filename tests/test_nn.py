@@ -40,7 +40,7 @@ class SmallResNet(nn.Module):
 
     def forward(self, x):
         x = self.pool(self.features(x))
-        return self.head(F.flatten(x))
+        return self.head(F.flatten(x, 1))
 
 
 def small_cnn(seed=0):
@@ -429,7 +429,7 @@ def test_errors_conv2d_wrong_channels_and_rank():
     assert "(N, 3, H, W)" in message and "(2, 1, 28, 28)" in message
     with pytest.raises(ValueError, match=r"Conv2d\(3, 8.*\(N, 3, H, W\).*\(3, 28, 28\)"):
         conv(np.zeros((3, 28, 28)))
-    with pytest.raises(ValueError, match=r"Conv2d.*smaller than the kernel"):
+    with pytest.raises(ValueError, match=r"Conv2d.*conv2d: kernel \(3, 3\) is larger than the padded input"):
         conv(np.zeros((1, 3, 2, 2)))
 
 
@@ -457,7 +457,7 @@ def test_errors_other_layers_name_themselves():
     "make, argument",
     [
         (lambda: nn.Linear(0, 3), "in_features"),
-        (lambda: nn.Linear(3, 2.5), "out_features"),
+        (lambda: nn.Linear(3, -2), "out_features"),
         (lambda: nn.Conv2d(1, 2, 0), "kernel_size"),
         (lambda: nn.Conv2d(1, 2, 3, stride=(1, 0)), "stride"),
         (lambda: nn.Conv2d(1, 2, 3, padding=-1), "padding"),
@@ -470,6 +470,14 @@ def test_errors_other_layers_name_themselves():
 def test_errors_constructor_arguments(make, argument):
     with pytest.raises(ValueError, match=argument):
         make()
+
+
+def test_errors_constructor_argument_types():
+    # A value of the wrong type is a TypeError (one convention for the whole engine: minicnn.validation).
+    with pytest.raises(TypeError, match="Linear: out_features must be an int, got float 2.5"):
+        nn.Linear(3, 2.5)
+    with pytest.raises(TypeError, match="Conv2d: stride"):
+        nn.Conv2d(1, 2, 3, stride=1.5)
 
 
 # ---- hooks -----------------------------------------------------------------------------------

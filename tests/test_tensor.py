@@ -223,7 +223,8 @@ class TestOperators:
         assert t.reshape((6,)).shape == (6,)
         assert t.T.shape == (3, 2)
         assert t.transpose(1, 0).shape == (3, 2)
-        assert Tensor(np.zeros((2, 3, 4))).flatten().shape == (2, 12)
+        assert Tensor(np.zeros((2, 3, 4))).flatten().shape == (24,)        # torch.flatten's default
+        assert Tensor(np.zeros((2, 3, 4))).flatten(1).shape == (2, 12)
         np.testing.assert_allclose(t.exp().data, np.exp(self.a))
         np.testing.assert_allclose(t.log().data, np.log(self.a))
         np.testing.assert_allclose(t.tanh().data, np.tanh(self.a))
@@ -249,9 +250,26 @@ class TestDtype:
     def test_elementwise_and_reductions_stay_float32(self, op):
         assert op(self.x32).dtype == np.float32
 
-    def test_ndarray_operand_keeps_float32(self):
-        assert (self.x32 * np.ones(6)).dtype == np.float32
-        assert (np.ones(6) + self.x32).dtype == np.float32
+    def test_ndarray_operand_promotes_as_pytorch(self):
+        # A float64 array counts as a float64 tensor: float32 · float64 → float64, as in PyTorch
+        # (it used to be cast silently to float32).
+        assert (self.x32 * np.ones(6)).dtype == np.float64
+        assert (np.ones(6) + self.x32).dtype == np.float64
+        # float32 arrays, integer arrays, NumPy scalars and 0-d arrays do not promote.
+        assert (self.x32 * np.ones(6, dtype=np.float32)).dtype == np.float32
+        assert (self.x32 * np.arange(6)).dtype == np.float32
+        assert (self.x32 * np.float64(2.0)).dtype == np.float32
+        assert (self.x32 * np.array(2.0)).dtype == np.float32
+
+    def test_promoted_op_gives_each_input_its_own_dtype_gradient(self):
+        a = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+        b = Tensor(np.full(3, 2.0), requires_grad=True)
+        out = a * b
+        assert out.dtype == np.float64
+        out.sum().backward()
+        assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+        np.testing.assert_array_equal(a.grad, [2.0, 2.0, 2.0])
+        np.testing.assert_array_equal(b.grad, [1.0, 1.0, 1.0])
 
     def test_relu_sigmoid_tanh_softmax(self):
         for f in (F.relu, F.sigmoid, F.tanh, F.softmax, F.log_softmax):

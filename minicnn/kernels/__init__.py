@@ -1,105 +1,141 @@
-"""Numba kernels for the engine's heavy ops: convolution (im2col and Winograd), pooling,
-bilinear resizing and ReLU.
+"""The engine's heavy arithmetic, behind one switch: the plain NumPy path or the fast one.
 
-Pure array functions on NCHW float32/float64 ndarrays (no Tensor, no autograd), with PyTorch
-semantics. Every fast function ``f`` has a plain NumPy twin ``f_reference`` with the same
-signature: the readable spec and the test oracle. The output dtype is always the input dtype.
+Two backends implement the same functions with the same signatures:
+
+- ``reference`` (``minicnn/kernels/reference.py``): plain NumPy, short and readable, the spec;
+- ``fast`` (``minicnn/kernels/fast/``): Numba kernels that spread the work over all cores and
+  call BLAS from inside Numba; the default.
+
+The ops in ``minicnn/ops/`` call the functions of this module, which run them on the active
+backend. Switch the whole engine with
+
+    minicnn.kernels.use("reference")              # from now on
+    with minicnn.kernels.use("reference"): ...    # for one block, then back
+    MINICNN_KERNELS=reference python ...          # for a whole process
+
+so a student can step through the readable code in a debugger, and the tests can compare the
+two on whole models. The reference twins are also importable by their old names
+(``conv2d_forward_reference`` …). All functions take NCHW float32/float64 ndarrays, trust their
+caller (the ops validate every argument), and return arrays of the input dtype.
 """
 
+import importlib
 import os
 
-import numba
-
-# Numba's threading layer. Its OpenMP layer starts a parallel loop in about 1 µs, the "workqueue"
-# layer in about 90 µs here, but OpenMP threads busy-wait after every loop, and next to another
-# OpenMP runtime in the same process (PyTorch's, when attributions are cross-checked against
-# Captum) PyTorch's float64 train step ran 15x slower; with OpenBLAS's multi-threaded GEMMs it
-# made convolutions 5-20x slower. So we use "workqueue", whose threads sleep, and keep the
-# kernels serial below a size where starting threads pays (`_threads.SMALL_WORK`,
-# `_threads.PARALLEL_MACS`). It only takes effect if no Numba parallel code ran yet in this
-# process, and an explicit NUMBA_THREADING_LAYER from the user always wins.
-if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":
-    numba.config.THREADING_LAYER = "workqueue"
-
-
-# Where the compiled kernels are cached (``cache=True``). Numba tries, in order: NUMBA_CACHE_DIR,
-# the ``__pycache__`` next to this file, then a user-wide directory ($XDG_CACHE_HOME or
-# ~/.cache, "numba" inside). A read-only install (site-packages owned by root) therefore already
-# caches in ~/.cache/numba. Only when none of them is writable (read-only package *and* no
-# writable home, e.g. a service account or a locked-down container) does Numba refuse to import
-# a ``cache=True`` function at all ("no locator available"); then we point it at a per-user
-# directory under the system temp dir. An explicit NUMBA_CACHE_DIR always wins.
-def _writable_dir(path):
-    """True if ``path`` exists or can be created, and a file can be written in it (Numba's test)."""
-    import tempfile
-
-    try:
-        os.makedirs(path, exist_ok=True)
-        tempfile.TemporaryFile(dir=path).close()
-        return True
-    except OSError:
-        return False
-
-
-def _ensure_numba_cache_dir():
-    if numba.config.CACHE_DIR:
-        return
-    if _writable_dir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")):
-        return
-    try:  # the same directory Numba's UserWideCacheLocator would use
-        from numba.misc.appdirs import AppDirs
-
-        user_cache = AppDirs(appname="numba", appauthor=False).user_cache_dir
-    except ImportError:
-        user_cache = os.path.join(os.getenv("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "numba")
-    if _writable_dir(user_cache):
-        return
-    import tempfile
-
-    uid = os.getuid() if hasattr(os, "getuid") else "user"
-    numba.config.CACHE_DIR = os.path.join(tempfile.gettempdir(), f"minicnn-numba-cache-{uid}")
-
-
-_ensure_numba_cache_dir()
-
-from .conv import (
-    conv2d_backward_input,
-    conv2d_backward_input_reference,
-    conv2d_backward_weight,
-    conv2d_backward_weight_reference,
-    conv2d_forward,
-    conv2d_forward_reference,
-)
-from .pool import (
-    avg_pool2d_backward,
-    avg_pool2d_backward_reference,
-    avg_pool2d_forward,
-    avg_pool2d_forward_reference,
-    max_pool2d_backward,
-    max_pool2d_backward_reference,
-    max_pool2d_forward,
-    max_pool2d_forward_reference,
-)
-from .resize import (
-    bilinear_resize_backward,
-    bilinear_resize_backward_reference,
-    bilinear_resize_forward,
-    bilinear_resize_forward_reference,
-)
-from .relu import relu_backward, relu_backward_reference, relu_forward, relu_forward_reference
-from ._checks import output_size
-from ._threads import one_blas_thread
+from . import reference
+from .windows import output_size
 
 __all__ = [
+    "use", "active_backend", "BACKENDS",
+    "linear_forward", "linear_backward_input", "linear_backward_weight",
     "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
+    "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
+    "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward",
+    "bilinear_resize_forward", "bilinear_resize_backward",
+    "relu_forward", "relu_backward",
     "conv2d_forward_reference", "conv2d_backward_input_reference",
     "conv2d_backward_weight_reference",
-    "max_pool2d_forward", "max_pool2d_backward",
     "max_pool2d_forward_reference", "max_pool2d_backward_reference",
-    "avg_pool2d_forward", "avg_pool2d_backward",
     "avg_pool2d_forward_reference", "avg_pool2d_backward_reference",
-    "bilinear_resize_forward", "bilinear_resize_backward",
     "bilinear_resize_forward_reference", "bilinear_resize_backward_reference",
-    "relu_forward", "relu_backward", "relu_forward_reference", "relu_backward_reference",
+    "relu_forward_reference", "relu_backward_reference",
     "output_size", "one_blas_thread",
 ]
+
+BACKENDS = ("fast", "reference")
+ENVIRONMENT_VARIABLE = "MINICNN_KERNELS"
+
+
+def _backend_name(name, source):
+    if name not in BACKENDS:
+        raise ValueError(f"{source} must be one of {', '.join(map(repr, BACKENDS))}, got {name!r}")
+    return name
+
+
+_active = _backend_name(os.environ.get(ENVIRONMENT_VARIABLE, "fast"), ENVIRONMENT_VARIABLE)
+_modules = {"reference": reference}
+
+
+def _module(name):
+    """The backend's module; the fast one is imported (and compiled kernels loaded) on first use,
+    so a process that runs only the reference backend never starts Numba."""
+    if name not in _modules:
+        _modules[name] = importlib.import_module(f".{name}", __name__)
+    return _modules[name]
+
+
+def active_backend() -> str:
+    """The name of the backend the engine runs on now: "fast" or "reference"."""
+    return _active
+
+
+class use:
+    """Switch the whole engine to a backend: ``use("reference")`` from now on, or
+    ``with use("reference"): ...`` for one block (the previous backend comes back after it,
+    even when the block raises)."""
+
+    def __init__(self, backend):
+        global _active
+        self.backend = _backend_name(backend, "backend")
+        self.previous = _active
+        _module(self.backend)
+        _active = self.backend
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        global _active
+        _active = self.previous
+        return False
+
+    def __repr__(self):
+        return f"use({self.backend!r})"
+
+
+def _on_active_backend(name):
+    """The kernel `name`, run on whichever backend is active at call time."""
+    spec = getattr(reference, name)
+
+    def kernel(*args, **kwargs):
+        return getattr(_module(_active), name)(*args, **kwargs)
+
+    kernel.__name__ = kernel.__qualname__ = name
+    kernel.__doc__ = f"{spec.__doc__}\n\nRuns on the active backend (see minicnn.kernels.use)."
+    return kernel
+
+
+linear_forward = _on_active_backend("linear_forward")
+linear_backward_input = _on_active_backend("linear_backward_input")
+linear_backward_weight = _on_active_backend("linear_backward_weight")
+conv2d_forward = _on_active_backend("conv2d_forward")
+conv2d_backward_input = _on_active_backend("conv2d_backward_input")
+conv2d_backward_weight = _on_active_backend("conv2d_backward_weight")
+max_pool2d_forward = _on_active_backend("max_pool2d_forward")
+max_pool2d_backward = _on_active_backend("max_pool2d_backward")
+avg_pool2d_forward = _on_active_backend("avg_pool2d_forward")
+avg_pool2d_backward = _on_active_backend("avg_pool2d_backward")
+adaptive_avg_pool2d_forward = _on_active_backend("adaptive_avg_pool2d_forward")
+adaptive_avg_pool2d_backward = _on_active_backend("adaptive_avg_pool2d_backward")
+bilinear_resize_forward = _on_active_backend("bilinear_resize_forward")
+bilinear_resize_backward = _on_active_backend("bilinear_resize_backward")
+relu_forward = _on_active_backend("relu_forward")
+relu_backward = _on_active_backend("relu_backward")
+
+# The reference twins by the names the tests, benchmarks and tutorials have always used.
+conv2d_forward_reference = reference.conv2d_forward
+conv2d_backward_input_reference = reference.conv2d_backward_input
+conv2d_backward_weight_reference = reference.conv2d_backward_weight
+max_pool2d_forward_reference = reference.max_pool2d_forward
+max_pool2d_backward_reference = reference.max_pool2d_backward
+avg_pool2d_forward_reference = reference.avg_pool2d_forward
+avg_pool2d_backward_reference = reference.avg_pool2d_backward
+bilinear_resize_forward_reference = reference.bilinear_resize_forward
+bilinear_resize_backward_reference = reference.bilinear_resize_backward
+relu_forward_reference = reference.relu_forward
+relu_backward_reference = reference.relu_backward
+
+
+def one_blas_thread():
+    """The fast backend's context manager that keeps BLAS single-threaded (fast/threads.py)."""
+    return _module("fast").one_blas_thread()

@@ -99,6 +99,6 @@ class ResNetSmall(nn.Module):
     def forward(self, x):
         h = F.relu(self.bn1(self.conv1(x)))
         h = self.layer2(self.layer1(h))
-        return self.fc(F.flatten(F.adaptive_avg_pool2d(h, 1)))
+        return self.fc(F.flatten(F.adaptive_avg_pool2d(h, 1), 1))
 
 

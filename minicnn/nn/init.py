@@ -29,27 +29,8 @@ __all__ = [
     "kaiming_uniform_", "kaiming_normal_", "xavier_uniform_", "xavier_normal_",
 ]
 
-_rng = np.random.default_rng()
-
-
-def manual_seed(seed: int) -> np.random.Generator:
-    """Reset the generator used when no `rng` is given; returns it."""
-    global _rng
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"manual_seed: seed must be a non-negative int, got {seed!r}")
-    _rng = np.random.default_rng(int(seed))
-    return _rng
-
-
-def get_rng(rng=None) -> np.random.Generator:
-    """`rng` as a Generator: None → the module-level one, an int → a new seeded Generator."""
-    if rng is None:
-        return _rng
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"rng: expected None, an int seed or an np.random.Generator, got {type(rng).__name__}")
+# One generator for the whole engine (minicnn/random.py), so that `manual_seed` also seeds dropout.
+from ..random import get_rng, manual_seed  # noqa: E402
 
 
 def _array(tensor) -> np.ndarray:

@@ -1,9 +1,10 @@
 """The layers: thin Modules that hold parameters and settings and call `minicnn.functional`.
 
 Constructor signatures, attribute names, `state_dict` layouts and default initialisation follow
-`torch.nn` (conv/pool sizes are stored as (h, w) tuples). Each forward checks its input first, so
-a wrong shape fails with a message that names the layer, the expected and the received shape,
-instead of deep inside a kernel.
+`torch.nn` (conv/pool sizes are stored as (h, w) tuples). A layer checks its own settings when it
+is built; its input is checked once, by the functional op it calls, and `errors_named_after`
+puts the layer's name in front of that op's message, so a wrong shape fails with one line that
+names the layer, the expected and the received shape, instead of deep inside a kernel.
 
 Every layer with parameters takes `dtype=` (float64 by default) and `rng=` (an
 `np.random.Generator` or an int seed, for reproducible initialisation; see `minicnn.nn.init`).
@@ -16,34 +17,21 @@ import math
 import numpy as np
 
 from .. import functional as F
+from ..ops.pooling import pool_window
+from ..validation import check_int, check_pair
 from . import init
 from .module import Module, Parameter
 
 __all__ = [
-    "Identity", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten",
-    "ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout", "BatchNorm1d", "BatchNorm2d",
+    "Identity", "Lambda", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten",
+    "ReLU", "ReLU6", "Hardtanh", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout",
+    "BatchNorm1d", "BatchNorm2d", "errors_named_after",
 ]
 
 
 # ---- argument checks --------------------------------------------------------------------------
 def _positive_int(value, name, layer):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def _pair(value, name, layer, minimum):
-    """An int or a pair of ints ≥ minimum, as an (h, w) tuple."""
-    pair = (value, value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
-    try:
-        pair = tuple(pair)
-    except TypeError:
-        pair = ()
-    if len(pair) != 2 or not all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum for v in pair
-    ):
-        raise ValueError(f"{layer}: {name} must be an int ≥ {minimum} or a pair of them, got {value!r}")
-    return int(pair[0]), int(pair[1])
+    return check_int(value, f"{layer}: {name}", minimum=1)
 
 
 def _float_dtype(dtype, layer):
@@ -53,22 +41,16 @@ def _float_dtype(dtype, layer):
     return dtype
 
 
-def _check_dtype(layer, x, dtype):
-    if x.dtype != dtype:
-        raise TypeError(
-            f"{layer!r}: input is {x.dtype} but the layer's parameters are {dtype}; cast the input "
-            f"(x.astype(np.{dtype})) or the model (model.to(np.{x.dtype}))"
-        )
+def _check_channels(layer, x, channels):
+    """The layer's own expectation, in its own words: (N, C, H, W) with its C."""
+    if x.ndim != 4 or x.shape[1] != channels:
+        raise ValueError(f"{layer!r}: expected input of shape (N, {channels}, H, W), got {tuple(x.shape)}")
 
 
-def _check_4d(layer, x, channels=None):
-    if x.ndim != 4 or (channels is not None and x.shape[1] != channels):
-        expected = f"(N, {'C' if channels is None else channels}, H, W)"
-        raise ValueError(f"{layer!r}: expected input of shape {expected}, got {tuple(x.shape)}")
-
-
-class _Prefixed:
-    """Context manager: re-raise a functional op's ValueError with the layer's repr in front."""
+class errors_named_after:
+    """Context manager: a functional op's ValueError or TypeError raised inside the block comes
+    out with the layer's repr in front ("Conv2d(1, 8, …): conv2d: kernel (5, 5) is larger …"),
+    so the op validates the input once and the message still says which layer it was."""
 
     def __init__(self, layer):
         self.layer = layer
@@ -77,8 +59,8 @@ class _Prefixed:
         return self
 
     def __exit__(self, kind, error, traceback):
-        if kind is ValueError:
-            raise ValueError(f"{self.layer!r}: {error}") from error
+        if kind in (ValueError, TypeError):
+            raise kind(f"{self.layer!r}: {error}") from error
         return False
 
 
@@ -139,36 +121,39 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound, rng=rng)
 
     def forward(self, x):
-        if x.ndim < 1 or x.shape[-1] != self.in_features:
-            hint = " (did you forget nn.Flatten()?)" if x.ndim > 2 else ""
-            raise ValueError(
-                f"{self!r}: expected input of shape (N, {self.in_features}), got {tuple(x.shape)}{hint}"
-            )
-        _check_dtype(self, x, self.weight.dtype)
-        return F.linear(x, self.weight, self.bias)
+        with errors_named_after(self):
+            return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
 class Conv2d(Module):
-    """2-D cross-correlation over (N, C_in, H, W) → (N, C_out, OH, OW), OH = (H + 2p − k)//s + 1.
+    """2-D cross-correlation over (N, C_in, H, W) → (N, C_out, OH, OW),
+    OH = (H + 2p − d·(k − 1) − 1)//s + 1.
 
-    weight (out_channels, in_channels, kh, kw), bias (out_channels,); PyTorch's init with
-    fan_in = in_channels·kh·kw. `padding` may be an int, a pair, "valid" (0) or "same" (stride 1
-    and odd kernels only).
+    weight (out_channels, in_channels/groups, kh, kw), bias (out_channels,); PyTorch's init with
+    fan_in = in_channels/groups·kh·kw. `padding` may be an int, a pair, "valid" (0) or "same"
+    (stride 1 and odd kernels only). `groups` splits the channels into independent groups
+    (groups = in_channels: depthwise); `dilation` spaces the kernel's taps.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
-                 dtype=None, rng=None):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, dtype=None, rng=None):
         super().__init__()
         self.in_channels = _positive_int(in_channels, "in_channels", "Conv2d")
         self.out_channels = _positive_int(out_channels, "out_channels", "Conv2d")
-        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d", 1)
-        self.stride = _pair(stride, "stride", "Conv2d", 1)
+        self.kernel_size = check_pair(kernel_size, "Conv2d: kernel_size", 1)
+        self.stride = check_pair(stride, "Conv2d: stride", 1)
+        self.dilation = check_pair(dilation, "Conv2d: dilation", 1)
+        self.groups = _positive_int(groups, "groups", "Conv2d")
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            raise ValueError(f"Conv2d: groups={self.groups} must divide in_channels={self.in_channels} "
+                             f"and out_channels={self.out_channels}")
         self.padding = self._padding(padding)
         dtype = _float_dtype(dtype, "Conv2d")
-        self.weight = Parameter(np.zeros((self.out_channels, self.in_channels) + self.kernel_size), dtype=dtype)
+        weight_shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+        self.weight = Parameter(np.zeros(weight_shape), dtype=dtype)
         if bias:
             self.bias = Parameter(np.zeros(self.out_channels), dtype=dtype)
         else:
@@ -184,8 +169,8 @@ class Conv2d(Module):
                     f"Conv2d: padding='same' needs stride 1 and odd kernel sizes, got "
                     f"stride={self.stride}, kernel_size={self.kernel_size}"
                 )
-            return (self.kernel_size[0] // 2, self.kernel_size[1] // 2)
-        return _pair(padding, "padding", "Conv2d", 0)
+            return tuple(d * (k // 2) for k, d in zip(self.kernel_size, self.dilation))
+        return check_pair(padding, "Conv2d: padding", 0)
 
     def reset_parameters(self, rng=None):
         """Draw fresh weights from PyTorch's default distributions."""
@@ -197,90 +182,73 @@ class Conv2d(Module):
             init.uniform_(self.bias, -bound, bound, rng=rng)
 
     def forward(self, x):
-        _check_4d(self, x, self.in_channels)
-        (kh, kw), (ph, pw) = self.kernel_size, self.padding
-        if x.shape[2] + 2 * ph < kh or x.shape[3] + 2 * pw < kw:
-            raise ValueError(
-                f"{self!r}: input of shape {tuple(x.shape)} is smaller than the kernel {self.kernel_size} "
-                f"even after padding {self.padding}"
-            )
-        _check_dtype(self, x, self.weight.dtype)
-        return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
+        _check_channels(self, x, self.in_channels)
+        with errors_named_after(self):
+            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0, 0):
             s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
         return s
 
 
 # ---- pooling ----------------------------------------------------------------------------------
-class _Pool2d(Module):
+class MaxPool2d(Module):
+    """y = max over each kh×kw window (stride defaults to kernel_size; padding counts as −∞;
+    `ceil_mode` keeps a last window that does not fill a whole stride, as PyTorch)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = pool_window("MaxPool2d", kernel_size, stride, padding)
+        self.ceil_mode = bool(ceil_mode)
+
+    def forward(self, x):
+        with errors_named_after(self):
+            return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode)
+
+    def extra_repr(self):
+        s = f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return s + ", ceil_mode=True" if self.ceil_mode else s
+
+
+class AvgPool2d(Module):
+    """y = mean over each kh×kw window (padding zeros are counted, PyTorch's default)."""
+
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        name = type(self).__name__
-        self.kernel_size = _pair(kernel_size, "kernel_size", name, 1)
-        self.stride = self.kernel_size if stride is None else _pair(stride, "stride", name, 1)
-        self.padding = _pair(padding, "padding", name, 0)
-        if self.padding[0] > self.kernel_size[0] // 2 or self.padding[1] > self.kernel_size[1] // 2:
-            raise ValueError(
-                f"{name}: padding {self.padding} must be at most half the kernel size {self.kernel_size}"
-            )
+        self.kernel_size, self.stride, self.padding = pool_window("AvgPool2d", kernel_size, stride, padding)
+
+    def forward(self, x):
+        with errors_named_after(self):
+            return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class MaxPool2d(_Pool2d):
-    """y = max over each kh×kw window (stride defaults to kernel_size; padding counts as −∞)."""
-
-    def forward(self, x):
-        _check_4d(self, x)
-        with _Prefixed(self):
-            return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
-
-
-class AvgPool2d(_Pool2d):
-    """y = mean over each kh×kw window (padding zeros are counted, PyTorch's default)."""
-
-    def forward(self, x):
-        _check_4d(self, x)
-        with _Prefixed(self):
-            return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
-
-
 class AdaptiveAvgPool2d(Module):
     """Average-pool (N, C, H, W) to (N, C, oh, ow) whatever H and W are, as PyTorch:
-    output cell i averages rows ⌊i·H/oh⌋ … ⌈(i+1)·H/oh⌉ − 1 (likewise for columns).
-
-    output_size 1 is global average pooling; when oh, ow divide H, W this is avg_pool2d with
-    kernel = stride = (H/oh, W/ow); otherwise the (possibly overlapping) windows are averaged
-    one by one (slower, but exact).
-    """
+    output cell i averages rows ⌊i·H/oh⌋ … ⌈(i+1)·H/oh⌉ − 1 (likewise for columns); 1 is global
+    average pooling, (7, 7) VGG's and (6, 6) AlexNet's head."""
 
     def __init__(self, output_size):
         super().__init__()
-        self._size = _pair(output_size, "output_size", "AdaptiveAvgPool2d", 1)
+        if isinstance(output_size, (tuple, list)):
+            check_pair(tuple(1 if s is None else s for s in output_size), "AdaptiveAvgPool2d: output_size", 1)
+        else:
+            check_pair(output_size, "AdaptiveAvgPool2d: output_size", 1)
         self.output_size = output_size
 
     def forward(self, x):
-        _check_4d(self, x)
-        (oh, ow), (h, w) = self._size, x.shape[2:]
-        if (oh, ow) == (1, 1):
-            return F.adaptive_avg_pool2d(x, 1)
-        if h % oh == 0 and w % ow == 0:
-            return F.avg_pool2d(x, (h // oh, w // ow))
-        rows = []
-        for i in range(oh):
-            r0, r1 = (i * h) // oh, -((-(i + 1) * h) // oh)
-            cells = [
-                F.mean(x[:, :, r0:r1, (j * w) // ow:-((-(j + 1) * w) // ow)], axis=(2, 3), keepdims=True)
-                for j in range(ow)
-            ]
-            rows.append(F.concatenate(cells, axis=3))
-        return F.concatenate(rows, axis=2)
+        with errors_named_after(self):
+            return F.adaptive_avg_pool2d(x, self.output_size)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
@@ -313,10 +281,42 @@ class Flatten(Module):
 
 # ---- activations ------------------------------------------------------------------------------
 class ReLU(Module):
-    """y = max(x, 0)."""
+    """y = max(x, 0). (`inplace` is accepted for PyTorch code and ignored: minicnn never
+    overwrites an array the graph may still need.)"""
+
+    def __init__(self, inplace=False):
+        super().__init__()
 
     def forward(self, x):
         return F.relu(x)
+
+
+class Hardtanh(Module):
+    """y = min(max(x, min_val), max_val)."""
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__()
+        if not min_val < max_val:
+            raise ValueError(f"Hardtanh: min_val must be less than max_val, got {min_val} and {max_val}")
+        self.min_val = float(min_val)
+        self.max_val = float(max_val)
+
+    def forward(self, x):
+        with errors_named_after(self):
+            return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class ReLU6(Hardtanh):
+    """y = min(max(x, 0), 6) (MobileNetV2)."""
+
+    def __init__(self, inplace=False):
+        super().__init__(0.0, 6.0)
+
+    def extra_repr(self):
+        return ""
 
 
 class Sigmoid(Module):
@@ -360,7 +360,7 @@ class Dropout(Module):
     expected output is x. Evaluation: identity. `rng` (Generator or seed) makes the masks
     reproducible."""
 
-    def __init__(self, p=0.5, rng=None):
+    def __init__(self, p=0.5, inplace=False, rng=None):
         super().__init__()
         if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)) or not 0 <= p < 1:
             raise ValueError(f"Dropout: p must be a probability in [0, 1), got {p!r}")
@@ -414,8 +414,7 @@ class _BatchNorm(Module):
 
     def forward(self, x):
         self._check_input(x)
-        _check_dtype(self, x, self.weight.dtype)
-        with _Prefixed(self):
+        with errors_named_after(self):
             y = F.batch_norm(
                 x, self.running_mean, self.running_var, self.weight, self.bias,
                 training=self.training, momentum=self.momentum, eps=self.eps,

@@ -4,13 +4,17 @@ Each backward states the derivative g'(z) of y = g(z); the VJP is grad_output ·
 These are the ops that DeepLIFT's Rescale and RevealCancel rules replace.
 """
 
+import numbers
+
 import numpy as np
 
+from .. import kernels
 from ..autograd import Function
-from ..kernels import relu_backward, relu_forward
-from ..kernels._checks import FLOAT_DTYPES
 
-__all__ = ["Relu", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "stable_sigmoid", "relu_derivative"]
+__all__ = [
+    "Relu", "relu", "Clamp", "hardtanh", "relu6", "Sigmoid", "sigmoid", "Tanh", "tanh",
+    "Softmax", "softmax", "LogSoftmax", "log_softmax", "stable_sigmoid", "relu_derivative",
+]
 
 
 def relu_derivative(z):
@@ -27,22 +31,16 @@ def stable_sigmoid(z):
 class Relu(Function):
     """y = max(z, 0);  g'(z) = [z > 0].
 
-    Both passes run as Numba kernels (minicnn.kernels.relu) for float32/float64 arrays, one
-    pass over the data on all cores; anything else (a NumPy scalar, mixed dtypes) takes the
-    NumPy formulas np.maximum(z, 0) and G·[z > 0] that they reproduce."""
+    The arithmetic is `kernels.relu_forward` / `kernels.relu_backward` (a one-pass Numba
+    kernel, or np.maximum(z, 0) and G·[z > 0] on the reference backend)."""
 
     def forward(self, z):
         self.save_for_backward(z)
-        if isinstance(z, np.ndarray) and z.dtype in FLOAT_DTYPES:
-            return relu_forward(z)
-        return np.maximum(z, 0)
+        return kernels.relu_forward(z)
 
     def backward(self, g):
         (z,) = self.saved
-        if (isinstance(g, np.ndarray) and isinstance(z, np.ndarray) and g.shape == z.shape
-                and g.dtype == z.dtype and z.dtype in FLOAT_DTYPES):
-            return (relu_backward(g, z),)
-        return (g * relu_derivative(z),)
+        return (kernels.relu_backward(np.asarray(g), z),)
 
     @staticmethod
     def function(z):
@@ -51,15 +49,61 @@ class Relu(Function):
     derivative = staticmethod(relu_derivative)
 
 
+def relu(a):
+    """max(a, 0)."""
+    return Relu()(a)
+
+
+class Clamp(Function):
+    """y = min(max(z, low), high)  (Hardtanh; ReLU6 is low = 0, high = 6);
+    g'(z) = [low < z < high]  (0 at the kinks, as PyTorch's hardtanh_backward)."""
+
+    def __init__(self, low: float, high: float):
+        super().__init__()
+        self.low = low
+        self.high = high
+
+    def forward(self, z):
+        self.save_for_backward(z)
+        return self.function(z)
+
+    def backward(self, g):
+        (z,) = self.saved
+        return (g * self.derivative(z),)
+
+    def function(self, z):
+        return np.clip(z, self.low, self.high)
+
+    def derivative(self, z):
+        return ((z > self.low) & (z < self.high)).astype(z.dtype)
+
+
+def hardtanh(a, min_val=-1.0, max_val=1.0):
+    """min(max(a, min_val), max_val)."""
+    for name, value in (("min_val", min_val), ("max_val", max_val)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"hardtanh: {name} must be a number, got {value!r}")
+    if not min_val < max_val:
+        raise ValueError(f"hardtanh: min_val must be less than max_val, got {min_val} and {max_val}")
+    return Clamp(float(min_val), float(max_val))(a)
+
+
+def relu6(a):
+    """min(max(a, 0), 6) (MobileNetV2's activation)."""
+    return Clamp(0.0, 6.0)(a)
+
+
 class Sigmoid(Function):
     """y = σ(z) = 1/(1+e^(−z));  g'(z) = σ(z)(1 − σ(z)) = y(1 − y)."""
 
     def forward(self, z):
-        self.y = stable_sigmoid(z)
-        return self.y
+        y = stable_sigmoid(z)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, g):
-        return (g * self.y * (1 - self.y),)
+        (y,) = self.saved
+        return (g * y * (1 - y),)
 
     function = staticmethod(stable_sigmoid)
 
@@ -69,15 +113,22 @@ class Sigmoid(Function):
         return s * (1 - s)
 
 
+def sigmoid(a):
+    """1 / (1 + e^(−a))."""
+    return Sigmoid()(a)
+
+
 class Tanh(Function):
     """y = tanh z;  g'(z) = 1 − tanh²z = 1 − y²."""
 
     def forward(self, z):
-        self.y = np.tanh(z)
-        return self.y
+        y = np.tanh(z)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, g):
-        return (g * (1 - self.y * self.y),)
+        (y,) = self.saved
+        return (g * (1 - y * y),)
 
     function = staticmethod(np.tanh)
 
@@ -86,7 +137,18 @@ class Tanh(Function):
         return 1 - np.tanh(z) ** 2
 
 
-class Softmax(Function):
+def tanh(a):
+    """tanh(a)."""
+    return Tanh()(a)
+
+
+class _AlongAxis(Function):
+    def __init__(self, axis: int):
+        super().__init__()
+        self.axis = axis
+
+
+class Softmax(_AlongAxis):
     """y_i = e^(z_i) / Σ_j e^(z_j) along `axis`;  ∂L/∂z = y ⊙ (g − Σ_j g_j y_j).
 
     The max is subtracted first: softmax is unchanged by a shift and e^(z − max) never overflows.
@@ -94,15 +156,21 @@ class Softmax(Function):
 
     def forward(self, z):
         e = np.exp(z - z.max(axis=self.axis, keepdims=True))
-        self.y = e / e.sum(axis=self.axis, keepdims=True)
-        return self.y
+        y = e / e.sum(axis=self.axis, keepdims=True)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, g):
-        y = self.y
+        (y,) = self.saved
         return (y * (g - (g * y).sum(axis=self.axis, keepdims=True)),)
 
 
-class LogSoftmax(Function):
+def softmax(a, axis=-1, *, dim=None):
+    """e^(a_i) / Σ_j e^(a_j) along `axis` (or PyTorch's `dim`)."""
+    return Softmax(_one_axis("softmax", a, axis if dim is None else dim))(a)
+
+
+class LogSoftmax(_AlongAxis):
     """y_i = z_i − log Σ_j e^(z_j) along `axis`;  ∂L/∂z = g − softmax(z) · Σ_j g_j.
 
     log Σ e^z is computed as m + log Σ e^(z − m) with m = max z (the log-sum-exp trick), so
@@ -112,8 +180,21 @@ class LogSoftmax(Function):
     def forward(self, z):
         shifted = z - z.max(axis=self.axis, keepdims=True)
         y = shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
-        self.softmax = np.exp(y)
+        self.save_for_backward(np.exp(y))
         return y
 
     def backward(self, g):
-        return (g - self.softmax * g.sum(axis=self.axis, keepdims=True),)
+        (probabilities,) = self.saved
+        return (g - probabilities * g.sum(axis=self.axis, keepdims=True),)
+
+
+def log_softmax(a, axis=-1, *, dim=None):
+    """a_i − log Σ_j e^(a_j) along `axis` (or PyTorch's `dim`), computed stably."""
+    return LogSoftmax(_one_axis("log_softmax", a, axis if dim is None else dim))(a)
+
+
+def _one_axis(op, a, axis):
+    ndim = len(np.shape(a))
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or not -ndim <= axis < max(ndim, 1):
+        raise ValueError(f"{op}: axis must be an int in [-{ndim}, {ndim}), got {axis!r}")
+    return int(axis)

@@ -1,14 +1,24 @@
 """Element-wise arithmetic and matrix multiplication, each derivative beside its forward.
 
+Each op is a `Function` class followed by its lowercase function (`Mul` and `mul`): the function
+checks the arguments and runs a fresh node. `a * b` on Tensors calls `mul(a, b)` here.
+
 Binary ops broadcast like NumPy. Broadcasting copies an input along some axes, so the
 gradient of that input is the sum over the copies: `unbroadcast` does that sum, once, for all.
+Operands of different float dtypes follow PyTorch's promotion (see `autograd.promote_inputs`).
 """
+
+import numbers
 
 import numpy as np
 
 from ..autograd import Function
 
-__all__ = ["unbroadcast", "Add", "Sub", "Mul", "Div", "Neg", "Pow", "MatMul", "Exp", "Log", "Cast"]
+__all__ = [
+    "unbroadcast",
+    "Add", "add", "Sub", "sub", "Mul", "mul", "Div", "div", "Neg", "neg", "Pow", "pow",
+    "MatMul", "matmul", "Exp", "exp", "Log", "log", "Cast", "cast",
+]
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -27,42 +37,55 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad
 
 
-def check_broadcastable(op: str, a: np.ndarray, b: np.ndarray):
+def check_broadcastable(op: str, a, b):
+    """a and b (Tensors, arrays or numbers) must broadcast together."""
+    a_shape, b_shape = np.shape(a), np.shape(b)
     try:
-        np.broadcast_shapes(a.shape, b.shape)
+        np.broadcast_shapes(a_shape, b_shape)
     except ValueError:
-        raise ValueError(f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+        raise ValueError(f"{op}: shapes {a_shape} and {b_shape} cannot be broadcast together") from None
 
 
 class Add(Function):
     """y = a + b;  ∂y/∂a = 1, ∂y/∂b = 1."""
 
     def forward(self, a, b):
-        check_broadcastable("add", a, b)
-        self.shapes = (a.shape, b.shape)
+        self.save_for_backward(a.shape, b.shape)
         return a + b
 
     def backward(self, g):
-        return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
+        a_shape, b_shape = self.saved
+        return unbroadcast(g, a_shape), unbroadcast(g, b_shape)
+
+
+def add(a, b):
+    """a + b (broadcasting)."""
+    check_broadcastable("add", a, b)
+    return Add()(a, b)
 
 
 class Sub(Function):
     """y = a − b;  ∂y/∂a = 1, ∂y/∂b = −1."""
 
     def forward(self, a, b):
-        check_broadcastable("sub", a, b)
-        self.shapes = (a.shape, b.shape)
+        self.save_for_backward(a.shape, b.shape)
         return a - b
 
     def backward(self, g):
-        return unbroadcast(g, self.shapes[0]), unbroadcast(-g, self.shapes[1])
+        a_shape, b_shape = self.saved
+        return unbroadcast(g, a_shape), unbroadcast(-g, b_shape)
+
+
+def sub(a, b):
+    """a − b (broadcasting)."""
+    check_broadcastable("sub", a, b)
+    return Sub()(a, b)
 
 
 class Mul(Function):
     """y = a · b;  ∂y/∂a = b, ∂y/∂b = a."""
 
     def forward(self, a, b):
-        check_broadcastable("mul", a, b)
         self.save_for_backward(a, b)
         return a * b
 
@@ -71,17 +94,28 @@ class Mul(Function):
         return unbroadcast(g * b, a.shape), unbroadcast(g * a, b.shape)
 
 
+def mul(a, b):
+    """a · b element-wise (broadcasting)."""
+    check_broadcastable("mul", a, b)
+    return Mul()(a, b)
+
+
 class Div(Function):
     """y = a / b;  ∂y/∂a = 1/b, ∂y/∂b = −a/b²."""
 
     def forward(self, a, b):
-        check_broadcastable("div", a, b)
         self.save_for_backward(a, b)
         return a / b
 
     def backward(self, g):
         a, b = self.saved
         return unbroadcast(g / b, a.shape), unbroadcast(-g * a / (b * b), b.shape)
+
+
+def div(a, b):
+    """a / b element-wise (broadcasting)."""
+    check_broadcastable("div", a, b)
+    return Div()(a, b)
 
 
 class Neg(Function):
@@ -94,8 +128,17 @@ class Neg(Function):
         return (-g,)
 
 
+def neg(a):
+    """−a."""
+    return Neg()(a)
+
+
 class Pow(Function):
     """y = a^p for a constant exponent p;  ∂y/∂a = p · a^(p−1)."""
+
+    def __init__(self, exponent: float):
+        super().__init__()
+        self.exponent = exponent
 
     def forward(self, a):
         self.save_for_backward(a)
@@ -106,18 +149,17 @@ class Pow(Function):
         return (g * self.exponent * a ** (self.exponent - 1),)
 
 
+def pow(a, exponent):
+    """a ** exponent for a constant (number) exponent."""
+    if isinstance(exponent, bool) or not isinstance(exponent, numbers.Real):
+        raise TypeError(f"pow: exponent must be a number, got {type(exponent).__name__}")
+    return Pow(float(exponent))(a)
+
+
 class MatMul(Function):
     """Y = A @ B (2-D, or batched over leading axes);  ∂L/∂A = G Bᵀ, ∂L/∂B = Aᵀ G."""
 
     def forward(self, a, b):
-        if a.ndim < 1 or b.ndim < 1:
-            raise ValueError(f"matmul: expected arrays with at least 1 axis, got shapes {a.shape} and {b.shape}")
-        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align")
-        try:
-            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-        except ValueError:
-            raise ValueError(f"matmul: the batch axes of shapes {a.shape} and {b.shape} cannot be broadcast") from None
         self.save_for_backward(a, b)
         return a @ b
 
@@ -139,15 +181,36 @@ class MatMul(Function):
         return grad_a, grad_b
 
 
+def matmul(a, b):
+    """a @ b (2-D, vector or batched matrix product)."""
+    a_shape, b_shape = np.shape(a), np.shape(b)
+    if len(a_shape) < 1 or len(b_shape) < 1:
+        raise ValueError(f"matmul: expected arrays with at least 1 axis, got shapes {a_shape} and {b_shape}")
+    if a_shape[-1] != b_shape[-2 if len(b_shape) > 1 else 0]:
+        raise ValueError(f"matmul: shapes {a_shape} and {b_shape} do not align")
+    try:
+        np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: the batch axes of shapes {a_shape} and {b_shape} cannot be broadcast") from None
+    return MatMul()(a, b)
+
+
 class Exp(Function):
     """y = eᵃ;  ∂y/∂a = eᵃ = y."""
 
     def forward(self, a):
-        self.y = np.exp(a)
-        return self.y
+        y = np.exp(a)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, g):
-        return (g * self.y,)
+        (y,) = self.saved
+        return (g * y,)
+
+
+def exp(a):
+    """eᵃ element-wise."""
+    return Exp()(a)
 
 
 class Log(Function):
@@ -162,12 +225,30 @@ class Log(Function):
         return (g / a,)
 
 
+def log(a):
+    """Natural logarithm element-wise."""
+    return Log()(a)
+
+
 class Cast(Function):
     """y = a converted to another float dtype;  the gradient is cast back."""
 
+    def __init__(self, dtype):
+        super().__init__()
+        self.dtype = np.dtype(dtype)
+
     def forward(self, a):
-        self.source_dtype = a.dtype
+        self.save_for_backward(a.dtype)
         return a.astype(self.dtype)
 
     def backward(self, g):
-        return (g.astype(self.source_dtype),)
+        (source_dtype,) = self.saved
+        return (g.astype(source_dtype),)
+
+
+def cast(a, dtype):
+    """`a` converted to float32 or float64 (differentiable)."""
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"cast: dtype must be float32 or float64, got {dtype}")
+    return Cast(dtype)(a)

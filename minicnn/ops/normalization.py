@@ -1,10 +1,14 @@
 """Batch normalisation and dropout: the two ops that behave differently in train and eval mode."""
 
+import numbers
+
 import numpy as np
 
 from ..autograd import Function
+from ..random import get_rng
+from ..tensor import as_tensor
 
-__all__ = ["BatchNorm", "Dropout"]
+__all__ = ["BatchNorm", "batch_norm", "Dropout", "dropout"]
 
 
 class BatchNorm(Function):
@@ -21,15 +25,19 @@ class BatchNorm(Function):
     because μ and σ themselves depend on every x of the channel.
     """
 
+    def __init__(self, running_mean, running_var, training=False, momentum=0.1, eps=1e-5):
+        super().__init__()
+        self.running_mean = running_mean   # ndarrays, updated in place in training
+        self.running_var = running_var
+        self.training = training
+        self.momentum = momentum
+        self.eps = eps
+
     def forward(self, x, weight, bias):
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, -1) + (1,) * (x.ndim - 2)
         if self.training:
             count = x.size // x.shape[1]
-            if count < 2:
-                raise ValueError(
-                    f"batch_norm: training needs more than one value per channel, got input of shape {x.shape}"
-                )
             mean = x.mean(axis=axes)
             var = x.var(axis=axes)
             with np.errstate(all="ignore"):
@@ -41,15 +49,13 @@ class BatchNorm(Function):
             mean, var = self.running_mean, self.running_var
         inv_std = 1.0 / np.sqrt(var + self.eps)
         x_hat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
-        self.save_for_backward(x_hat, inv_std, weight)
-        self.axes, self.shape = axes, shape
+        self.save_for_backward(x_hat, inv_std, weight, axes, shape)
         self.scale = (weight * inv_std).reshape(shape)
         self.shift = bias.reshape(shape) - self.scale * mean.reshape(shape)
         return x_hat * weight.reshape(shape) + bias.reshape(shape)
 
     def backward(self, g):
-        x_hat, inv_std, weight = self.saved
-        axes, shape = self.axes, self.shape
+        x_hat, inv_std, weight, axes, shape = self.saved
         g_hat = g * weight.reshape(shape)
         if self.training:
             grad_x = inv_std.reshape(shape) * (
@@ -60,13 +66,45 @@ class BatchNorm(Function):
         return grad_x, (g * x_hat).sum(axis=axes), g.sum(axis=axes)
 
 
+def batch_norm(x, running_mean, running_var, weight, bias, training=False, momentum=0.1, eps=1e-5):
+    """Batch normalisation over axis 1; running statistics (ndarrays) are updated in place in training."""
+    x = as_tensor(x)
+    if x.ndim < 2 or x.shape[1] != np.shape(running_mean)[0]:
+        raise ValueError(f"batch_norm: expected input with {np.shape(running_mean)[0]} channels on axis 1, got shape {x.shape}")
+    for name, value in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        dtype = np.asarray(getattr(value, "data", value)).dtype
+        if dtype != x.dtype:
+            raise TypeError(f"batch_norm: input is {x.dtype} but {name} is {dtype}")
+    if training and x.size // x.shape[1] < 2:
+        raise ValueError(f"batch_norm: training needs more than one value per channel, got input of shape {x.shape}")
+    return BatchNorm(running_mean, running_var, training, momentum, eps)(x, weight, bias)
+
+
 class Dropout(Function):
     """Training: y = x · mask / (1 − p) with mask ~ Bernoulli(1 − p), so E[y] = x; ∂y/∂x = mask/(1 − p)."""
 
+    def __init__(self, p: float, rng: np.random.Generator):
+        super().__init__()
+        self.p = p
+        self.rng = rng
+
     def forward(self, x):
         keep = self.rng.random(x.shape) >= self.p
-        self.scale = keep.astype(x.dtype) / (1 - self.p)
-        return x * self.scale
+        scale = keep.astype(x.dtype) / (1 - self.p)
+        self.save_for_backward(scale)
+        return x * scale
 
     def backward(self, g):
-        return (g * self.scale,)
+        (scale,) = self.saved
+        return (g * scale,)
+
+
+def dropout(x, p=0.5, training=True, rng=None):
+    """Zero each element with probability p and scale the rest by 1/(1 − p); identity when not
+    training. The mask comes from `rng`, or from the engine's generator (`minicnn.manual_seed`)."""
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
+        raise ValueError(f"dropout: p must be in [0, 1), got {p!r}")
+    x = as_tensor(x)
+    if not training or p == 0:
+        return x
+    return Dropout(float(p), get_rng(rng))(x)

@@ -1,47 +1,133 @@
-"""Pooling and resizing: max pooling, average pooling, bilinear resize (kernels in minicnn.kernels)."""
+"""Pooling and resizing: max, average and adaptive average pooling, bilinear resize.
+
+Each op is a `Function` class followed by its lowercase function; the arithmetic is in
+`minicnn.kernels` (reference and fast twins).
+"""
 
 import numpy as np
 
+from .. import kernels
 from ..autograd import Function
-from ..kernels import (
-    avg_pool2d_backward,
-    avg_pool2d_forward,
-    bilinear_resize_backward,
-    bilinear_resize_forward,
-    max_pool2d_backward,
-    max_pool2d_forward,
-)
+from ..tensor import as_tensor
+from ..validation import check_pair
+from .checks import check_4d, check_window, window_pairs
 
-__all__ = ["MaxPool2d", "AvgPool2d", "BilinearResize"]
+__all__ = [
+    "MaxPool2d", "max_pool2d", "AvgPool2d", "avg_pool2d", "AdaptiveAvgPool2d", "adaptive_avg_pool2d",
+    "BilinearResize", "interpolate", "pool_window",
+]
 
 
-class MaxPool2d(Function):
+def pool_window(op, kernel_size, stride, padding):
+    """A pooling window's (kernel, stride, padding) as (h, w) pairs; stride None means the kernel
+    size, and padding may be at most half the kernel (PyTorch's rule: every window then holds at
+    least one real element). `nn.MaxPool2d` and `nn.AvgPool2d` check their settings here too."""
+    kernel, stride, padding, _ = window_pairs(op, kernel_size, stride, padding)
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
+    return kernel, stride, padding
+
+
+class _Pool2d(Function):
+    def __init__(self, kernel_size, stride, padding):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.padding = padding
+
+
+class MaxPool2d(_Pool2d):
     """y[n,c,i,j] = max over the window of x (padding counts as −∞);
     ∂y/∂x = 1 at the window's argmax (the first one in row-major order on ties, as PyTorch).
 
-    `self.argmax` (flat index h·W + w of the winner per output) is kept for the backward pass
-    and for DeepLIFT's max-pool rule.
+    `argmax` (flat index h·W + w of the winner per output) and `input_shape` are kept for the
+    backward pass and for DeepLIFT's max-pool rule. With `ceil_mode` a last window that does not
+    fill a whole stride is kept (SqueezeNet), as in PyTorch.
     """
 
+    def __init__(self, kernel_size, stride, padding, ceil_mode=False):
+        super().__init__(kernel_size, stride, padding)
+        self.ceil_mode = ceil_mode
+
     def forward(self, x):
-        self.input_shape = x.shape
-        y, self.argmax = max_pool2d_forward(x, self.kernel_size, self.stride, self.padding)
+        y, argmax = kernels.max_pool2d_forward(x, self.kernel_size, self.stride, self.padding, self.ceil_mode)
+        self.save_for_backward(argmax, x.shape)
         return y
 
+    @property
+    def argmax(self):
+        return self.saved[0]
+
+    @property
+    def input_shape(self):
+        return self.saved[1]
+
     def backward(self, g):
-        return (max_pool2d_backward(np.ascontiguousarray(g), self.argmax, self.input_shape),)
+        return (kernels.max_pool2d_backward(np.ascontiguousarray(g), self.argmax, self.input_shape),)
 
 
-class AvgPool2d(Function):
+def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    """Max over windows (stride defaults to kernel_size; ties go to the first in row-major order)."""
+    x = as_tensor(x)
+    check_4d("max_pool2d", x)
+    kernel, stride, padding = pool_window("max_pool2d", kernel_size, stride, padding)
+    check_window("max_pool2d", x.shape[2:], kernel, padding)
+    return MaxPool2d(kernel, stride, padding, bool(ceil_mode))(x)
+
+
+class AvgPool2d(_Pool2d):
     """y[n,c,i,j] = (1/(k_h k_w)) Σ_window x_pad  (zeros of the padding count, as PyTorch's default);
     ∂y/∂x = 1/(k_h k_w) for every element of every window that covers x."""
 
     def forward(self, x):
-        self.input_shape = x.shape
-        return avg_pool2d_forward(x, self.kernel_size, self.stride, self.padding)
+        self.save_for_backward(x.shape)
+        return kernels.avg_pool2d_forward(x, self.kernel_size, self.stride, self.padding)
 
     def backward(self, g):
-        return (avg_pool2d_backward(np.ascontiguousarray(g), self.input_shape, self.kernel_size, self.stride, self.padding),)
+        (input_shape,) = self.saved
+        return (kernels.avg_pool2d_backward(np.ascontiguousarray(g), input_shape, self.kernel_size,
+                                            self.stride, self.padding),)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    """Mean over windows, padding zeros included in the count (PyTorch's default)."""
+    x = as_tensor(x)
+    check_4d("avg_pool2d", x)
+    kernel, stride, padding = pool_window("avg_pool2d", kernel_size, stride, padding)
+    check_window("avg_pool2d", x.shape[2:], kernel, padding)
+    return AvgPool2d(kernel, stride, padding)(x)
+
+
+class AdaptiveAvgPool2d(Function):
+    """Average pooling to a fixed output size (OH, OW) from any input size, with PyTorch's bins:
+    output (i, j) averages rows ⌊i·H/OH⌋ … ⌈(i+1)·H/OH⌉ − 1 and the columns likewise (bins
+    overlap when OH does not divide H: AlexNet's 13×13 → 6×6). Linear in x, every weight ≥ 0;
+    ∂y/∂x shares each output's gradient equally among its bin."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        self.save_for_backward(x.shape)
+        return kernels.adaptive_avg_pool2d_forward(x, self.output_size)
+
+    def backward(self, g):
+        (input_shape,) = self.saved
+        return (kernels.adaptive_avg_pool2d_backward(np.ascontiguousarray(g), input_shape),)
+
+
+def adaptive_avg_pool2d(x, output_size=1):
+    """Average-pool (N, C, H, W) to (N, C, OH, OW), `output_size` an int or (OH, OW); None in a
+    pair keeps that axis's input size, as in PyTorch."""
+    x = as_tensor(x)
+    check_4d("adaptive_avg_pool2d", x)
+    if isinstance(output_size, (tuple, list)) and len(output_size) == 2:
+        output_size = tuple(x.shape[2 + axis] if s is None else s for axis, s in enumerate(output_size))
+    size = check_pair(output_size, "adaptive_avg_pool2d: output_size", 1)
+    if x.shape[2] < 1 or x.shape[3] < 1:
+        raise ValueError(f"adaptive_avg_pool2d: expected a non-empty spatial size, got input of shape {x.shape}")
+    return AdaptiveAvgPool2d(size)(x)
 
 
 class BilinearResize(Function):
@@ -50,9 +136,27 @@ class BilinearResize(Function):
     with weights (1 − λ, λ), λ = s − ⌊s⌋, along each axis. Linear in x; the backward scatters
     g back with the same weights."""
 
+    def __init__(self, size):
+        super().__init__()
+        self.size = size
+
     def forward(self, x):
-        self.input_shape = x.shape
-        return bilinear_resize_forward(x, self.size)
+        self.save_for_backward(x.shape)
+        return kernels.bilinear_resize_forward(x, self.size)
 
     def backward(self, g):
-        return (bilinear_resize_backward(np.ascontiguousarray(g), self.input_shape[2:]),)
+        (input_shape,) = self.saved
+        return (kernels.bilinear_resize_backward(np.ascontiguousarray(g), input_shape[2:]),)
+
+
+def interpolate(x, size, mode="bilinear", align_corners=False):
+    """Resize (N, C, H, W) to `size` = (OH, OW), as `torch.nn.functional.interpolate(...,
+    mode="bilinear", align_corners=False)`; those are the only mode and setting supported."""
+    x = as_tensor(x)
+    check_4d("interpolate", x)
+    if mode != "bilinear" or align_corners:
+        raise ValueError(f"interpolate: only mode='bilinear' with align_corners=False is supported, got {mode!r}, {align_corners}")
+    if x.shape[2] < 1 or x.shape[3] < 1:
+        raise ValueError(f"interpolate: expected a non-empty spatial size, got input of shape {x.shape}")
+    return BilinearResize(check_pair(size, "interpolate: size", 1))(x)
+

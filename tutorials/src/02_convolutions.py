@@ -111,14 +111,16 @@ plt.show()
 # ## 3. The NumPy reference: loop over the kernel, not over the pixels
 #
 # Four Python loops over every output pixel are slow. The reference in
-# `minicnn/kernels/conv.py` turns the loops inside out: for each kernel offset $(u, v)$ — only
+# `minicnn/kernels/reference.py` turns the loops inside out: for each kernel offset $(u, v)$ — only
 # $K_H K_W$ of them — the values $x_{\text{pad}}[n, c, is+u, js+v]$ for *all* $(n, c, i, j)$ form
 # a strided **view** of the padded input (no copy), and one `einsum` contracts it with
-# $w[:, :, u, v]$ over $c$:
+# $w[:, :, u, v]$ over $c$. (It also handles dilation, taps $d$ apart, and groups, where the
+# channels split into independent groups; with the defaults, `dilation=(1, 1)` and `groups=1`,
+# the group axis `g` has length 1 and it is exactly the loop above.)
 
 # %%
-print(inspect.getsource(kernels.conv.conv2d_forward_reference))
-print(inspect.getsource(kernels.conv._offset_view))
+print(inspect.getsource(kernels.reference.conv2d_forward))
+print(inspect.getsource(kernels.reference.offset_view))
 
 # %%
 x = rng.normal(size=(2, 3, 9, 9))
@@ -130,7 +132,7 @@ for stride, padding in [(1, 0), (2, 1)]:
 # %% [markdown]
 # ## 4. The fast kernel: im2col + one matrix product per image
 #
-# The engine's `conv2d_forward` copies every receptive field of an image into a column of a
+# The engine's fast `conv2d_forward` (`minicnn/kernels/fast/conv.py`) copies every receptive field of an image into a column of a
 # matrix ("im2col", a Numba loop):
 #
 # $$
@@ -143,13 +145,25 @@ for stride, padding in [(1, 0), (2, 1)]:
 # $C K_H K_W$ values per output pixel, about 1 MB for a VGG layer: small enough to stay in a
 # core's cache, so each Numba thread takes whole images (`prange` over the batch) and calls the
 # GEMM from inside Numba. 3×3 stride-1 layers with 16 channels or more use Winograd's
-# $F(2{\times}2, 3{\times}3)$ algorithm instead (`minicnn/kernels/winograd.py`), which needs
+# $F(2{\times}2, 3{\times}3)$ algorithm instead (`minicnn/kernels/fast/winograd.py`), which needs
 # 2.25× fewer multiplications. Same signature, same result:
 
 # %%
 y_fast = kernels.conv2d_forward(x, w, (2, 2), (1, 1))
 y_ref = kernels.conv2d_forward_reference(x, w, (2, 2), (1, 1))
 print("shape", y_fast.shape, "  max |fast − reference| =", np.abs(y_fast - y_ref).max())
+
+# %% [markdown]
+# The whole engine runs on either twin: `kernels.use("reference")` switches every op to the
+# NumPy reference (as a context manager, for one block), so you can step through a layer's
+# arithmetic in a debugger. `MINICNN_KERNELS=reference` does the same for a whole process.
+
+# %%
+import minicnn.functional as F
+
+with kernels.use("reference"):
+    y_plain = F.conv2d(x, w, stride=2, padding=1).data      # runs reference.conv2d_forward
+print("backend now:", kernels.active_backend(), "  max |fast − plain| =", np.abs(y_fast - y_plain).max())
 
 # %% [markdown]
 # ## 5. The gradients
@@ -243,7 +257,7 @@ exercises.check_conv2d_backward_weight(my_conv2d_backward_weight)
 # %% [markdown]
 # ### Checking the engine's conv against finite differences
 #
-# `F.conv2d` wraps these kernels in a `Function` (`minicnn/ops/layers.py`): its forward calls
+# `F.conv2d` wraps these kernels in a `Function` (`minicnn/ops/conv.py`): its forward calls
 # `conv2d_forward`, its backward calls the two gradient kernels (skipping the weight gradient
 # when nobody needs it — attribution methods only want $\partial y/\partial x$). `mc.gradcheck`
 # compares the whole Jacobian with central differences, for input, weights and bias at once:

@@ -19,7 +19,7 @@ import numpy as np
 import threadpoolctl
 from numba import njit
 
-__all__ = ["threaded", "SMALL_WORK", "one_blas_thread", "run_per_image", "per_thread"]
+__all__ = ["threaded", "SMALL_WORK", "one_blas_thread", "run_per_image", "per_thread", "contiguous"]
 
 # Elements of the largest array argument below which the serial twin runs.
 SMALL_WORK = 1 << 18
@@ -97,3 +97,10 @@ def run_per_image(kernel, n_images, macs, *args):
 def per_thread(shape, dtype):
     """A scratch buffer of ``shape`` for each Numba thread (kernels index it by get_thread_id)."""
     return np.empty((numba.get_num_threads(),) + tuple(shape), dtype=dtype)
+
+
+def contiguous(a):
+    """``a`` C-contiguous: the kernels index raw memory row-major, so a view (a transpose, a
+    slice) is copied once here. (Not np.ascontiguousarray on every array: it turns a 0-d array
+    into shape (1,).)"""
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)

@@ -14,10 +14,8 @@ The two backward functions are its derivatives for an upstream gradient g = ∂L
     ∂L/∂x_pad[n,c,i·sh+p, j·sw+q] += Σ_o w[o,c,p,q] · g[n,o,i,j]      (then drop the padding)
     ∂L/∂w[o,c,p,q]                 = Σ_{n,i,j} g[n,o,i,j] · x_pad[n, c, i·sh+p, j·sw+q]
 
-Two implementations sit side by side with the same signatures:
-
-* ``*_reference``: plain NumPy, one loop over the KH·KW kernel offsets. Easy to read; the spec.
-* the fast path: "im2col" copies every receptive field of an image into a column of a matrix
+The readable version is ``minicnn/kernels/reference.py`` (one NumPy loop over the KH·KW kernel
+offsets); this file is the fast one, with the same signatures. "im2col" copies every receptive field of an image into a column of a matrix
   cols[(c,p,q), (i,j)] = x_pad[c, i·sh+p, j·sw+q], so the image's convolution becomes one
   matrix product  y[n] = w.reshape(O, C·KH·KW) @ cols  that BLAS runs close to peak FLOP/s.
   The backward passes are the two other products (wᵀ @ g[n] and cols @ g[n]ᵀ); "col2im" adds
@@ -32,120 +30,10 @@ import numpy as np
 import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS that np.dot inside Numba calls)
 from numba import njit, prange
 
-from ._checks import float_array, non_negative_pair, output_hw, positive_pair, same_dtype, shape4
-from . import winograd
-from ._threads import per_thread, run_per_image, threaded
-
-# ----------------------------------------------------------------------------------------------
-# Validation shared by the fast and the reference versions
-# ----------------------------------------------------------------------------------------------
-
-def _check_forward(x, w, stride, padding, bias=None):
-    x = float_array(x, "x", 4)
-    w = float_array(w, "w", 4)
-    same_dtype(x, w, "x", "w")
-    if w.shape[1] != x.shape[1]:
-        raise ValueError(f"w has {w.shape[1]} input channels (w.shape={w.shape}) but x has "
-                         f"{x.shape[1]} channels (x.shape={x.shape})")
-    if bias is not None:
-        bias = float_array(bias, "bias", 1)
-        same_dtype(x, bias, "x", "bias")
-        if bias.shape != (w.shape[0],):
-            raise ValueError(f"bias must have shape ({w.shape[0]},) (one value per output "
-                             f"channel of w.shape={w.shape}), got {bias.shape}")
-    stride = positive_pair(stride, "stride")
-    padding = non_negative_pair(padding, "padding")
-    oh, ow = output_hw(x.shape[2], x.shape[3], w.shape[2:], stride, padding, "x")
-    return x, w, stride, padding, oh, ow, bias
-
-
-def _check_grad_y(grad_y, n, o, oh, ow, dtype):
-    grad_y = float_array(grad_y, "grad_y", 4)
-    if grad_y.shape != (n, o, oh, ow):
-        raise ValueError(f"grad_y must have shape {(n, o, oh, ow)} (the forward output), "
-                         f"got {grad_y.shape}")
-    if grad_y.dtype != dtype:
-        raise TypeError(f"grad_y must have dtype {np.dtype(dtype)}, got {grad_y.dtype}")
-    return grad_y
-
-
-def _check_backward_input(grad_y, w, x_shape, stride, padding):
-    w = float_array(w, "w", 4)
-    n, c, h, wd = shape4(x_shape, "x_shape")
-    if w.shape[1] != c:
-        raise ValueError(f"w has {w.shape[1]} input channels but x_shape={x_shape} has {c}")
-    stride = positive_pair(stride, "stride")
-    padding = non_negative_pair(padding, "padding")
-    oh, ow = output_hw(h, wd, w.shape[2:], stride, padding, "x")
-    grad_y = _check_grad_y(grad_y, n, w.shape[0], oh, ow, w.dtype)
-    return grad_y, w, (n, c, h, wd), stride, padding, oh, ow
-
-
-def _check_backward_weight(grad_y, x, w_shape, stride, padding):
-    x = float_array(x, "x", 4)
-    o, c, kh, kw = shape4(w_shape, "w_shape")
-    if c != x.shape[1]:
-        raise ValueError(f"w_shape={w_shape} has {c} input channels but x has {x.shape[1]}")
-    stride = positive_pair(stride, "stride")
-    padding = non_negative_pair(padding, "padding")
-    oh, ow = output_hw(x.shape[2], x.shape[3], (kh, kw), stride, padding, "x")
-    grad_y = _check_grad_y(grad_y, x.shape[0], o, oh, ow, x.dtype)
-    return grad_y, x, (o, c, kh, kw), stride, padding, oh, ow
-
-
-# ----------------------------------------------------------------------------------------------
-# Reference versions: loop over the KH·KW kernel offsets, vectorise everything else
-# ----------------------------------------------------------------------------------------------
-
-def _offset_view(x_pad, p, q, oh, ow, stride):
-    """x_pad[:, :, i·sh + p, j·sw + q] for all i < OH, j < OW, as a strided view (N, C, OH, OW)."""
-    sh, sw = stride
-    return x_pad[:, :, p:p + sh * (oh - 1) + 1:sh, q:q + sw * (ow - 1) + 1:sw]
-
-
-def conv2d_forward_reference(x, w, stride, padding, bias=None):
-    """Reference forward: y[n,o,i,j] = b[o] + Σ_{c,p,q} w[o,c,p,q]·x_pad[n,c,i·sh+p, j·sw+q]."""
-    x, w, stride, padding, oh, ow, bias = _check_forward(x, w, stride, padding, bias)
-    ph, pw = padding
-    x_pad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    y = np.zeros((x.shape[0], w.shape[0], oh, ow), dtype=x.dtype)
-    for p in range(w.shape[2]):
-        for q in range(w.shape[3]):
-            y += np.einsum("ncij,oc->noij", _offset_view(x_pad, p, q, oh, ow, stride), w[:, :, p, q])
-    if bias is not None:
-        y += bias.reshape(1, -1, 1, 1)
-    return y
-
-
-def conv2d_backward_input_reference(grad_y, w, x_shape, stride, padding):
-    """Reference ∂L/∂x: every output gradient flows back to the inputs its window touched,
-    grad_x_pad[n,c,i·sh+p, j·sw+q] += Σ_o w[o,c,p,q]·grad_y[n,o,i,j]; padding is then dropped.
-    Rows/columns beyond the last window (when H + 2ph − KH is not a multiple of sh) get 0."""
-    grad_y, w, x_shape, stride, padding, oh, ow = _check_backward_input(
-        grad_y, w, x_shape, stride, padding)
-    n, c, h, wd = x_shape
-    ph, pw = padding
-    grad_x_pad = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=w.dtype)
-    for p in range(w.shape[2]):
-        for q in range(w.shape[3]):
-            _offset_view(grad_x_pad, p, q, oh, ow, stride)[...] += np.einsum(
-                "noij,oc->ncij", grad_y, w[:, :, p, q])
-    return np.ascontiguousarray(grad_x_pad[:, :, ph:ph + h, pw:pw + wd])
-
-
-def conv2d_backward_weight_reference(grad_y, x, w_shape, stride, padding):
-    """Reference ∂L/∂w[o,c,p,q] = Σ_{n,i,j} grad_y[n,o,i,j]·x_pad[n,c,i·sh+p, j·sw+q]."""
-    grad_y, x, w_shape, stride, padding, oh, ow = _check_backward_weight(
-        grad_y, x, w_shape, stride, padding)
-    ph, pw = padding
-    x_pad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    grad_w = np.zeros(w_shape, dtype=x.dtype)
-    for p in range(w_shape[2]):
-        for q in range(w_shape[3]):
-            grad_w[:, :, p, q] = np.einsum("noij,ncij->oc", grad_y,
-                                           _offset_view(x_pad, p, q, oh, ow, stride))
-    return grad_w
-
+from ..windows import output_hw, pair
+from . import grouped_conv, winograd
+from .columns import valid_columns
+from .threads import contiguous, per_thread, run_per_image, threaded
 
 # ----------------------------------------------------------------------------------------------
 # Numba kernels
@@ -164,23 +52,6 @@ def conv2d_backward_weight_reference(grad_y, x, w_shape, stride, padding):
 # loops (3-4x slower here). The indices below are provably >= 0, so we say so with an unsigned
 # type. Rows are taken as 1-D views once per row so the inner loops index a single axis.
 
-@njit(cache=True, inline="always")
-def _valid_columns(q, pw, sw, width, ow):
-    """Range [lo, hi) of output columns j whose input column j·sw + q − pw lies inside [0, W).
-
-    Splitting each row into (zero prefix, copy, zero suffix) removes the bounds test from the
-    inner loop so it vectorises."""
-    lo = -((q - pw) // sw)              # ceil((pw − q) / sw), using floor division on negatives
-    if lo < 0:
-        lo = 0
-    hi = (width - 1 + pw - q) // sw + 1
-    if hi > ow:
-        hi = ow
-    if hi < lo:
-        hi = lo
-    return lo, hi
-
-
 @njit(cache=True)
 def _im2col(x, kh, kw, sh, sw, ph, pw, i0, i1, ow, cols):
     """cols[(c·KH + p)·KW + q, (i − i0)·OW + j] = x_pad[c, i·sh + p, j·sw + q] for one image
@@ -190,7 +61,7 @@ def _im2col(x, kh, kw, sh, sw, ph, pw, i0, i1, ow, cols):
         c = r // (kh * kw)
         p = (r // kw) % kh
         q = r % kw
-        lo, hi = _valid_columns(q, pw, sw, width, ow)
+        lo, hi = valid_columns(q, pw, sw, width, ow)
         shift = q - pw                          # input column = j·sw + shift
         col_row = cols[r]
         for i in range(i0, i1):
@@ -219,7 +90,7 @@ def _col2im(cols, kh, kw, sh, sw, ph, pw, i0, i1, ow, grad_x):
         for p in range(kh):
             for q in range(kw):
                 col_row = cols[(c * kh + p) * kw + q]
-                lo, hi = _valid_columns(q, pw, sw, width, ow)
+                lo, hi = valid_columns(q, pw, sw, width, ow)
                 shift = q - pw
                 for i in range(i0, i1):
                     ih = i * sh + p - ph
@@ -232,7 +103,7 @@ def _col2im(cols, kh, kw, sh, sw, ph, pw, i0, i1, ow, grad_x):
 
 
 # One thread per image. Each thread has its own slices of the scratch buffers
-# (scratch[numba.get_thread_id()]), flat so that a block of any width is a contiguous prefix.
+# (scratch[thread], thread = numba.get_thread_id()), flat so that a block of any width is a contiguous prefix.
 # The forward and ∂L/∂x products go through blocks of `rows` output rows (see _rows_per_block).
 
 @threaded
@@ -241,17 +112,17 @@ def _forward_images(x, w2, bias, kh, kw, sh, sw, ph, pw, oh, ow, rows, scratch, 
     (O,) or empty; it is added while y[n] is still in cache (a separate pass over y cost more)."""
     n_out, k = w2.shape
     for n in prange(x.shape[0]):
-        t = numba.get_thread_id()
+        thread = numba.get_thread_id()
         y_n = y[n]
         for i0 in range(0, oh, rows):
             i1 = min(i0 + rows, oh)
             width = (i1 - i0) * ow
-            cols = scratch[t, :k * width].reshape((k, width))
+            cols = scratch[thread, :k * width].reshape((k, width))
             _im2col(x[n], kh, kw, sh, sw, ph, pw, i0, i1, ow, cols)
             if width == oh * ow:                # the whole image at once: straight into y[n]
                 np.dot(w2, cols, y_n)
             else:
-                block = y_scratch[t, :n_out * width].reshape((n_out, width))
+                block = y_scratch[thread, :n_out * width].reshape((n_out, width))
                 np.dot(w2, cols, block)
                 y_n[:, i0 * ow:i1 * ow] = block
         for o in range(bias.shape[0]):
@@ -264,17 +135,17 @@ def _backward_input_images(grad_y, w2_t, kh, kw, sh, sw, ph, pw, oh, ow, rows, s
     """grad_x[n] = col2im(w2ᵀ @ grad_y[n]): each output gradient goes back to its receptive field."""
     k, n_out = w2_t.shape
     for n in prange(grad_y.shape[0]):
-        t = numba.get_thread_id()
+        thread = numba.get_thread_id()
         g_n = grad_y[n]
         grad_x[n][:, :, :] = 0
         for i0 in range(0, oh, rows):
             i1 = min(i0 + rows, oh)
             width = (i1 - i0) * ow
-            cols = scratch[t, :k * width].reshape((k, width))
+            cols = scratch[thread, :k * width].reshape((k, width))
             if width == oh * ow:
                 np.dot(w2_t, g_n, cols)
             else:
-                g_block = g_scratch[t, :n_out * width].reshape((n_out, width))
+                g_block = g_scratch[thread, :n_out * width].reshape((n_out, width))
                 g_block[:, :] = g_n[:, i0 * ow:i1 * ow]
                 np.dot(w2_t, g_block, cols)
             _col2im(cols, kh, kw, sh, sw, ph, pw, i0, i1, ow, grad_x[n])
@@ -318,12 +189,36 @@ def _rows_per_block(o, k, oh, ow):
 # Fast public functions
 # ----------------------------------------------------------------------------------------------
 
-def conv2d_forward(x, w, stride, padding, bias=None):
-    """Convolution forward, y[n,o,i,j] = b[o] + Σ_{c,p,q} w[o,c,p,q]·x_pad[n,c,i·sh+p, j·sw+q].
+# ----------------------------------------------------------------------------------------------
+# Dilation and groups
+# ----------------------------------------------------------------------------------------------
+#
+# A dilated convolution (taps d apart) is an ordinary one with the dilated kernel
+# w_d[o, c, d_h·p, d_w·q] = w[o, c, p, q] (zeros between the taps), so the im2col kernels below
+# serve it unchanged, and its weight gradient is the dilated kernel's gradient at the taps.
+# Grouped and depthwise convolutions go to grouped_conv.py's direct loops.
 
-    x (N, C, H, W) and w (O, C, KH, KW) of the same float dtype; stride=(sh, sw),
+def _dilated(w, dilation):
+    dh, dw = dilation
+    o, c, kh, kw = w.shape
+    w_d = np.zeros((o, c, dh * (kh - 1) + 1, dw * (kw - 1) + 1), dtype=w.dtype)
+    w_d[:, :, ::dh, ::dw] = w
+    return w_d
+
+
+def conv2d_forward(x, w, stride, padding, bias=None, dilation=(1, 1), groups=1):
+    """Convolution forward, y[n,o,i,j] = b[o] + Σ_{c,p,q} w[o,c,p,q]·x_pad[n,c,i·sh+dh·p, j·sw+dw·q].
+
+    x (N, C, H, W) and w (O, C/groups, KH, KW) of the same float dtype; stride=(sh, sw),
     padding=(ph, pw); bias (O,) of that dtype or None (no bias). Returns y (N, O, OH, OW)."""
-    x, w, stride, padding, oh, ow, bias = _check_forward(x, w, stride, padding, bias)
+    stride, padding, dilation = pair(stride), pair(padding), pair(dilation)
+    if groups > 1:
+        out_hw = output_hw(x.shape[2], x.shape[3], w.shape[2:], stride, padding, dilation)
+        return grouped_conv.grouped_forward(x, w, stride, padding, bias, dilation, groups, out_hw)
+    if tuple(dilation) != (1, 1):
+        return conv2d_forward(x, _dilated(w, dilation), stride, padding, bias)
+    x, w = contiguous(x), contiguous(w)
+    oh, ow = output_hw(x.shape[2], x.shape[3], w.shape[2:], stride, padding)
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
     if n > 0 and winograd.applies(w.shape, stride, padding):
@@ -339,16 +234,21 @@ def conv2d_forward(x, w, stride, padding, bias=None):
     return y.reshape(n, o, oh, ow)
 
 
-def conv2d_backward_input(grad_y, w, x_shape, stride, padding):
+def conv2d_backward_input(grad_y, w, x_shape, stride, padding, dilation=(1, 1), groups=1):
     """∂L/∂x for y = conv2d_forward(x, w, stride, padding) given grad_y = ∂L/∂y:
 
         grad_x_pad[n,c,i·sh+p, j·sw+q] += Σ_o w[o,c,p,q]·grad_y[n,o,i,j],  padding dropped.
 
     Returns an array of shape x_shape in w's dtype; rows/columns of x that no window reaches
     (when H + 2ph − KH is not a multiple of sh) get zero gradient, as in PyTorch."""
-    grad_y, w, x_shape, stride, padding, oh, ow = _check_backward_input(
-        grad_y, w, x_shape, stride, padding)
+    stride, padding, dilation = pair(stride), pair(padding), pair(dilation)
+    if groups > 1:
+        return grouped_conv.grouped_backward_input(grad_y, w, x_shape, stride, padding, dilation, groups)
+    if tuple(dilation) != (1, 1):
+        return conv2d_backward_input(grad_y, _dilated(w, dilation), x_shape, stride, padding)
+    grad_y, w = contiguous(grad_y), contiguous(w)
     n, c, h, wd = x_shape
+    oh, ow = grad_y.shape[2:]
     o, _, kh, kw = w.shape
     plane, k = oh * ow, c * kh * kw
     if n == 0 or c == 0 or o == 0:
@@ -363,15 +263,24 @@ def conv2d_backward_input(grad_y, w, x_shape, stride, padding):
     return grad_x
 
 
-def conv2d_backward_weight(grad_y, x, w_shape, stride, padding):
+def conv2d_backward_weight(grad_y, x, w_shape, stride, padding, dilation=(1, 1), groups=1):
     """∂L/∂w for y = conv2d_forward(x, w, stride, padding) given grad_y = ∂L/∂y:
 
         grad_w[o,c,p,q] = Σ_{n,i,j} grad_y[n,o,i,j]·x_pad[n,c,i·sh+p, j·sw+q].
 
     Returns an array of shape w_shape in x's dtype."""
-    grad_y, x, w_shape, stride, padding, oh, ow = _check_backward_weight(
-        grad_y, x, w_shape, stride, padding)
+    stride, padding, dilation = pair(stride), pair(padding), pair(dilation)
+    if groups > 1:
+        return grouped_conv.grouped_backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups)
+    if tuple(dilation) != (1, 1):
+        dh, dw = dilation
+        o, c, kh, kw = w_shape
+        dilated_shape = (o, c, dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+        grad_dilated = conv2d_backward_weight(grad_y, x, dilated_shape, stride, padding)
+        return np.ascontiguousarray(grad_dilated[:, :, ::dh, ::dw])
+    grad_y, x = contiguous(grad_y), contiguous(x)
     n, c, h, wd = x.shape
+    oh, ow = grad_y.shape[2:]
     o, _, kh, kw = w_shape
     plane = oh * ow
     k = c * kh * kw

@@ -29,14 +29,14 @@ reads rows 2a..2a+3 and columns 2b..2b+3 of x_pad. As in conv.py each Numba thre
 images, with its buffers (about 1 MB) in its core's cache and single-threaded GEMMs (small
 enough for OpenBLAS's small-matrix kernels). An image is first copied into a zero-padded
 channels-last buffer xp (2·TH + 2, 2·TW + 2, C), so every tile is in range and the transforms
-run over contiguous channels, which LLVM vectorises. The callers in conv.py validate inputs.
+run over contiguous channels, which LLVM vectorises. The engine's functional wrappers validate inputs.
 """
 
 import numba
 import numpy as np
 from numba import njit, prange
 
-from ._threads import per_thread, run_per_image, threaded
+from .threads import per_thread, run_per_image, threaded
 
 G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 
@@ -181,14 +181,14 @@ def _grad_output_transform(g_last, tiles_h, tiles_w, h, m_bar):
 def _forward_images(x, u, bias, ph, pw, tiles_h, tiles_w, xp, e, v, m, y_last, y):
     """y[n] = Aᵀ[U ⊙ (Bᵀ d B)]A for every tile of image n, + bias (O,) or empty."""
     for n in prange(x.shape[0]):
-        k = numba.get_thread_id()
-        _to_padded_channels_last(x[n], ph, pw, xp[k])
-        _input_transform(xp[k], tiles_h, tiles_w, e[k], v[k])
+        thread = numba.get_thread_id()
+        _to_padded_channels_last(x[n], ph, pw, xp[thread])
+        _input_transform(xp[thread], tiles_h, tiles_w, e[thread], v[thread])
         for xi in range(16):
-            np.dot(v[k, xi], u[xi], m[k, xi])           # M_ξ = V_ξ U_ξ
-        _output_transform(m[k], tiles_h, tiles_w, e[k], y_last[k])
+            np.dot(v[thread, xi], u[xi], m[thread, xi])           # M_ξ = V_ξ U_ξ
+        _output_transform(m[thread], tiles_h, tiles_w, e[thread], y_last[thread])
         y_n = y[n]
-        _to_channels_first(y_last[k], y_n)
+        _to_channels_first(y_last[thread], y_n)
         for o in range(bias.shape[0]):
             y_n[o] += bias[o]
 
@@ -205,19 +205,19 @@ def _weight_images(grad_y, x, ph, pw, tiles_h, tiles_w, xp, e, v, g_last, m_bar,
     """partial[group, ξ] = Σ_{n in group} V_ξ(n)ᵀ M̄_ξ(n): the group's share of Ū."""
     n_img = x.shape[0]
     for group in prange(partial.shape[0]):
-        k = numba.get_thread_id()
+        thread = numba.get_thread_id()
         for n in range(group * IMAGES_PER_SUM, min((group + 1) * IMAGES_PER_SUM, n_img)):
-            _to_padded_channels_last(x[n], ph, pw, xp[k])
-            _input_transform(xp[k], tiles_h, tiles_w, e[k], v[k])
-            _to_padded_channels_last(grad_y[n], 0, 0, g_last[k])   # zero where tiles overhang
-            _grad_output_transform(g_last[k], tiles_h, tiles_w, e[k], m_bar[k])
+            _to_padded_channels_last(x[n], ph, pw, xp[thread])
+            _input_transform(xp[thread], tiles_h, tiles_w, e[thread], v[thread])
+            _to_padded_channels_last(grad_y[n], 0, 0, g_last[thread])   # zero where tiles overhang
+            _grad_output_transform(g_last[thread], tiles_h, tiles_w, e[thread], m_bar[thread])
             first = n == group * IMAGES_PER_SUM
             for xi in range(16):
                 if first:
-                    np.dot(v[k, xi].T, m_bar[k, xi], partial[group, xi])
+                    np.dot(v[thread, xi].T, m_bar[thread, xi], partial[group, xi])
                 else:
-                    np.dot(v[k, xi].T, m_bar[k, xi], u_tmp[k])
-                    partial[group, xi] += u_tmp[k]
+                    np.dot(v[thread, xi].T, m_bar[thread, xi], u_tmp[thread])
+                    partial[group, xi] += u_tmp[thread]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -17,130 +17,16 @@ Avg pooling   y[n,c,i,j] = (1 / (KH·KW)) Σ_{(h,v) ∈ W(i,j)} x_pad[n,c,h,v]  
               padding counts as zeros and the divisor is always KH·KW, PyTorch's default).
               Backward: grad_x[n,c,h,v] = Σ_{(i,j): (h,v) ∈ W(i,j)} grad_y[n,c,i,j] / (KH·KW).
 
-Fast versions are Numba kernels with one thread per (n, c) plane: each thread writes only its
-own plane, so there is no racy accumulation and results are identical run to run. The
-``*_reference`` versions loop over the KH·KW window offsets in NumPy and are the spec.
+These are Numba kernels with one thread per (n, c) plane: each thread writes only its own plane,
+so there is no racy accumulation and results are identical run to run. Their spec is
+``minicnn/kernels/reference.py``, which loops over the KH·KW window offsets in NumPy.
 """
 
 import numpy as np
 from numba import prange
 
-from ._checks import float_array, non_negative_pair, output_hw, positive_pair, shape4
-from ._threads import threaded
-
-
-def _check_window(kernel, stride, padding):
-    kernel = positive_pair(kernel, "kernel")
-    stride = positive_pair(stride, "stride")
-    padding = non_negative_pair(padding, "padding")
-    if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
-        raise ValueError(f"padding must be at most half the kernel size, got padding {padding} "
-                         f"for kernel {kernel}")
-    return kernel, stride, padding
-
-
-def _check_pool_input(x, kernel, stride, padding):
-    x = float_array(x, "x", 4)
-    kernel, stride, padding = _check_window(kernel, stride, padding)
-    oh, ow = output_hw(x.shape[2], x.shape[3], kernel, stride, padding, "x")
-    return x, kernel, stride, padding, oh, ow
-
-
-def _check_pool_grad(grad_y, x_shape, kernel, stride, padding):
-    grad_y = float_array(grad_y, "grad_y", 4)
-    x_shape = shape4(x_shape, "x_shape")
-    kernel, stride, padding = _check_window(kernel, stride, padding)
-    oh, ow = output_hw(x_shape[2], x_shape[3], kernel, stride, padding, "x")
-    expected = (x_shape[0], x_shape[1], oh, ow)
-    if grad_y.shape != expected:
-        raise ValueError(f"grad_y must have shape {expected} (the pooled output of x_shape="
-                         f"{x_shape}), got {grad_y.shape}")
-    return grad_y, x_shape, kernel, stride, padding
-
-
-def _check_max_backward(grad_y, argmax, x_shape):
-    grad_y = float_array(grad_y, "grad_y", 4)
-    x_shape = shape4(x_shape, "x_shape")
-    if not isinstance(argmax, np.ndarray) or argmax.dtype != np.int64:
-        raise TypeError(f"argmax must be an int64 ndarray (from max_pool2d_forward), got "
-                        f"{getattr(argmax, 'dtype', type(argmax).__name__)}")
-    if argmax.shape != grad_y.shape:
-        raise ValueError(f"argmax must have the shape of grad_y {grad_y.shape}, got {argmax.shape}")
-    if grad_y.shape[:2] != x_shape[:2]:
-        raise ValueError(f"grad_y has (N, C) = {grad_y.shape[:2]} but x_shape={x_shape}")
-    plane = x_shape[2] * x_shape[3]
-    if argmax.size and (argmax.min() < 0 or argmax.max() >= plane):
-        raise ValueError(f"argmax values must lie in [0, H·W) = [0, {plane}), got "
-                         f"[{argmax.min()}, {argmax.max()}]")
-    return grad_y, np.ascontiguousarray(argmax), x_shape
-
-
-# ----------------------------------------------------------------------------------------------
-# Reference versions
-# ----------------------------------------------------------------------------------------------
-
-def _offset_view(x_pad, p, q, oh, ow, stride):
-    """x_pad[:, :, i·sh + p, j·sw + q] for all i < OH, j < OW (a strided view)."""
-    sh, sw = stride
-    return x_pad[:, :, p:p + sh * (oh - 1) + 1:sh, q:q + sw * (ow - 1) + 1:sw]
-
-
-def max_pool2d_forward_reference(x, kernel, stride, padding):
-    """Reference max pooling: returns (y, argmax); see the module docstring for the rules."""
-    x, (kh, kw), stride, (ph, pw), oh, ow = _check_pool_input(x, kernel, stride, padding)
-    n, c, h, w = x.shape
-    x_pad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
-    best = np.full((n, c, oh, ow), -np.inf, dtype=x.dtype)
-    argmax = np.full((n, c, oh, ow), -1, dtype=np.int64)
-    rows = np.arange(oh)[:, None] * stride[0] - ph        # input row of offset p = 0
-    cols = np.arange(ow)[None, :] * stride[1] - pw
-    for p in range(kh):                                   # row-major window order
-        for q in range(kw):
-            val = _offset_view(x_pad, p, q, oh, ow, stride)
-            r, s = rows + p, cols + q
-            inside = (r >= 0) & (r < h) & (s >= 0) & (s < w)
-            # Strict '>' keeps the first of equal values; a NaN always wins; the first real
-            # element is taken unconditionally so an all −∞ window still points into x.
-            take = inside & ((val > best) | np.isnan(val) | (argmax < 0))
-            best = np.where(take, val, best)
-            argmax = np.where(take, r * w + s, argmax)
-    return best, argmax
-
-
-def max_pool2d_backward_reference(grad_y, argmax, x_shape):
-    """Reference: grad_x[n, c, argmax[n,c,i,j]] += grad_y[n,c,i,j] (flat index into H·W)."""
-    grad_y, argmax, x_shape = _check_max_backward(grad_y, argmax, x_shape)
-    n, c, h, w = x_shape
-    grad_x = np.zeros((n, c, h * w), dtype=grad_y.dtype)
-    planes = np.arange(n * c).reshape(n, c, 1, 1)
-    # np.add.at accumulates repeated indices (overlapping windows) instead of overwriting.
-    np.add.at(grad_x.reshape(-1), (planes * (h * w) + argmax).ravel(), grad_y.ravel())
-    return grad_x.reshape(x_shape)
-
-
-def avg_pool2d_forward_reference(x, kernel, stride, padding):
-    """Reference: y[n,c,i,j] = Σ_{p,q} x_pad[n,c,i·sh+p, j·sw+q] / (KH·KW), zero padding."""
-    x, (kh, kw), stride, (ph, pw), oh, ow = _check_pool_input(x, kernel, stride, padding)
-    x_pad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    total = np.zeros((x.shape[0], x.shape[1], oh, ow), dtype=x.dtype)
-    for p in range(kh):
-        for q in range(kw):
-            total += _offset_view(x_pad, p, q, oh, ow, stride)
-    return total / x.dtype.type(kh * kw)
-
-
-def avg_pool2d_backward_reference(grad_y, x_shape, kernel, stride, padding):
-    """Reference: each grad_y[n,c,i,j] / (KH·KW) is added to every input of its window."""
-    grad_y, x_shape, (kh, kw), stride, (ph, pw) = _check_pool_grad(
-        grad_y, x_shape, kernel, stride, padding)
-    n, c, h, w = x_shape
-    oh, ow = grad_y.shape[2:]
-    share = grad_y / grad_y.dtype.type(kh * kw)
-    grad_pad = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad_y.dtype)
-    for p in range(kh):
-        for q in range(kw):
-            _offset_view(grad_pad, p, q, oh, ow, stride)[...] += share
-    return np.ascontiguousarray(grad_pad[:, :, ph:ph + h, pw:pw + w])
+from ..windows import output_hw, pair, pooled_hw
+from .threads import contiguous, threaded
 
 
 # ----------------------------------------------------------------------------------------------
@@ -151,9 +37,9 @@ def avg_pool2d_backward_reference(grad_y, x_shape, kernel, stride, padding):
 def _max_pool_forward(x, kh, kw, sh, sw, ph, pw, y, argmax):
     n_img, n_ch, height, width = x.shape
     oh, ow = y.shape[2], y.shape[3]
-    for t in prange(n_img * n_ch):
-        n = t // n_ch
-        c = t % n_ch
+    for plane in prange(n_img * n_ch):
+        n = plane // n_ch
+        c = plane % n_ch
         for i in range(oh):
             h_lo = max(i * sh - ph, 0)
             h_hi = min(i * sh - ph + kh, height)
@@ -182,9 +68,9 @@ def _max_pool_2x2_forward(x, sh, sw, y, argmax):
     data-dependent branches the CPU mispredicts half the time on real activations."""
     n_img, n_ch, height, width = x.shape
     oh, ow = y.shape[2], y.shape[3]
-    for t in prange(n_img * n_ch):
-        n = t // n_ch
-        c = t % n_ch
+    for plane in prange(n_img * n_ch):
+        n = plane // n_ch
+        c = plane % n_ch
         for i in range(oh):
             top, bottom = x[n, c, i * sh], x[n, c, i * sh + 1]
             y_row, arg_row = y[n, c, i], argmax[n, c, i]
@@ -209,9 +95,9 @@ def _max_pool_2x2_forward(x, sh, sw, y, argmax):
 def _max_pool_backward(grad_y, argmax, grad_x):
     n_img, n_ch, height, width = grad_x.shape
     oh, ow = grad_y.shape[2], grad_y.shape[3]
-    for t in prange(n_img * n_ch):
-        n = t // n_ch
-        c = t % n_ch
+    for plane in prange(n_img * n_ch):
+        n = plane // n_ch
+        c = plane % n_ch
         # The plane as one flat row: argmax already holds flat indices h·W + v.
         grad_plane = grad_x[n, c].reshape(height * width)
         g_plane, arg_plane = grad_y[n, c], argmax[n, c]
@@ -227,9 +113,9 @@ def _avg_pool_forward(x, kh, kw, sh, sw, ph, pw, y):
     n_img, n_ch, height, width = x.shape
     oh, ow = y.shape[2], y.shape[3]
     divisor = kh * kw
-    for t in prange(n_img * n_ch):
-        n = t // n_ch
-        c = t % n_ch
+    for plane in prange(n_img * n_ch):
+        n = plane // n_ch
+        c = plane % n_ch
         for i in range(oh):
             h_lo = max(i * sh - ph, 0)
             h_hi = min(i * sh - ph + kh, height)
@@ -249,9 +135,9 @@ def _avg_pool_backward(grad_y, kh, kw, sh, sw, ph, pw, grad_x):
     n_img, n_ch, height, width = grad_x.shape
     oh, ow = grad_y.shape[2], grad_y.shape[3]
     divisor = kh * kw
-    for t in prange(n_img * n_ch):
-        n = t // n_ch
-        c = t % n_ch
+    for plane in prange(n_img * n_ch):
+        n = plane // n_ch
+        c = plane % n_ch
         for h in range(height):
             for v in range(width):
                 grad_x[n, c, h, v] = 0
@@ -271,19 +157,25 @@ def _avg_pool_backward(grad_y, kh, kw, sh, sw, ph, pw, grad_x):
 # Fast public functions
 # ----------------------------------------------------------------------------------------------
 
-def max_pool2d_forward(x, kernel, stride, padding):
+def max_pool2d_forward(x, kernel, stride, padding, ceil_mode=False):
     """Max pooling y[n,c,i,j] = max over window W(i,j) of x_pad (padding = −∞).
 
     Returns (y, argmax): y (N, C, OH, OW) in x's dtype and argmax (N, C, OH, OW) int64 holding
     the flat index h·W + v of the chosen element in the unpadded plane. Ties → first in
     row-major window order; NaN propagates (as PyTorch)."""
-    x, (kh, kw), (sh, sw), (ph, pw), oh, ow = _check_pool_input(x, kernel, stride, padding)
+    kernel, stride, padding = pair(kernel), pair(stride), pair(padding)
+    x = contiguous(x)
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    oh, ow = pooled_hw(x.shape[2], x.shape[3], kernel, stride, padding, ceil_mode)
     n, c = x.shape[:2]
     y = np.empty((n, c, oh, ow), dtype=x.dtype)
     argmax = np.empty((n, c, oh, ow), dtype=np.int64)
+    # The general kernel clips every window to the image, so ceil_mode's last windows, which hang
+    # over the padded input, need nothing else; the 2×2 kernel reads whole windows only.
+    whole_windows = (oh, ow) == output_hw(x.shape[2], x.shape[3], kernel, stride, padding)
     if y.size == 0:
         pass
-    elif (kh, kw, ph, pw) == (2, 2, 0, 0):
+    elif (kh, kw, ph, pw) == (2, 2, 0, 0) and whole_windows:
         _max_pool_2x2_forward(x, sh, sw, y, argmax)
     else:
         _max_pool_forward(x, kh, kw, sh, sw, ph, pw, y, argmax)
@@ -294,7 +186,7 @@ def max_pool2d_backward(grad_y, argmax, x_shape):
     """∂L/∂x of max pooling: grad_x[n, c, argmax[n,c,i,j]] += grad_y[n,c,i,j].
 
     Overlapping windows that chose the same element accumulate. Returns shape x_shape."""
-    grad_y, argmax, x_shape = _check_max_backward(grad_y, argmax, x_shape)
+    grad_y, argmax = contiguous(grad_y), contiguous(argmax)
     grad_x = np.empty(x_shape, dtype=grad_y.dtype)     # the kernel zeroes each plane it owns
     if grad_x.size:
         _max_pool_backward(grad_y, argmax, grad_x)
@@ -304,7 +196,10 @@ def max_pool2d_backward(grad_y, argmax, x_shape):
 def avg_pool2d_forward(x, kernel, stride, padding):
     """Average pooling y[n,c,i,j] = Σ_{(h,v)∈W(i,j)} x_pad[n,c,h,v] / (KH·KW), zero padding
     included in the count (PyTorch's count_include_pad=True)."""
-    x, (kh, kw), (sh, sw), (ph, pw), oh, ow = _check_pool_input(x, kernel, stride, padding)
+    kernel, stride, padding = pair(kernel), pair(stride), pair(padding)
+    x = contiguous(x)
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    oh, ow = output_hw(x.shape[2], x.shape[3], kernel, stride, padding)
     y = np.empty((x.shape[0], x.shape[1], oh, ow), dtype=x.dtype)
     if y.size:
         _avg_pool_forward(x, kh, kw, sh, sw, ph, pw, y)
@@ -313,8 +208,9 @@ def avg_pool2d_forward(x, kernel, stride, padding):
 
 def avg_pool2d_backward(grad_y, x_shape, kernel, stride, padding):
     """∂L/∂x of average pooling: grad_x[n,c,h,v] = Σ_{(i,j): (h,v)∈W(i,j)} grad_y[n,c,i,j]/(KH·KW)."""
-    grad_y, x_shape, (kh, kw), (sh, sw), (ph, pw) = _check_pool_grad(
-        grad_y, x_shape, kernel, stride, padding)
+    kernel, stride, padding = pair(kernel), pair(stride), pair(padding)
+    grad_y = contiguous(grad_y)
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     grad_x = np.empty(x_shape, dtype=grad_y.dtype)     # the kernel zeroes each plane it owns
     if grad_x.size:
         _avg_pool_backward(grad_y, kh, kw, sh, sw, ph, pw, grad_x)

@@ -1,0 +1,62 @@
+"""Numba settings the fast kernels need, applied once when the fast backend loads.
+
+Two settings, each overridable by the user's own environment variable:
+
+- the threading layer ("workqueue" unless NUMBA_THREADING_LAYER is set), and
+- where compiled kernels are cached (NUMBA_CACHE_DIR wins).
+"""
+
+import os
+import tempfile
+
+import numba
+
+__all__ = ["choose_threading_layer", "ensure_cache_dir"]
+
+
+# Numba's threading layer. Its OpenMP layer starts a parallel loop in about 1 µs, the "workqueue"
+# layer in about 90 µs here, but OpenMP threads busy-wait after every loop, and next to another
+# OpenMP runtime in the same process (PyTorch's, when attributions are cross-checked against
+# Captum) PyTorch's float64 train step ran 15x slower; with OpenBLAS's multi-threaded GEMMs it
+# made convolutions 5-20x slower. So we use "workqueue", whose threads sleep, and keep the
+# kernels serial below a size where starting threads pays (`threads.SMALL_WORK`,
+# `threads.PARALLEL_MACS`). It only takes effect if no Numba parallel code ran yet in this
+# process, and an explicit NUMBA_THREADING_LAYER from the user always wins.
+def choose_threading_layer():
+    """Use "workqueue" (see above) unless the user chose a layer."""
+    if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":
+        numba.config.THREADING_LAYER = "workqueue"
+
+
+# Where the compiled kernels are cached (``cache=True``). Numba tries, in order: NUMBA_CACHE_DIR,
+# the ``__pycache__`` next to this file, then a user-wide directory ($XDG_CACHE_HOME or
+# ~/.cache, "numba" inside). A read-only install (site-packages owned by root) therefore already
+# caches in ~/.cache/numba. Only when none of them is writable (read-only package *and* no
+# writable home, e.g. a service account or a locked-down container) does Numba refuse to import
+# a ``cache=True`` function at all ("no locator available"); then we point it at a per-user
+# directory under the system temp dir. An explicit NUMBA_CACHE_DIR always wins.
+def _writable_dir(path):
+    """True if ``path`` exists or can be created, and a file can be written in it (Numba's test)."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+        return True
+    except OSError:
+        return False
+
+
+def ensure_cache_dir():
+    if numba.config.CACHE_DIR:
+        return
+    if _writable_dir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")):
+        return
+    try:  # the same directory Numba's UserWideCacheLocator would use
+        from numba.misc.appdirs import AppDirs
+
+        user_cache = AppDirs(appname="numba", appauthor=False).user_cache_dir
+    except ImportError:
+        user_cache = os.path.join(os.getenv("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "numba")
+    if _writable_dir(user_cache):
+        return
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    numba.config.CACHE_DIR = os.path.join(tempfile.gettempdir(), f"minicnn-numba-cache-{uid}")
