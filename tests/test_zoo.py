@@ -57,7 +57,7 @@ ARCHITECTURES = sorted(PUBLISHED_PARAMETERS)
 # adaptive pool's 7×7 bins; AlexNet 127: 3×3 → 6×6; SqueezeNet 65: every ceil_mode pool keeps
 # a partial window; these nets are slow in a NumPy engine on two cores).
 GRADIENT_CASES = [
-    ("resnet18", 224, 1), ("mobilenet_v2", 224, 1),
+    ("resnet18", 224, 1), ("mobilenet_v2", 224, 1), ("densenet121", 224, 1),
     ("resnet34", 64, 2), ("resnet50", 64, 2), ("vgg11", 64, 2), ("vgg16", 64, 1), ("vgg16_bn", 64, 2),
     ("alexnet", 127, 2), ("squeezenet1_1", 65, 2), ("densenet121", 64, 2),
 ]
