@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from .. import functional as F
 from .. import nn
+from .resnet import BasicBlock
 
-__all__ = ["LeNet", "VGGSmall", "ResNetSmall", "BasicBlock"]
+__all__ = ["LeNet", "VGGSmall", "ResNetSmall"]
 
 
 class LeNet(nn.Module):
@@ -59,33 +60,9 @@ class VGGSmall(nn.Module):
         return self.classifier(self.features(x))
 
 
-class BasicBlock(nn.Module):
-    """ResNet basic block (He et al. 2016): out = ReLU(BN(conv(ReLU(BN(conv(x))))) + shortcut(x)),
-    with a 1×1 strided conv + BN shortcut when the shape changes (torchvision's names)."""
-
-    def __init__(self, in_channels, out_channels, stride=1):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out_channels)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_channels)
-        self.relu = nn.ReLU()
-        self.downsample = None
-        if stride != 1 or in_channels != out_channels:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels),
-            )
-
-    def forward(self, x):
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        shortcut = x if self.downsample is None else self.downsample(x)
-        return self.relu(out + shortcut)  # the same ReLU module used twice, as torchvision does
-
-
 class ResNetSmall(nn.Module):
-    """A small ResNet: stem conv 3×3 → BN → ReLU, blocks at widths (w, 2w) (the second strided),
-    global average pooling, linear classifier."""
+    """A small ResNet: stem conv 3×3 → BN → ReLU, two of ResNet-18's BasicBlocks at widths
+    (w, 2w) (the second strided), global average pooling, linear classifier."""
 
     def __init__(self, input_shape=(3, 32, 32), num_classes=10, width=16):
         super().__init__()
