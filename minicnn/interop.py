@@ -175,8 +175,8 @@ def _weights_in_checkpoint(checkpoint, path):
                          + (f" (ignored: {', '.join(map(repr, others[:5]))})" if others else ""))
     for key, value in state.items():
         if not isinstance(key, str) or not _is_tensor(value):
-            raise ValueError(f"load_torch_checkpoint: {path!r}: entry {key!r} is a {type(value).__name__}, not a "
-                             f"tensor; top-level keys: {list(checkpoint)[:8]}")
+            raise ValueError(f"load_torch_checkpoint: {path!r}: entry {key!r} is not a tensor ("
+                             f"{type(value).__name__}); top-level keys: {list(checkpoint)[:8]}")
     if state and all(k.startswith(_PARALLEL_PREFIX) for k in state):
         state = OrderedDict((k[len(_PARALLEL_PREFIX):], v) for k, v in state.items())
         notes.append(f"stripped the {_PARALLEL_PREFIX!r} prefix (nn.DataParallel) from all {len(state)} keys")

@@ -175,7 +175,8 @@ def _safetensors_writer(arrays):
     safetensors = _safetensors()
 
     def write(f, arrays):
-        contiguous = {name: np.ascontiguousarray(array) for name, array in arrays.items()}
+        # np.ascontiguousarray would turn a 0-d array (num_batches_tracked) into shape (1,).
+        contiguous = {name: np.array(array, order="C", copy=not array.flags.c_contiguous) for name, array in arrays.items()}
         try:
             encoded = safetensors.numpy.save(contiguous, metadata={_ORDER_KEY: json.dumps(list(arrays))})
         except safetensors.SafetensorError as error:  # e.g. complex128, which the format lacks
