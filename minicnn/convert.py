@@ -170,7 +170,8 @@ def main(argv=None):
     parser.add_argument("--arch", help="check the keys and shapes against this architecture (e.g. resnet18, lenet)")
     parser.add_argument("--num-classes", type=_positive_int,
                         help="classes of --arch (default: read off the classifier weight in the file)")
-    parser.add_argument("--input-shape", type=_input_shape, help="C,H,W of the small architectures (lenet, vgg, resnet)")
+    parser.add_argument("--input-shape", type=_input_shape,
+                        help="C,H,W of the small architectures (lenet, vgg, resnet)")
     args = parser.parse_args(argv)
     if args.arch is None and (args.num_classes or args.input_shape):
         parser.error("--num-classes and --input-shape need --arch")

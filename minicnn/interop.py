@@ -194,7 +194,8 @@ def _numpy_compatible(state, torch):
 
 
 def _is_tensor(value):
-    return isinstance(value, np.ndarray) or all(hasattr(value, a) for a in ("detach", "cpu", "numpy"))
+    """A torch tensor, recognised without importing torch."""
+    return all(hasattr(value, a) for a in ("detach", "cpu", "numpy", "is_floating_point"))
 
 
 def _import_torch(message):

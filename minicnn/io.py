@@ -176,7 +176,8 @@ def _safetensors_writer(arrays):
 
     def write(f, arrays):
         # np.ascontiguousarray would turn a 0-d array (num_batches_tracked) into shape (1,).
-        contiguous = {name: np.array(array, order="C", copy=not array.flags.c_contiguous) for name, array in arrays.items()}
+        contiguous = {name: array if array.flags.c_contiguous else array.copy(order="C")
+                      for name, array in arrays.items()}
         try:
             encoded = safetensors.numpy.save(contiguous, metadata={_ORDER_KEY: json.dumps(list(arrays))})
         except safetensors.SafetensorError as error:  # e.g. complex128, which the format lacks

@@ -77,7 +77,8 @@ class TestPreprocess:
         image = random_image(256, 280, seed=2)
         crop = image[16:240, 28:252]
         expected = torch.from_numpy(crop).permute(2, 0, 1).float().div(255)
-        expected = expected.sub(torch.tensor(IMAGENET_MEAN)[:, None, None]).div(torch.tensor(IMAGENET_STD)[:, None, None])
+        mean, std = torch.tensor(IMAGENET_MEAN)[:, None, None], torch.tensor(IMAGENET_STD)[:, None, None]
+        expected = expected.sub(mean).div(std)
         x = imagenet_preprocess(image, dtype=np.float32)
         assert x.dtype == np.float32
         np.testing.assert_array_equal(x, expected.numpy())
@@ -202,7 +203,8 @@ class TestClassNames:
         assert isinstance(names, tuple) and len(names) == 1000
         assert all(name and name == name.strip() for name in names)
         # torchvision's list has two names twice; the positions are what the models were trained on.
-        duplicates = {n: [i for i, m in enumerate(names) if m == n] for n, c in collections.Counter(names).items() if c > 1}
+        twice = [name for name, count in collections.Counter(names).items() if count > 1]
+        duplicates = {name: [i for i, m in enumerate(names) if m == name] for name in twice}
         assert duplicates == {"crane": [134, 517], "maillot": [638, 639]}
         assert len(set(names)) == 998
 

@@ -84,7 +84,8 @@ def imagenet_batch(images, resize=256, crop=224, dtype=np.float64):
     if isinstance(images, np.ndarray) and images.ndim == 4:
         images = list(images)
     if not isinstance(images, (list, tuple)):
-        raise TypeError(f"images must be a list or tuple of images (or an N×H×W×3 array), got {type(images).__name__}")
+        raise TypeError(f"images must be a list or tuple of images (or an N×H×W×3 array), "
+                        f"got {type(images).__name__}")
     if len(images) == 0:
         raise ValueError("images must hold at least one image, got an empty sequence")
     return np.stack([imagenet_preprocess(image, resize, crop, dtype) for image in images])

@@ -13,7 +13,7 @@ carries that class as its label; the others (no ImageNet class fits) have none:
     camera             camera()   (grey)     872 'tripod'          a cameraman at a camera on a tripod
     coins              coins()    (grey)     --                    Greek coins from Pompeii
     hubble_deep_field  hubble_deep_field()   --                    galaxies (Hubble Space Telescope)
-    motorcycle         stereo_motorcycle()   --                    a motorbike (ImageNet has only 'moped', 'motor scooter')
+    motorcycle         stereo_motorcycle()   --                    a motorbike (ImageNet: only 'moped', 'motor scooter')
 
 `load_photos` gives the images as shipped (uint8, H×W×3, or H×W for the two grey ones);
 `photos_batch` preprocesses them for a torchvision model; `load_photos_dataset` (what
