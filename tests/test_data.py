@@ -565,17 +565,18 @@ def test_loader_bad_arguments(args, kwargs, error, argument):
 
 
 def test_load_dataset_dispatches():
-    assert set(DATASETS) == {"digits", "faces", "shapes"}
+    assert set(DATASETS) == {"digits", "faces", "shapes", "photos"}
     ds = load_dataset("shapes", n_train=8, n_test=4)
     assert ds.name == "shapes" and len(ds.x_train) == 8
     assert load_dataset("digits", size=16).input_shape == (1, 16, 16)
     assert load_dataset("faces").name == "faces"
+    assert load_dataset("photos", dtype=np.float32).x_test.dtype == np.float32  # more in test_imagenet_data.py
 
 
 def test_load_dataset_unknown_name_lists_valid_ones():
     with pytest.raises(ValueError) as info:
         load_dataset("mnist")
-    for valid in ("digits", "faces", "shapes", "name"):
+    for valid in ("digits", "faces", "shapes", "photos", "name"):
         assert valid in str(info.value)
     with pytest.raises(TypeError, match="name"):
         load_dataset(3)

@@ -1,10 +1,12 @@
-"""Tests for minicnn.io: .npz save/load that is bit-exact, atomic and never unpickles.
+"""Tests for minicnn.io: .npz and .safetensors save/load that is bit-exact, atomic and never unpickles.
 
 Run one part with e.g. ``pytest tests/test_io.py -k Atomic``.
 """
 
 import os
 import pickle
+import re
+import sys
 import zipfile
 
 import numpy as np
@@ -234,3 +236,128 @@ class TestForeignFiles:
         with pytest.raises(ValueError):
             mc.load(path)
         assert not marker.exists()
+
+
+class TestPickledArrays:
+    def test_object_array_npz_refused_in_one_line_naming_it(self, tmp_path):
+        path = tmp_path / "objects.npz"
+        np.savez(path, fine=np.ones(2), bad=np.array([{"a": 1}], dtype=object))
+        with pytest.raises(ValueError) as info:
+            mc.load(path)
+        message = str(info.value)
+        assert "\n" not in message
+        assert "'bad'" in message and "pickled object array" in message and "never unpickles" in message
+
+    def test_torch_checkpoint_suffix_points_to_the_converter(self, tmp_path):
+        path = tmp_path / "resnet18.pth"
+        path.write_bytes(b"PK")
+        with pytest.raises(ValueError, match=r"load_torch_checkpoint.*python -m minicnn\.convert"):
+            mc.load(path)
+        with pytest.raises(ValueError, match="npz or .safetensors"):
+            mc.save({"a": np.zeros(2)}, tmp_path / "out.pth")
+
+
+# The package must never unpickle: no pickle module, no allow_pickle=True, no weights_only=False.
+_UNPICKLING = re.compile(
+    r"^\s*(import|from)\s+(c?pickle|cloudpickle|dill|joblib|shelve)\b"
+    r"|\b(c?pickle|dill|joblib)\.(loads?|Unpickler)\b"
+    r"|allow_pickle\s*=\s*True|weights_only\s*=\s*False",
+    re.MULTILINE,
+)
+
+
+def package_sources():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for package in ("minicnn", "attributions"):
+        for directory, _, files in os.walk(os.path.join(root, package)):
+            for name in files:
+                if name.endswith(".py"):
+                    yield os.path.join(directory, name)
+
+
+def test_no_package_source_can_unpickle():
+    sources = list(package_sources())
+    assert any(p.endswith(os.path.join("minicnn", "io.py")) for p in sources)
+    offenders = []
+    for path in sources:
+        with open(path, encoding="utf-8") as f:
+            offenders += [f"{path}: {m.group(0).strip()}" for m in _UNPICKLING.finditer(f.read())]
+    assert offenders == []
+
+
+def test_the_unpickling_pattern_catches_what_it_should():
+    for line in ("import pickle", "from pickle import loads", "x = pickle.load(f)", "np.load(p, allow_pickle=True)",
+                 "torch.load(p, weights_only=False)", "import dill"):
+        assert _UNPICKLING.search(line), line
+    for line in ("np.load(p, allow_pickle=False)", "loads never unpickle", "torch.load(p, weights_only=True)"):
+        assert not _UNPICKLING.search(line), line
+
+
+class TestSafetensors:
+    safetensors = pytest.importorskip("safetensors.numpy", reason="safetensors not installed (pip install safetensors)")
+
+    def test_round_trip_bit_exact_with_order_and_dtypes(self, tmp_path):
+        original = dict(state(), half=np.array([1.5, -2.0], dtype=np.float16), mask=np.array([True, False]),
+                        t=np.arange(12.0).reshape(3, 4).T)
+        path = tmp_path / "model.safetensors"
+        mc.save(original, path)
+        loaded = mc.load(path)
+        assert list(loaded) == list(original)  # the state_dict's order, not the format's
+        for name, array in original.items():
+            assert loaded[name].dtype == array.dtype and loaded[name].shape == array.shape, name
+            assert loaded[name].tobytes() == np.ascontiguousarray(array).tobytes(), name
+            assert type(loaded[name]) is np.ndarray and loaded[name].flags.writeable
+
+    def test_file_written_by_safetensors_itself(self, tmp_path):
+        # As published by Hugging Face / timm: no minicnn metadata, so the file's own order.
+        path = tmp_path / "hub.safetensors"
+        arrays = {"fc.weight": np.ones((3, 2), np.float32), "fc.bias": np.zeros(3, np.float32)}
+        self.safetensors.save_file(arrays, str(path), metadata={"format": "pt"})
+        loaded = mc.load(path)
+        assert sorted(loaded) == sorted(arrays)
+        np.testing.assert_array_equal(loaded["fc.weight"], arrays["fc.weight"])
+
+    def test_model_loads_from_safetensors(self, tmp_path):
+        model = mc.nn.Sequential(mc.nn.Conv2d(1, 2, 3), mc.nn.BatchNorm2d(2))
+        mc.save(model.state_dict(), tmp_path / "m.safetensors")
+        other = mc.nn.Sequential(mc.nn.Conv2d(1, 2, 3), mc.nn.BatchNorm2d(2))
+        other.load_state_dict(mc.load(tmp_path / "m.safetensors"))
+        np.testing.assert_array_equal(other[0].weight.data, model[0].weight.data)
+
+    def test_unsupported_dtype_leaves_no_file(self, tmp_path):
+        with pytest.raises(TypeError, match="safetensors"):
+            mc.save({"z": np.ones(2, dtype=np.complex128)}, tmp_path / "c.safetensors")
+        assert os.listdir(tmp_path) == []
+
+    def test_existing_file_kept_when_encoding_fails(self, tmp_path, monkeypatch):
+        path = tmp_path / "m.safetensors"
+        mc.save({"a": np.arange(3.0)}, path)
+        before = path.read_bytes()
+
+        def broken(*args, **kwargs):
+            raise OSError("disk full")
+
+        monkeypatch.setattr(self.safetensors, "save", broken)
+        with pytest.raises(OSError, match="disk full"):
+            mc.save({"a": np.arange(100.0)}, path)
+        assert path.read_bytes() == before and os.listdir(tmp_path) == ["m.safetensors"]
+
+    @pytest.mark.parametrize("keep", [0, 5, 40, -3])
+    def test_damaged_file(self, tmp_path, keep):
+        path = tmp_path / "m.safetensors"
+        mc.save(state(), path)
+        data = path.read_bytes()
+        path.write_bytes(data[:keep] if keep >= 0 else data[:keep])
+        with pytest.raises(ValueError, match="not a readable .safetensors file"):
+            mc.load(path)
+
+    def test_missing_package_says_how_to_install(self, tmp_path, monkeypatch):
+        path = tmp_path / "m.safetensors"
+        mc.save({"a": np.ones(2)}, path)
+        monkeypatch.setitem(sys.modules, "safetensors", None)
+        monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
+        for call in (lambda: mc.load(path), lambda: mc.save({"a": np.ones(2)}, tmp_path / "new.safetensors")):
+            with pytest.raises(ImportError, match="pip install safetensors") as info:
+                call()
+            assert "\n" not in str(info.value)
+        assert sorted(os.listdir(tmp_path)) == ["m.safetensors"]

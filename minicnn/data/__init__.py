@@ -6,19 +6,35 @@
   ground-truth relevance masks, for measuring explanations (4 classes);
 * :func:`read_idx` / :func:`load_idx_dataset` -- MNIST-style IDX files you
   already have on disk;
-* :func:`load_dataset` -- any of the bundled three by name;
+* :func:`load_photos` / :func:`photos_batch` -- scikit-image's real photographs (a cat, a
+  coffee cup, a rocket, ...), for explaining ImageNet models;
+* :func:`imagenet_preprocess`, :func:`imagenet_batch`, :func:`imagenet_unnormalize` --
+  torchvision's ImageNet input pipeline; :func:`imagenet_classes` and
+  :func:`imagenet_class_index` -- the 1000 class names;
+* :func:`load_dataset` -- any of the bundled datasets by name;
 * :func:`train_test_split` and :class:`DataLoader` -- the plumbing.
 
 Every loader returns a :class:`Dataset`; images are float64 in [0, 1] unless
-``dtype=`` says otherwise. This package uses only NumPy (plus the two
-libraries the datasets ship in) and nothing else from minicnn.
+``dtype=`` says otherwise (the ImageNet photos are normalised as torchvision's
+models expect). This package uses only NumPy, Pillow and the two libraries
+the datasets ship in, and nothing else from minicnn.
 """
 
 from .dataset import Dataset
 from .digits import load_digits
 from .faces import load_faces
 from .idx import FASHION_MNIST_CLASSES, load_idx_dataset, read_idx
+from .imagenet import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ImageConversionWarning,
+    imagenet_batch,
+    imagenet_preprocess,
+    imagenet_unnormalize,
+)
+from .imagenet_classes import imagenet_class_index, imagenet_classes
 from .loader import DataLoader
+from .photos import PHOTOS, load_photos, load_photos_dataset, photos_batch
 from .registry import DATASETS, load_dataset
 from .shapes import SHAPE_CLASSES, load_shapes, make_shapes
 from .split import train_test_split
@@ -37,4 +53,16 @@ __all__ = [
     "DATASETS",
     "SHAPE_CLASSES",
     "FASHION_MNIST_CLASSES",
+    "imagenet_preprocess",
+    "imagenet_batch",
+    "imagenet_unnormalize",
+    "imagenet_classes",
+    "imagenet_class_index",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "ImageConversionWarning",
+    "PHOTOS",
+    "load_photos",
+    "photos_batch",
+    "load_photos_dataset",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .digits import load_digits
 from .faces import load_faces
+from .photos import load_photos_dataset
 from .shapes import load_shapes
 
 __all__ = ["DATASETS", "load_dataset"]
@@ -13,11 +14,12 @@ DATASETS = {
     "digits": load_digits,
     "faces": load_faces,
     "shapes": load_shapes,
+    "photos": load_photos_dataset,  # scikit-image's photographs with ImageNet labels, a test set only
 }
 
 
 def load_dataset(name, **kwargs):
-    """Return ``DATASETS[name](**kwargs)``: "digits", "faces" or "shapes".
+    """Return ``DATASETS[name](**kwargs)``: "digits", "faces", "shapes" or "photos".
 
     Keyword arguments go to the loader unchanged, e.g.
     ``load_dataset("digits", size=16, seed=1)``.

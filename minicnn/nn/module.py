@@ -44,8 +44,9 @@ class Parameter(Tensor):
 class StateDictError(ValueError, KeyError):
     """`load_state_dict` found missing keys, unexpected keys or shape mismatches.
 
-    A ValueError *and* a KeyError, so either `except` catches it. The lists are also available as
-    attributes: `missing_keys`, `unexpected_keys`, `shape_mismatches` ([(key, expected, got)]).
+    A ValueError *and* a KeyError, so either `except` catches it. The message is one line with
+    the counts and the first key of each kind; the full lists are attributes: `missing_keys`,
+    `unexpected_keys`, `shape_mismatches` ([(key, the model's shape, the state_dict's shape)]).
     """
 
     def __init__(self, message, missing_keys=(), unexpected_keys=(), shape_mismatches=()):
@@ -54,8 +55,14 @@ class StateDictError(ValueError, KeyError):
         self.unexpected_keys = list(unexpected_keys)
         self.shape_mismatches = list(shape_mismatches)
 
-    def __str__(self):  # KeyError would repr() the message, hiding the line breaks
+    def __str__(self):  # KeyError would repr() the message (quotes around it)
         return str(self.args[0])
+
+    @property
+    def problems(self):
+        """One phrase per kind of problem in the lists, e.g. ["3 missing keys (first: 'fc.weight')",
+        ...]: what a report prints one line each (`python -m minicnn.convert --arch` does)."""
+        return _mismatch_summary(self.missing_keys, self.unexpected_keys, self.shape_mismatches)
 
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -368,7 +375,8 @@ class Module:
 
         Values may be anything `np.asarray` accepts, minicnn Tensors, or torch tensors. With
         `strict` (the default), missing and unexpected keys are errors; shape mismatches always
-        are. Every problem is listed in one `StateDictError` (a ValueError and a KeyError).
+        are. All problems are reported by one `StateDictError` (a ValueError and a KeyError) whose
+        one-line message counts them and names the first of each kind.
         Returns (missing_keys, unexpected_keys).
         """
         if not hasattr(state_dict, "keys"):
@@ -441,11 +449,25 @@ def _to_numpy(value) -> np.ndarray:
 
 
 def _describe_mismatch(model, missing, unexpected, mismatched) -> str:
-    lines = [f"Error(s) in loading state_dict for {model}:"]
+    """One line: how many keys are missing, unexpected and mis-shaped, with the first of each
+    (the full lists stay on the StateDictError); a 300-key list helps nobody read the cause."""
+    return f"state_dict does not match {model}: " + ", ".join(_mismatch_summary(missing, unexpected, mismatched))
+
+
+def _mismatch_summary(missing, unexpected, mismatched) -> list:
+    """One phrase per kind of problem, e.g. "3 missing keys (first: 'fc.weight')"; kinds with no
+    problem are left out. `mismatched` holds (key, model's shape, state_dict's shape)."""
+    parts = []
     if missing:
-        lines.append(f"  Missing key(s) ({len(missing)}): " + ", ".join(repr(k) for k in missing))
+        parts.append(f"{_count(len(missing), 'missing key')} (first: {missing[0]!r})")
     if unexpected:
-        lines.append(f"  Unexpected key(s) ({len(unexpected)}): " + ", ".join(repr(k) for k in unexpected))
-    for key, expected, got in mismatched:
-        lines.append(f"  Shape mismatch for {key!r}: the model has shape {expected}, the state_dict has {got}")
-    return "\n".join(lines)
+        parts.append(f"{_count(len(unexpected), 'unexpected key')} (first: {unexpected[0]!r})")
+    if mismatched:
+        key, expected, got = mismatched[0]
+        parts.append(f"{_count(len(mismatched), 'shape mismatch', 'shape mismatches')} "
+                     f"(first: {key!r} is {tuple(got)} in the state_dict, {tuple(expected)} in the model)")
+    return parts
+
+
+def _count(n, singular, plural=None):
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
