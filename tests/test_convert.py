@@ -24,7 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def own_init_generator(monkeypatch):
     """Models built here draw from their own seeded generator, so the weights that later test
     files draw from minicnn.nn.init's global one do not depend on this file running first."""
-    monkeypatch.setattr(mc.nn.init, "_rng", np.random.default_rng(0))
+    monkeypatch.setattr(mc.random, "_generator", np.random.default_rng(0))
 
 
 def lenet_safetensors(tmp_path, num_classes=7, input_shape=(1, 16, 16)):
