@@ -20,7 +20,7 @@ import numpy as np
 
 from minicnn.exercises import Case, check_exercise, fail, run_case
 
-from .deeplift import reveal_cancel_deltas
+from .deeplift_rules import reveal_cancel_deltas
 from .integrated_gradients import quadrature
 
 __all__ = [

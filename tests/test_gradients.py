@@ -10,7 +10,7 @@ import pytest
 
 import minicnn as mc
 from minicnn import nn
-from attributions.checks import completeness_delta
+from attributions.completeness import completeness_delta
 from attributions.gradcam import grad_cam, guided_backprop, guided_grad_cam
 from attributions.gradients import gradient_x_input, input_gradient, saliency
 from attributions.integrated_gradients import integrated_gradients

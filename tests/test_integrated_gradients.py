@@ -1,5 +1,5 @@
 """Tests for attributions.integrated_gradients (quadrature rules, batching, completeness, known
-answers), attributions.baselines and attributions.checks.
+answers), attributions.baselines and attributions.completeness.
 
 Run one part with e.g. ``pytest tests/test_integrated_gradients.py -k Quadrature``.
 """
@@ -15,7 +15,7 @@ from attributions import baselines as B
 import importlib
 
 ig_module = importlib.import_module("attributions.integrated_gradients")  # the module, not the function
-from attributions.checks import completeness_delta
+from attributions.completeness import completeness_delta
 from attributions.integrated_gradients import METHODS, integrated_gradients, quadrature
 
 from test_gradients import MinNet, invariance_nets, linear, relu_conv_net, saturation_net, smooth_conv_net

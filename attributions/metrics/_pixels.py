@@ -15,7 +15,7 @@ import numpy as np
 
 import minicnn as mc
 
-from .._common import eval_mode, num_classes, prepare_input, prepare_targets
+from ..inputs import eval_mode, num_classes, prepare_input, prepare_targets
 
 __all__ = [
     "as_array", "pixel_map", "check_images", "check_masks", "check_int", "check_fraction",

@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._common import prepare_baseline
+from ..inputs import prepare_baseline
 from ..baselines import blurred_baseline
 from ._pixels import (
     check_fraction,
