@@ -19,8 +19,9 @@ from typing import NamedTuple
 import numpy as np
 
 import minicnn.autograd as autograd
+from minicnn.validation import check_int
 
-from ._pixels import as_array, check_int
+from ._pixels import as_array
 
 __all__ = ["Cost", "PassCounter", "count_passes", "measure_cost"]
 
@@ -36,8 +37,8 @@ class PassCounter:
 
 
 @contextlib.contextmanager
-def count_passes(model):
-    """Count forward rows of `model` and backward rows of every backward pass inside the block.
+def count_passes(model=None):
+    """Count forward rows of `model` (if given) and backward rows of every backward pass inside the block.
 
         with count_passes(model) as counter:
             A.integrated_gradients(model, x, y)
@@ -57,13 +58,14 @@ def count_passes(model):
         counter.backward_rows += int(first[0]) if len(first) else 1
         return original(roots, grad_roots, *args, **kwargs)
 
-    handle = model.register_forward_pre_hook(on_forward)
+    handle = None if model is None else model.register_forward_pre_hook(on_forward)
     autograd.backward_pass = counted_backward_pass
     try:
         yield counter
     finally:
         autograd.backward_pass = original
-        handle.remove()
+        if handle is not None:
+            handle.remove()
 
 
 class Cost(NamedTuple):
