@@ -1,4 +1,4 @@
-"""DeepLIFT: the known answers of METHODS.md, summation-to-delta on random graphs, bad input."""
+"""DeepLIFT: the known answers of docs/methods.md (Small cases with known answers), summation-to-delta on random graphs, bad input."""
 
 import numpy as np
 import pytest
@@ -20,7 +20,7 @@ def min_net():
     return nn.Lambda(lambda x: column(x, 0) - F.relu(column(x, 0) - column(x, 1)))
 
 
-# ---- METHODS.md case 1: the min network -------------------------------------------------------
+# ---- docs/methods.md (Small cases with known answers) case 1: the min network -------------------------------------------------------
 @pytest.mark.parametrize("x, expected", [((3.0, 1.0), (0.0, 1.0)), ((1.0, 3.0), (1.0, 0.0))])
 def test_min_network_rescale(x, expected):
     c = A.deeplift(min_net(), np.array([x]), 0, rule="rescale")

@@ -77,7 +77,7 @@ class TestQuadrature:
         assert quadrature("riemann_left", 1) == (np.array([0.0]), np.array([1.0]))
 
 
-# ---- known answers (METHODS.md), reference 0 -------------------------------------------------
+# ---- known answers (docs/methods.md, Small cases with known answers), reference 0 -------------------------------------------------
 # Nodes that fall exactly on a kink of a ReLU see the engine's ReLU'(0) = 0; the rules used for
 # each case avoid that (e.g. no α = 0 node for the min network, whose kink lies on the path start).
 class TestKnownAnswers:

@@ -12,7 +12,9 @@ bundled model and a seeded sample of test images (each explained for its true la
     deeplift_vs_ig.png   DeepLIFT against IG, pixel by pixel, with the correlation
     randomisation.png    Spearman ρ per cumulatively randomised layer (Adebayo et al. 2018)
 
-Localisation metrics only when the dataset has ground-truth masks (shapes). The expensive checks
+The report ends by checking, with stated thresholds, the claims of the poster "Backpropagation-based
+visualization methods for explaining CNNs" (Christian Ickler, Friedrich Schiller University Jena,
+AI Summer School 2023). Localisation metrics only when the dataset has ground-truth masks (shapes). The expensive checks
 (model randomisation, max-sensitivity, cross-class) run on the first `--sanity-n` images of the
 sample; the cheaper ones on all `--n`. The defaults keep a shapes run within ~3 minutes on 2 cores.
 """
@@ -28,15 +30,15 @@ import numpy as np
 
 import minicnn as mc
 
-from .. import integrated_gradients
 from .. import metrics as M
 from ..baselines import blurred_baseline
 from ..completeness import completeness_delta
 from ..inputs import forward_scores
 from ..integrated_gradients import METHODS as QUADRATURE_RULES
+from ..integrated_gradients import integrated_gradients
 from . import plots
-from .statistics import mean_and_error
 from .registry import METHODS, get
+from .statistics import mean_and_error
 
 __all__ = ["CompareResults", "add_arguments", "check_args", "compute", "render", "run"]
 

@@ -6,7 +6,9 @@ methods, their names, labels and claimed properties from here.
     register(Method("lrp_epsilon", A.lrp, "LRP-ε", "LRP\\nε", settings={"rule": "epsilon"}, ...))
 
 A method is registered by one call; its place in METHODS is the column order of the tables and
-figures. The claimed columns of the poster's Table 1 (reference required, class-discriminative,
+figures. The claimed columns of Table 1 of the poster "Backpropagation-based visualization methods
+for explaining CNNs" (Christian Ickler, Friedrich Schiller University Jena, AI Summer School 2023)
+(reference required, class-discriminative,
 operating area, sign) are the methods' design properties as usually summarised (Grad-CAM paper,
 Table 1; DeepLIFT §3; IG §3); the demo measures the rest.
 """

@@ -27,11 +27,10 @@ __all__ = ["Cost", "PassCounter", "count_passes", "measure_cost"]
 
 
 class PassCounter:
-    """Running totals of rows through the model's forward, and rows through backward passes."""
+    """Running totals: rows through the model's forward; backward passes and the rows they propagate."""
 
     def __init__(self):
         self.forward_rows = 0
-        self.forward_calls = 0
         self.backward_rows = 0
         self.backward_calls = 0
 
@@ -47,7 +46,6 @@ def count_passes(model=None):
     counter = PassCounter()
 
     def on_forward(module, inputs):
-        counter.forward_calls += 1
         counter.forward_rows += int(inputs[0].shape[0]) if inputs and getattr(inputs[0], "ndim", 0) else 1
 
     original = autograd.backward_pass
