@@ -5,4 +5,5 @@
     demo.py      the main job: Figure 1 and the measured Table 1 for a bundled model
     compare.py   every method × every metric: compute → CompareResults → render
     plots.py     the figures of the commands (explain's overlay, compare's curves and scatter)
+    statistics.py  mean ± standard error of per-image values, for the reports
 """
