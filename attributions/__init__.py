@@ -1,4 +1,6 @@
-"""attributions: DeepLIFT, Integrated Gradients and Grad-CAM built on minicnn's backward pass.
+"""attributions: DeepLIFT, Integrated Gradients and Grad-CAM built on minicnn's backward pass,
+after the poster "Backpropagation-based visualization methods for explaining CNNs" (Christian
+Ickler, Friedrich Schiller University Jena, AI Summer School 2023).
 
     import attributions as A
     A.saliency(model, x, target)
@@ -11,12 +13,19 @@
 
 Every method runs the model in eval mode (restoring the caller's mode), leaves the parameters'
 `.grad` untouched, and returns ndarrays shaped like x (Grad-CAM: (N, H, W)).
+
+Layout: the methods (gradients.py, integrated_gradients.py, deeplift_rules/, gradcam.py,
+baselines.py, completeness.py, inputs.py), metrics/, visualize.py (pictures of maps),
+app/ (the command line, demo, compare and the method registry they share), exercises.py.
+`A.visualize` is imported on first use, so `import attributions` does not load matplotlib.
 """
+
+import importlib
 
 from . import metrics
 from .baselines import blurred_baseline, mean_baseline, uniform_noise_baseline, zero_baseline
-from .checks import completeness_delta
-from .deeplift import DeepLiftError, deeplift, deeplift_multipliers
+from .completeness import completeness_delta
+from .deeplift_rules import DeepLiftError, deeplift, deeplift_multipliers
 from .gradcam import find_layer, grad_cam, grad_cam_maps, guided_backprop, guided_grad_cam
 from .gradients import gradient_x_input, input_gradient, saliency
 from .integrated_gradients import integrated_gradients, quadrature
@@ -28,5 +37,12 @@ __all__ = [
     "grad_cam", "grad_cam_maps", "guided_backprop", "guided_grad_cam", "find_layer",
     "completeness_delta",
     "zero_baseline", "blurred_baseline", "uniform_noise_baseline", "mean_baseline",
-    "metrics",
+    "metrics", "visualize",
 ]
+
+
+def __getattr__(name):
+    # PEP 562: `A.visualize` works after a plain `import attributions`, loading matplotlib only then.
+    if name == "visualize":
+        return importlib.import_module(".visualize", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,8 +1,8 @@
-"""`python -m attributions demo | explain | compare` — see attributions.cli."""
+"""`python -m attributions demo | explain | compare` — see attributions.app.cli."""
 
 import sys
 
-from .cli import main
+from .app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,7 +1,7 @@
-"""Checkers for the attribution tutorials' exercises (notebooks 05–08).
+"""Checkers for the attribution tutorials' exercises (notebooks 04–08).
 
 Each `check_*` function runs the student's function on a fixed set of cases (small known answers
-from METHODS.md first, then random ones) against a reference implementation written here in
+from docs/methods.md, Small cases with known answers, first, then random ones) against a reference implementation written here in
 plain NumPy, using `minicnn.exercises.check_exercise`. It prints a verdict and returns True, or
 raises `ExerciseError` naming the failing case, the expected and the received values, plus a hint
 when the mistake is a common one (a NaN at Δz = 0, weights that do not sum to 1, a missing ReLU…).
@@ -10,7 +10,7 @@ when the mistake is a common one (a NaN at Δz = 0, weights that do not sum to 1
     check_rescale_multiplier(rescale_multiplier)
 
 The references are deliberately the textbook formulas; tests/test_exercises_attributions.py checks
-that they agree with the library's implementations (deeplift.py, integrated_gradients.py,
+that they agree with the library's implementations (deeplift_rules/, integrated_gradients.py,
 gradcam.py) and that each checker rejects a plausible wrong answer.
 """
 
@@ -20,10 +20,15 @@ import numpy as np
 
 from minicnn.exercises import Case, check_exercise, fail, run_case
 
-from .deeplift import reveal_cancel_deltas
+from minicnn import nn
+
+from .deeplift_rules import reveal_cancel_deltas
+from .gradients import input_gradient
 from .integrated_gradients import quadrature
 
 __all__ = [
+    # notebook 04: gradients and their limits
+    "check_saliency", "check_gradient_x_input",
     # notebook 05: DeepLIFT
     "reference_rescale_multiplier", "check_rescale_multiplier",
     "reference_reveal_cancel_deltas", "check_reveal_cancel_deltas",
@@ -68,6 +73,44 @@ NONLINEARITIES = {
 
 
 # =============================================================================================
+# Notebook 04 — gradients and their limits
+# =============================================================================================
+# Fresh random cases on every call (seed=None); pass a seed to reproduce a failure. The reference
+# is the gradient of the target logit, ∂t_n/∂x_n (`attributions.input_gradient`).
+
+def _small_models_and_inputs(rng):
+    init_rng = np.random.default_rng(rng.integers(2**32))
+    cnn = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1, rng=init_rng), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(4 * 4 * 4, 5, rng=init_rng),
+    ).double()
+    mlp = nn.Sequential(nn.Linear(6, 8, rng=init_rng), nn.Tanh(), nn.Linear(8, 3, rng=init_rng)).double()
+    yield "small CNN, one target for the batch", cnn, rng.normal(size=(3, 1, 8, 8)), int(rng.integers(0, 5))
+    yield "small CNN, one target per row", cnn, rng.normal(size=(4, 1, 8, 8)), rng.integers(0, 5, 4)
+    yield "MLP", mlp, rng.normal(size=(5, 6)), rng.integers(0, 3, 5)
+
+
+def _gradient_cases(seed):
+    return [Case(name, m, x, t) for name, m, x, t in _small_models_and_inputs(np.random.default_rng(seed))]
+
+
+def check_saliency(student_fn, seed=None):
+    """Exercise 4.1: `saliency(model, x, target)` = |∂t/∂x| for the target logit t of each row."""
+    def reference(model, x, target):
+        return np.abs(input_gradient(model, x, target))
+
+    return check_exercise("4.1 saliency", student_fn, reference, _gradient_cases(seed))
+
+
+def check_gradient_x_input(student_fn, seed=None):
+    """Exercise 4.2: `gradient_x_input(model, x, target)` = x ⊙ ∂t/∂x."""
+    def reference(model, x, target):
+        return np.asarray(x) * input_gradient(model, x, target)
+
+    return check_exercise("4.2 gradient × input", student_fn, reference, _gradient_cases(seed))
+
+
+# =============================================================================================
 # Notebook 05 — DeepLIFT
 # =============================================================================================
 
@@ -85,7 +128,7 @@ def reference_rescale_multiplier(g, g_prime, z, z_ref, eps=1e-7):
 def _rescale_cases():
     rng = np.random.default_rng(51)
     cases = []
-    # the threshold case of METHODS.md: y = ReLU(z) with z′ = 0, z = ε
+    # the threshold case of docs/methods.md (Small cases with known answers, case 3): y = ReLU(z) with z′ = 0, z = ε
     relu, relu_prime = NONLINEARITIES["relu"]
     cases.append(Case("ReLU just above its threshold: z′ = 0, z = ε (DeepLIFT gives m = 1, the gradient too)",
                       relu, relu_prime, np.array([1e-3, 1e-6]), np.array([0.0, 0.0])))
@@ -115,7 +158,7 @@ def check_rescale_multiplier(student_fn):
 
 
 # ---- 5.2 RevealCancel: Δy⁺ and Δy⁻ ------------------------------------------------------------
-# The reference is the library's own function (attributions/deeplift.py).
+# The reference is the library's own function (attributions/deeplift_rules/reveal_cancel.py).
 reference_reveal_cancel_deltas = reveal_cancel_deltas
 
 
@@ -176,8 +219,8 @@ def _max_pool_cases():
     ref_rand = rng.normal(size=(6, 4))
     ref_rand[0] = x_rand[0] - 1.0  # same argmax in both
     return [
-        Case("METHODS.md case 6: x = ones, x′ = (1, 2, 3, 9)", np.ones((1, 4)), np.array([[1.0, 2, 3, 9]])),
-        Case("METHODS.md case 6: x = ones, x′ = (4, 8, 6, 7)", np.ones((1, 4)), np.array([[4.0, 8, 6, 7]])),
+        Case("docs/methods.md (Small cases with known answers) case 6: x = ones, x′ = (1, 2, 3, 9)", np.ones((1, 4)), np.array([[1.0, 2, 3, 9]])),
+        Case("docs/methods.md (Small cases with known answers) case 6: x = ones, x′ = (4, 8, 6, 7)", np.ones((1, 4)), np.array([[4.0, 8, 6, 7]])),
         Case("x = (5, 0, 0, 1), x′ = (0, 0, 2, 0): y > y′", np.array([[5.0, 0, 0, 1]]), np.array([[0.0, 0, 2, 0]])),
         Case("six random windows of 4", x_rand, ref_rand),
     ]
@@ -317,7 +360,7 @@ def reference_gradcam_weights(gradients):
 
 
 def _hand_example():
-    """METHODS.md case 7: A (1, 2, 2, 2) and ∂y⁰/∂A, from input arange(16), two 3×3 kernels of ones,
+    """docs/methods.md (Small cases with known answers) case 7: A (1, 2, 2, 2) and ∂y⁰/∂A, from input arange(16), two 3×3 kernels of ones,
     biases (−50, −75), ReLU, and a linear row (1,1,1,1, 1,−1,−1,−1)."""
     image = np.arange(16, dtype=np.float64).reshape(4, 4)
     window_sums = np.array([[image[i:i + 3, j:j + 3].sum() for j in range(2)] for i in range(2)])
@@ -331,7 +374,7 @@ def _gradcam_weight_cases():
     rng = np.random.default_rng(71)
     _, hand_gradients = _hand_example()
     return [
-        Case("METHODS.md case 7 (α = (0.75, −0.5))", hand_gradients),
+        Case("docs/methods.md (Small cases with known answers) case 7 (α = (0.75, −0.5))", hand_gradients),
         Case("random gradients, N = 2, K = 3, 4×5 maps", rng.normal(size=(2, 3, 4, 5))),
         Case("random gradients, N = 1, K = 8, 7×7 maps", rng.normal(size=(1, 8, 7, 7))),
     ]
@@ -367,7 +410,7 @@ def _gradcam_combine_cases():
     rng = np.random.default_rng(72)
     hand_activations, _ = _hand_example()
     return [
-        Case("METHODS.md case 7: α = (0.75, −0.5)", hand_activations, np.array([[0.75, -0.5]])),
+        Case("docs/methods.md (Small cases with known answers) case 7: α = (0.75, −0.5)", hand_activations, np.array([[0.75, -0.5]])),
         Case("the same with the opposite weights (all negative: ReLU gives 0)", hand_activations,
              np.array([[-0.75, 0.5]])),
         Case("random maps and weights (mixed signs), N = 2, K = 4, 5×5", rng.normal(size=(2, 4, 5, 5)),

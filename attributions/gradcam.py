@@ -27,7 +27,7 @@ import minicnn as mc
 import minicnn.functional as F
 from minicnn import nn, ops
 
-from ._common import eval_mode, prepare_input, prepare_targets, target_gradient, target_seed
+from .inputs import eval_mode, prepare_input, prepare_targets, target_gradient, target_seed
 
 __all__ = [
     "grad_cam",

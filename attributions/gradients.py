@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import eval_mode, prepare_input, prepare_targets, target_gradient
+from .inputs import eval_mode, prepare_input, prepare_targets, target_gradient
 
 __all__ = ["saliency", "gradient_x_input", "input_gradient"]
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.polynomial.legendre import leggauss
 
-from ._common import (
+from .inputs import (
     eval_mode,
     forward_scores,
     prepare_baseline,

@@ -36,7 +36,6 @@ __all__ = [
     "DEFAULT_PERCENTILE",
     "SIGNED_CMAP",
     "ABS_CMAP",
-    "METHOD_TITLES",
     "to_2d",
     "normalize",
     "show_image",
@@ -49,18 +48,6 @@ __all__ = [
 DEFAULT_PERCENTILE = 99.5
 SIGNED_CMAP = "bwr"
 ABS_CMAP = "Reds"
-
-# Column titles for the method names used by the command line (and the grid's default order).
-METHOD_TITLES = {
-    "saliency": "Saliency",
-    "gradient_x_input": "Gradient × input",
-    "deeplift_rescale": "DeepLIFT\nRescale",
-    "deeplift_reveal_cancel": "DeepLIFT\nRevealCancel",
-    "integrated_gradients": "Integrated\nGradients",
-    "grad_cam": "Grad-CAM",
-    "guided_grad_cam": "Guided\nGrad-CAM",
-}
-
 
 def _as_array(a, name):
     array = np.asarray(getattr(a, "data", a))
@@ -210,7 +197,8 @@ def attribution_grid(
     mode         -- "signed" (every map on "bwr", vmin = −1, vmax = 1), "abs" (|â| on "Reds"),
                     or "overlay" (signed map over the input)
     colorbar     -- add one shared colorbar for the normalised scale (one more Axes)
-    titles       -- {method name: column title}; defaults to METHOD_TITLES, else the name
+    titles       -- {method name: column title}; a method without one is titled by its name
+                    (the commands pass the registry's titles, `attributions.app.registry`)
 
     Axes: N·(1 + len(attributions)) panels (+ 1 colorbar). Returns the Figure.
     """
@@ -231,7 +219,7 @@ def attribution_grid(
     for arg, value in (("labels", labels), ("predictions", predictions)):
         if value is not None and len(value) != n:
             raise ValueError(f"{arg}: expected {n} class indices, got {len(value)}")
-    titles = {**METHOD_TITLES, **(titles or {})}
+    titles = titles or {}
 
     def class_name(k):
         return classes[int(k)] if classes is not None else str(int(k))

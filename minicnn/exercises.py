@@ -106,17 +106,16 @@ def _compare(expected, got, rtol, atol):
 
 
 # ==============================================================================================
-# Checkers for the engine notebooks 01–04. Each builds fresh random cases (seed=None: new ones
+# Checkers for the engine notebooks 01–03. Each builds fresh random cases (seed=None: new ones
 # every call; pass a seed to reproduce a failure) and compares the student's function with the
-# engine's own implementation through `check_exercise`. Attribution checkers for notebooks 05–08
-# live in `attributions.exercises`.
+# engine's own implementation through `check_exercise`. Attribution checkers (notebooks 04–08:
+# saliency and gradient × input, DeepLIFT, IG, Grad-CAM, the metrics) live in `attributions.exercises`.
 # ==============================================================================================
 
 __all__ += [
     "check_unbroadcast", "check_sigmoid_backward", "check_numerical_gradient",
     "check_conv2d_forward", "check_conv2d_backward_input", "check_conv2d_backward_weight",
     "check_cross_entropy", "check_sgd_momentum_step",
-    "check_saliency", "check_gradient_x_input",
 ]
 
 
@@ -303,58 +302,3 @@ def check_sgd_momentum_step(student_fn, seed=None):
         grads = [rng.normal(size=shape) for _ in range(steps)]
         cases.append(Case(f"{steps} step(s), lr {lr}, momentum {mu}", rng.normal(size=shape), grads, lr, mu))
     return check_exercise("3.2 SGD with momentum", student, reference, cases)
-
-
-# ---- notebook 04: gradients and their limits ------------------------------------------------
-# The references use only the engine (a logit's gradient through `minicnn.grad`), so minicnn
-# stays independent of the attributions package; notebook 04 also compares with `attributions`.
-
-def _logit_gradient(model, x, target):
-    """∂t_n/∂x_n for every row, t_n = model(x)[n, target_n], in eval mode (mode restored)."""
-    from .autograd import grad as _grad
-    from .tensor import Tensor
-
-    was_training = model.training
-    model.eval()
-    try:
-        xt = Tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
-        out = model(xt)
-        targets = np.broadcast_to(np.asarray(target, dtype=np.int64), (len(x),))
-        seed = np.zeros(out.shape)
-        seed[np.arange(len(x)), targets] = 1.0
-        (g,) = _grad(out, [xt], grad_outputs=seed)
-        return g
-    finally:
-        model.train(was_training)
-
-
-def _small_models_and_inputs(rng):
-    from . import nn
-
-    init_rng = np.random.default_rng(rng.integers(2**32))
-    cnn = nn.Sequential(
-        nn.Conv2d(1, 4, 3, padding=1, rng=init_rng), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(4 * 4 * 4, 5, rng=init_rng),
-    ).double()
-    mlp = nn.Sequential(nn.Linear(6, 8, rng=init_rng), nn.Tanh(), nn.Linear(8, 3, rng=init_rng)).double()
-    yield "small CNN, one target for the batch", cnn, rng.normal(size=(3, 1, 8, 8)), int(rng.integers(0, 5))
-    yield "small CNN, one target per row", cnn, rng.normal(size=(4, 1, 8, 8)), rng.integers(0, 5, 4)
-    yield "MLP", mlp, rng.normal(size=(5, 6)), rng.integers(0, 3, 5)
-
-
-def check_saliency(student_fn, seed=None):
-    """Exercise 4.1: `saliency(model, x, target)` = |∂t/∂x| for the target logit t of each row."""
-    def reference(model, x, target):
-        return np.abs(_logit_gradient(model, x, target))
-
-    cases = [Case(name, m, x, t) for name, m, x, t in _small_models_and_inputs(_rng(seed))]
-    return check_exercise("4.1 saliency", student_fn, reference, cases)
-
-
-def check_gradient_x_input(student_fn, seed=None):
-    """Exercise 4.2: `gradient_x_input(model, x, target)` = x ⊙ ∂t/∂x."""
-    def reference(model, x, target):
-        return np.asarray(x) * _logit_gradient(model, x, target)
-
-    cases = [Case(name, m, x, t) for name, m, x, t in _small_models_and_inputs(_rng(seed))]
-    return check_exercise("4.2 gradient × input", student_fn, reference, cases)

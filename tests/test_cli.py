@@ -1,19 +1,22 @@
 """The command line end to end: `main([...])` in a temporary directory, once through a real
-`python -m attributions` subprocess, error exit codes and messages, explain on a PNG written here,
-and the hook for the compare subcommand. Kept small (n = 2 images) for a shared 2-core machine."""
+`python -m attributions` subprocess, error exit codes and messages, explain on a PNG written here.
+Kept small (n = 2 images) for a shared 2-core machine."""
 
 import os
 import subprocess
 import sys
-import types
 
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from attributions import cli
-from attributions.cli import load_image, main
-from attributions.demo import METHOD_NAMES, TABLE_NAMES, count_backward_passes, pick_images
+from attributions.app import cli
+from attributions.app.cli import load_image, main
+from attributions.app.demo import pick_images, table_label
+from attributions.app.registry import names
+from attributions.metrics import count_passes
+
+METHOD_NAMES = names()
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,7 +36,7 @@ def test_demo_writes_figure_and_table(tmp_path, capsys):
     rows = _table_rows(table)
     assert len(rows) == len(METHOD_NAMES)
     for name in METHOD_NAMES:
-        assert any(row.startswith(f"| {TABLE_NAMES[name].split(' (')[0]}") for row in rows), name
+        assert any(row.startswith(f"| {table_label(name, 8)} |") for row in rows), name
     cells = {row.split("|")[1].strip(): [c.strip() for c in row.split("|")[2:-1]] for row in rows}
     # measured backward passes: calls per batch, rows per image
     assert cells["Saliency"][6:8] == ["1", "1"]
@@ -66,14 +69,14 @@ def test_pick_images_is_deterministic_and_includes_a_mistake():
     assert len(pick_images(labels, predictions, 50)) == len(labels)
 
 
-def test_count_backward_passes():
+def test_count_passes_without_a_model_counts_backward_passes():
     import minicnn as mc
 
     x = mc.Tensor(np.ones((3, 2)), requires_grad=True)
-    with count_backward_passes() as count:
+    with count_passes() as count:
         (x * 2).sum().backward()
         mc.grad(x * 3, [x], grad_outputs=np.ones((3, 2)))
-    assert (count.calls, count.rows) == (2, 1 + 3)
+    assert (count.backward_calls, count.backward_rows, count.forward_rows) == (2, 1 + 3, 0)
 
 
 # ---- errors: exit 2 for a wrong command line, 1 for a failure while running -------------------
@@ -177,23 +180,3 @@ def test_explain_on_a_png_written_here(tmp_path, capsys):
 def test_explain_arch_without_bundled_weights_needs_model(tmp_path, capsys):
     assert main(["explain", "--image", "x.png", "--arch", "resnet", "--out", str(tmp_path / "o.png")]) == 2
     assert "--model" in capsys.readouterr().err
-
-
-# ---- compare: written by someone else; the CLI only imports it when asked ----------------------
-def test_compare_hook_calls_add_arguments_and_run(monkeypatch):
-    fake = types.ModuleType("attributions.compare")
-    seen = {}
-    fake.add_arguments = lambda parser: parser.add_argument("--k", type=int, default=1)
-    fake.run = lambda args: seen.setdefault("k", args.k) and 0
-    monkeypatch.setitem(sys.modules, "attributions.compare", fake)
-    import attributions
-
-    monkeypatch.setattr(attributions, "compare", fake, raising=False)
-    assert main(["compare", "--k", "7"]) == 0
-    assert seen == {"k": 7}
-
-
-def test_compare_missing_module_is_a_clear_error(monkeypatch, capsys):
-    monkeypatch.setattr(cli, "_import_compare", lambda: None)
-    assert main(["compare"]) == 1
-    assert "compare.py does not exist" in capsys.readouterr().err

@@ -5,37 +5,44 @@ import argparse
 import numpy as np
 import pytest
 
-from attributions import compare
+from attributions.app import compare
+from attributions.app.cli import main
+from attributions.app.registry import METHODS
+from attributions.app.statistics import mean_and_error
 
 
 def test_compare_end_to_end(tmp_path):
     out = tmp_path / "cmp"
-    assert compare.main(["--dataset", "shapes", "--n", "4", "--sanity-n", "2", "--out", str(out), "--seed", "1"]) == 0
+    assert main(["compare", "--dataset", "shapes", "--n", "4", "--sanity-n", "2", "--out", str(out), "--seed", "1"]) == 0
     for name in ("compare.md", "deletion.png", "insertion.png", "ig_convergence.png", "deeplift_vs_ig.png",
                  "randomisation.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     table = (out / "compare.md").read_text(encoding="utf-8")
-    for method in compare.METHODS:
-        assert f"| {method} |" in table, method
+    for method in METHODS.values():
+        assert f"| {method.label} |" in table, method.label
     for column in ("deletion AUC", "insertion AUC", "pointing", "mass acc.", "rank acc.", "ρ all layers random",
                    "ms / image", "forward / image"):
         assert column in table
 
 
 def test_subparser_interface():
-    # __main__ calls add_arguments(subparser) then run(args) → int.
+    # the CLI calls add_arguments(subparser), check_args(args, n_test), then run(args, model, data) → int.
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command")
     compare.add_arguments(sub.add_parser("compare"))
     args = parser.parse_args(["compare", "--n", "7", "--dataset", "digits"])
     assert (args.n, args.dataset, args.seed, args.out) == (7, "digits", 0, None)
+    assert compare.check_args(args, 449) is None
+    args.n = 500
+    assert "449 images" in compare.check_args(args, 449)
 
 
 def test_bad_n_is_reported(tmp_path, capsys):
-    assert compare.main(["--n", "0", "--out", str(tmp_path / "x")]) == 2
-    assert "--n" in capsys.readouterr().err
+    assert main(["compare", "--n", "0", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "--n" in err and len(err.strip().splitlines()) == 1
 
 
 def test_mean_and_error():
-    mean, se, count = compare.mean_and_error([1.0, 3.0, np.nan])
+    mean, se, count = mean_and_error([1.0, 3.0, np.nan])
     assert (mean, count) == (2.0, 2) and se == pytest.approx(1.0)

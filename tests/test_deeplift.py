@@ -1,4 +1,4 @@
-"""DeepLIFT: the known answers of METHODS.md, summation-to-delta on random graphs, bad input."""
+"""DeepLIFT: the known answers of docs/methods.md (Small cases with known answers), summation-to-delta on random graphs, bad input."""
 
 import numpy as np
 import pytest
@@ -20,7 +20,7 @@ def min_net():
     return nn.Lambda(lambda x: column(x, 0) - F.relu(column(x, 0) - column(x, 1)))
 
 
-# ---- METHODS.md case 1: the min network -------------------------------------------------------
+# ---- docs/methods.md (Small cases with known answers) case 1: the min network -------------------------------------------------------
 @pytest.mark.parametrize("x, expected", [((3.0, 1.0), (0.0, 1.0)), ((1.0, 3.0), (1.0, 0.0))])
 def test_min_network_rescale(x, expected):
     c = A.deeplift(min_net(), np.array([x]), 0, rule="rescale")
@@ -273,3 +273,17 @@ def test_summation_to_delta_through_every_supported_op(rule, baseline_kind):
     assert np.abs(scores).min() > 1e-3  # a real difference to explain
     np.testing.assert_allclose(c.reshape(3, -1).sum(axis=1), scores, rtol=1e-9)
     assert np.abs(delta).max() <= 1e-9 * np.abs(scores).max()
+
+
+# ---- names: the package and the public function do not share one ---------------------------------
+def test_package_and_function_are_told_apart():
+    import importlib
+    import types
+
+    package = importlib.import_module("attributions.deeplift_rules")
+    assert isinstance(package, types.ModuleType)
+    import attributions.deeplift_rules as aliased  # `import a.b as m` reads the attribute b of a
+    from attributions import deeplift
+
+    assert aliased is package
+    assert isinstance(A.deeplift, types.FunctionType) and deeplift is A.deeplift is package.deeplift

@@ -96,7 +96,7 @@ def test_multipliers_match_captum_without_inputs():
 
 def test_max_pool_rule_by_hand():
     """conv → ReLU → max pool → linear with positive biases (non-zero reference activations),
-    computed layer by layer in plain NumPy from the rules of METHODS.md."""
+    computed layer by layer in plain NumPy from the rules of docs/methods.md, DeepLIFT."""
     from minicnn.kernels import conv2d_backward_input, conv2d_forward
 
     rng = np.random.default_rng(5)

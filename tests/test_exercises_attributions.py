@@ -1,10 +1,11 @@
-"""The checkers of attributions.exercises (notebooks 05–08): each accepts the reference, rejects a
+"""The checkers of attributions.exercises (notebooks 04–08): each accepts the reference, rejects a
 plausible wrong answer with an ExerciseError, and its reference agrees with the library."""
 
 import numpy as np
 import pytest
 
 import attributions as A
+import minicnn as mc
 import minicnn.functional as F
 from attributions import exercises as E
 from minicnn import nn
@@ -27,6 +28,62 @@ def not_implemented(*args, **kwargs):
 ])
 def test_unimplemented_exercise_is_reported(checker):
     rejects(checker, not_implemented, match="not implemented")
+
+
+# ---- 4.1, 4.2: saliency and gradient × input (fresh cases per seed) -------------------------------
+def _input_grad(model, x, target):
+    xt = mc.Tensor(x, requires_grad=True)
+    out = model(xt)
+    seed = np.zeros(out.shape)
+    seed[np.arange(len(x)), np.broadcast_to(target, (len(x),))] = 1
+    return mc.grad(out, xt, grad_outputs=seed)[0]
+
+
+def _saliency_right(model, x, target):
+    return np.abs(_input_grad(model, x, target))
+
+
+def _saliency_signed(model, x, target):
+    return _input_grad(model, x, target)
+
+
+def _saliency_of_probability(model, x, target):
+    xt = mc.Tensor(x, requires_grad=True)
+    probs = F.softmax(model(xt), axis=1)
+    seed = np.zeros(probs.shape)
+    seed[np.arange(len(x)), np.broadcast_to(target, (len(x),))] = 1
+    return np.abs(mc.grad(probs, xt, grad_outputs=seed)[0])
+
+
+def _gxi_right(model, x, target):
+    return x * _input_grad(model, x, target)
+
+
+def _gxi_abs(model, x, target):
+    return np.abs(x * _input_grad(model, x, target))
+
+
+GRADIENT_CHECKERS = {
+    "check_saliency": (_saliency_right, [_saliency_signed, _saliency_of_probability]),
+    "check_gradient_x_input": (_gxi_right, [_gxi_abs, _saliency_signed]),
+}
+
+
+@pytest.mark.parametrize("checker", sorted(GRADIENT_CHECKERS))
+@pytest.mark.parametrize("seed", [0, 1])
+def test_gradient_checkers_accept_the_right_answer_and_reject_wrong_ones(checker, seed, capsys):
+    right, wrong_answers = GRADIENT_CHECKERS[checker]
+    assert getattr(E, checker)(right, seed=seed) is True
+    assert "✓" in capsys.readouterr().out
+    for wrong in wrong_answers:
+        with pytest.raises(ExerciseError, match="Exercise"):
+            getattr(E, checker)(wrong, seed=seed)
+
+
+@pytest.mark.parametrize("checker", sorted(GRADIENT_CHECKERS))
+def test_unfinished_gradient_exercise_is_reported(checker):
+    with pytest.raises(ExerciseError, match="not implemented yet"):
+        getattr(E, checker)(not_implemented, seed=0)
 
 
 # ---- 5.1 -------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import minicnn as mc
-import minicnn.functional as F
 from minicnn import exercises as ex
 from minicnn import kernels
 from minicnn.ops.activations import Sigmoid, stable_sigmoid
@@ -115,38 +114,6 @@ def _sgd_dampened(theta, grad, velocity, lr, momentum):
     return theta - lr * velocity, velocity
 
 
-def _input_grad(model, x, target):
-    xt = mc.Tensor(x, requires_grad=True)
-    out = model(xt)
-    seed = np.zeros(out.shape)
-    seed[np.arange(len(x)), np.broadcast_to(target, (len(x),))] = 1
-    return mc.grad(out, xt, grad_outputs=seed)[0]
-
-
-def _saliency_right(model, x, target):
-    return np.abs(_input_grad(model, x, target))
-
-
-def _saliency_signed(model, x, target):
-    return _input_grad(model, x, target)
-
-
-def _saliency_of_probability(model, x, target):
-    xt = mc.Tensor(x, requires_grad=True)
-    probs = F.softmax(model(xt), axis=1)
-    seed = np.zeros(probs.shape)
-    seed[np.arange(len(x)), np.broadcast_to(target, (len(x),))] = 1
-    return np.abs(mc.grad(probs, xt, grad_outputs=seed)[0])
-
-
-def _gxi_right(model, x, target):
-    return x * _input_grad(model, x, target)
-
-
-def _gxi_abs(model, x, target):
-    return np.abs(x * _input_grad(model, x, target))
-
-
 CHECKERS = {
     "check_unbroadcast": (unbroadcast, [_unbroadcast_leading_only, _unbroadcast_mean, lambda g, s: g]),
     "check_sigmoid_backward": (Sigmoid, [_SigmoidNoChainRule, _SigmoidWrongDerivative]),
@@ -157,8 +124,6 @@ CHECKERS = {
     "check_conv2d_backward_weight": (kernels.conv2d_backward_weight_reference, [_backward_weight_mean]),
     "check_cross_entropy": (_cross_entropy_stable, [_cross_entropy_naive, _cross_entropy_sum]),
     "check_sgd_momentum_step": (_sgd_right, [_sgd_no_momentum, _sgd_dampened]),
-    "check_saliency": (_saliency_right, [_saliency_signed, _saliency_of_probability]),
-    "check_gradient_x_input": (_gxi_right, [_gxi_abs, _saliency_signed]),
 }
 
 

@@ -24,7 +24,7 @@ from test_gradients import linear, relu_conv_net, smooth_conv_net
 
 
 def hand_net():
-    """METHODS.md case 7: conv of 3×3 ones with biases (−50, −75), ReLU, flatten, linear."""
+    """docs/methods.md (Small cases with known answers) case 7: conv of 3×3 ones with biases (−50, −75), ReLU, flatten, linear."""
     conv = nn.Conv2d(1, 2, 3)
     conv.weight.data[...] = 1.0
     conv.bias.data[...] = [-50.0, -75.0]

@@ -10,7 +10,7 @@ import pytest
 
 import minicnn as mc
 from minicnn import nn
-from attributions.checks import completeness_delta
+from attributions.completeness import completeness_delta
 from attributions.gradcam import grad_cam, guided_backprop, guided_grad_cam
 from attributions.gradients import gradient_x_input, input_gradient, saliency
 from attributions.integrated_gradients import integrated_gradients
@@ -27,7 +27,7 @@ def linear(weight, bias=None):
 
 
 class MinNet(nn.Module):
-    """o = x₁ − ReLU(x₁ − x₂) = min(x₁, x₂)   (METHODS.md case 1)."""
+    """o = x₁ − ReLU(x₁ − x₂) = min(x₁, x₂)   (docs/methods.md (Small cases with known answers) case 1)."""
 
     def __init__(self):
         super().__init__()
@@ -39,7 +39,7 @@ class MinNet(nn.Module):
 
 
 def saturation_net(inputs=1):
-    """y = 1 − ReLU(1 − Σ x_i)   (METHODS.md case 2)."""
+    """y = 1 − ReLU(1 − Σ x_i)   (docs/methods.md (Small cases with known answers) case 2)."""
     return nn.Sequential(linear([[-1.0] * inputs], [1.0]), nn.ReLU(), linear([[-1.0]], [1.0]))
 
 
@@ -79,7 +79,7 @@ def x():
     return np.random.default_rng(7).standard_normal((3, 2, 8, 8))
 
 
-# ---- known answers (METHODS.md) ---------------------------------------------------------------
+# ---- known answers (docs/methods.md, Small cases with known answers) ---------------------------------------------------------------
 class TestKnownAnswers:
     @pytest.mark.parametrize("point, expected", [((3.0, 1.0), (0.0, 1.0)), ((1.0, 3.0), (1.0, 0.0))])
     def test_min_network_gradient_x_input(self, point, expected):

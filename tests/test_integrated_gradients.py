@@ -1,5 +1,5 @@
 """Tests for attributions.integrated_gradients (quadrature rules, batching, completeness, known
-answers), attributions.baselines and attributions.checks.
+answers), attributions.baselines and attributions.completeness.
 
 Run one part with e.g. ``pytest tests/test_integrated_gradients.py -k Quadrature``.
 """
@@ -15,7 +15,7 @@ from attributions import baselines as B
 import importlib
 
 ig_module = importlib.import_module("attributions.integrated_gradients")  # the module, not the function
-from attributions.checks import completeness_delta
+from attributions.completeness import completeness_delta
 from attributions.integrated_gradients import METHODS, integrated_gradients, quadrature
 
 from test_gradients import MinNet, invariance_nets, linear, relu_conv_net, saturation_net, smooth_conv_net
@@ -77,7 +77,7 @@ class TestQuadrature:
         assert quadrature("riemann_left", 1) == (np.array([0.0]), np.array([1.0]))
 
 
-# ---- known answers (METHODS.md), reference 0 -------------------------------------------------
+# ---- known answers (docs/methods.md, Small cases with known answers), reference 0 -------------------------------------------------
 # Nodes that fall exactly on a kink of a ReLU see the engine's ReLU'(0) = 0; the rules used for
 # each case avoid that (e.g. no α = 0 node for the min network, whose kink lies on the path start).
 class TestKnownAnswers:

@@ -109,14 +109,17 @@ def _maps(n):
 def test_grid_has_one_panel_per_image_and_method(colorbar):
     n = 3
     images = np.random.default_rng(4).random((n, 1, 8, 8))
-    fig = V.attribution_grid(images, _maps(n), labels=[0, 1, 2], predictions=[0, 1, 1],
-                             classes=["a", "b", "c"], colorbar=colorbar)
+    maps = _maps(n)
+    titled = list(maps)[1]
+    fig = V.attribution_grid(images, maps, labels=[0, 1, 2], predictions=[0, 1, 1],
+                             classes=["a", "b", "c"], colorbar=colorbar, titles={titled: "Integrated\nGradients"})
     assert isinstance(fig, Figure)
     assert len(fig.axes) == n * 4 + (1 if colorbar else 0)
     panels = fig.axes[: n * 4]
     assert panels[0].get_title() == "true: a\npred: a"
     assert panels[8].get_title() == "true: c\npred: b" and panels[8].title.get_color() == "red"
-    assert panels[2].get_title() == "Integrated\nGradients"
+    assert panels[2].get_title() == "Integrated\nGradients"  # the title given for the second method
+    assert panels[1].get_title() == list(maps)[0]  # a method without a title is titled by its name
     for ax in panels:
         if ax.images and ax not in panels[::4]:
             assert ax.images[-1].norm.vmin == -ax.images[-1].norm.vmax
@@ -134,3 +137,14 @@ def test_grid_modes_and_errors():
         V.attribution_grid(images, _maps(2), mode="rainbow")
     with pytest.raises(TypeError, match="attributions"):
         V.attribution_grid(images, {})
+
+
+def test_reachable_as_attribute_import_and_module():
+    import subprocess
+    import sys
+
+    code = ("import sys, attributions as A; loaded = 'matplotlib' in sys.modules; V = A.visualize; "
+            "import attributions.visualize as W; from attributions import visualize as X; "
+            "assert V is W is X and hasattr(V, 'attribution_grid') and not loaded")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

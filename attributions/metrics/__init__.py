@@ -10,6 +10,7 @@ states the formula and whether higher or lower is better:
     complexity     sparseness (Gini; higher = more concentrated), entropy (lower = more concentrated)
     robustness     max_sensitivity ↓
     cost           measure_cost → seconds, forward and backward passes per image ↓
+    correlation    pearson_rows, spearman_rows (row-wise; NaN for a constant row), and pixel_map
 
 Attributions are shaped like x (N, C, H, W) or are (N, H, W) maps; pixel-level metrics sum over
 channels first.
@@ -17,6 +18,8 @@ channels first.
 
 from .complexity import entropy, sparseness
 from .controls import centre_gaussian_attribution, random_attribution
+from ._pixels import pixel_map
+from .correlation import average_ranks, pearson_rows, spearman_rows
 from .cost import Cost, PassCounter, count_passes, measure_cost
 from .faithfulness import (
     PerturbationCurve,
@@ -54,6 +57,8 @@ __all__ = [
     "max_sensitivity",
     # cost
     "measure_cost", "Cost", "count_passes", "PassCounter",
+    # correlations and pixel maps, shared with the demo and compare
+    "pearson_rows", "spearman_rows", "average_ranks", "pixel_map",
     # controls
     "random_attribution", "centre_gaussian_attribution",
 ]

@@ -1,5 +1,6 @@
 """Plumbing shared by the metrics: attribution maps as (N, H, W) pixel maps, pixel orderings,
-batched model outputs, and row-wise Pearson / Spearman correlations.
+batched model outputs. (`pixel_map` is public as `attributions.metrics.pixel_map`; the row-wise
+correlations are in `correlation.py`.)
 
 Conventions used by every metric:
 - an attribution for an image batch x (N, C, H, W) is either shaped like x or (N, H, W)
@@ -15,11 +16,10 @@ import numpy as np
 
 import minicnn as mc
 
-from .._common import eval_mode, num_classes, prepare_input, prepare_targets
+from ..inputs import eval_mode, num_classes, prepare_input, prepare_targets
 
 __all__ = [
-    "as_array", "pixel_map", "check_images", "check_masks", "check_int", "check_fraction",
-    "pixel_ranks", "model_outputs", "checked_targets", "pearson_rows", "average_ranks", "spearman_rows",
+    "as_array", "pixel_map", "check_images", "check_masks", "pixel_ranks", "model_outputs", "checked_targets",
 ]
 
 
@@ -77,26 +77,6 @@ def check_masks(masks, maps_shape, name="masks") -> np.ndarray:
     return m
 
 
-def check_int(value, name, low, high=None) -> int:
-    """An int in [low, high] (high None: unbounded); ValueError naming the argument otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name}: expected an int, got {value!r}")
-    if value < low or (high is not None and value > high):
-        bounds = f"≥ {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name}: expected an int {bounds}, got {value}")
-    return int(value)
-
-
-def check_fraction(value, name, closed_low=False) -> float:
-    """A number in (0, 1] (or [0, 1] with closed_low); ValueError naming the argument otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name}: expected a number in {'[' if closed_low else '('}0, 1], got {value!r}")
-    ok = (0 <= value <= 1) if closed_low else (0 < value <= 1)
-    if not ok:
-        raise ValueError(f"{name}: expected a number in {'[' if closed_low else '('}0, 1], got {value!r}")
-    return float(value)
-
-
 def pixel_ranks(maps, seed=0) -> np.ndarray:
     """rank[n, p] = position of pixel p when image n's pixels are sorted by decreasing relevance
     (0 = most relevant); maps (N, H, W) → int (N, H·W).
@@ -140,42 +120,3 @@ def checked_targets(model, x, target) -> np.ndarray:
     """One class index per row of x, checked against the model's number of logits."""
     with eval_mode(model):
         return prepare_targets(target, len(x), num_classes(model, x))
-
-
-def pearson_rows(a, b) -> np.ndarray:
-    """Pearson correlation of a[n] and b[n] for each row n (any trailing shape): (N,), NaN where a
-    row of either is constant."""
-    a = a.reshape(len(a), -1).astype(np.float64)
-    b = b.reshape(len(b), -1).astype(np.float64)
-    a = a - a.mean(axis=1, keepdims=True)
-    b = b - b.mean(axis=1, keepdims=True)
-    denominator = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
-    scale = np.maximum(np.abs(a).max(axis=1), 1e-300) * np.maximum(np.abs(b).max(axis=1), 1e-300)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = (a * b).sum(axis=1) / denominator
-    # a row that is constant up to rounding has no defined correlation
-    r[denominator <= 1e-12 * scale * a.shape[1]] = np.nan
-    return r
-
-
-def average_ranks(v) -> np.ndarray:
-    """Ranks 1…P of each row of v (N, P), ties sharing their average rank (scipy's rankdata
-    'average'), vectorised over rows."""
-    n, p = v.shape
-    order = np.argsort(v, axis=1, kind="stable")
-    sorted_v = np.take_along_axis(v, order, axis=1)
-    starts = np.ones((n, p), dtype=bool)
-    starts[:, 1:] = sorted_v[:, 1:] != sorted_v[:, :-1]  # a new tie group begins; row starts always do
-    group = np.cumsum(starts.ravel()) - 1
-    positions = np.tile(np.arange(1, p + 1, dtype=np.float64), n)
-    mean_rank = np.bincount(group, weights=positions) / np.bincount(group)
-    ranks = np.empty((n, p))
-    np.put_along_axis(ranks, order, mean_rank[group].reshape(n, p), axis=1)
-    return ranks
-
-
-def spearman_rows(a, b) -> np.ndarray:
-    """Spearman rank correlation ρ of a[n] and b[n] per row: Pearson of the average ranks."""
-    a = a.reshape(len(a), -1)
-    b = b.reshape(len(b), -1)
-    return pearson_rows(average_ranks(a), average_ranks(b))

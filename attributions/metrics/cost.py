@@ -19,25 +19,25 @@ from typing import NamedTuple
 import numpy as np
 
 import minicnn.autograd as autograd
+from minicnn.validation import check_int
 
-from ._pixels import as_array, check_int
+from ._pixels import as_array
 
 __all__ = ["Cost", "PassCounter", "count_passes", "measure_cost"]
 
 
 class PassCounter:
-    """Running totals of rows through the model's forward, and rows through backward passes."""
+    """Running totals: rows through the model's forward; backward passes and the rows they propagate."""
 
     def __init__(self):
         self.forward_rows = 0
-        self.forward_calls = 0
         self.backward_rows = 0
         self.backward_calls = 0
 
 
 @contextlib.contextmanager
-def count_passes(model):
-    """Count forward rows of `model` and backward rows of every backward pass inside the block.
+def count_passes(model=None):
+    """Count forward rows of `model` (if given) and backward rows of every backward pass inside the block.
 
         with count_passes(model) as counter:
             A.integrated_gradients(model, x, y)
@@ -46,7 +46,6 @@ def count_passes(model):
     counter = PassCounter()
 
     def on_forward(module, inputs):
-        counter.forward_calls += 1
         counter.forward_rows += int(inputs[0].shape[0]) if inputs and getattr(inputs[0], "ndim", 0) else 1
 
     original = autograd.backward_pass
@@ -57,13 +56,14 @@ def count_passes(model):
         counter.backward_rows += int(first[0]) if len(first) else 1
         return original(roots, grad_roots, *args, **kwargs)
 
-    handle = model.register_forward_pre_hook(on_forward)
+    handle = None if model is None else model.register_forward_pre_hook(on_forward)
     autograd.backward_pass = counted_backward_pass
     try:
         yield counter
     finally:
         autograd.backward_pass = original
-        handle.remove()
+        if handle is not None:
+            handle.remove()
 
 
 class Cost(NamedTuple):

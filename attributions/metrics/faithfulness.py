@@ -34,18 +34,18 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._common import prepare_baseline
+from minicnn.validation import check_fraction, check_int
+
 from ..baselines import blurred_baseline
+from ..inputs import prepare_baseline
 from ._pixels import (
-    check_fraction,
     check_images,
-    check_int,
     checked_targets,
     model_outputs,
-    pearson_rows,
     pixel_map,
     pixel_ranks,
 )
+from .correlation import pearson_rows
 
 __all__ = [
     "PerturbationCurve", "deletion", "insertion", "curve_auc", "curve_steps",
@@ -71,7 +71,7 @@ def curve_steps(n_pixels, step=None, fraction=None) -> np.ndarray:
     if step is not None and fraction is not None:
         raise ValueError(f"step, fraction: give one of them, got step={step!r} and fraction={fraction!r}")
     if step is None:
-        fraction = 0.05 if fraction is None else check_fraction(fraction, "fraction")
+        fraction = 0.05 if fraction is None else check_fraction(fraction, "fraction", include_one=True)
         step = max(1, int(np.ceil(fraction * n_pixels - 1e-9)))
     else:
         step = check_int(step, "step", 1, n_pixels)
@@ -151,7 +151,7 @@ def random_subsets(n_images, shape, subset_size, n_subsets, seed=0) -> np.ndarra
     (an int in [1, H·W], or a fraction in (0, 1] of the pixels)."""
     n_pixels = int(np.prod(shape))
     if isinstance(subset_size, (float, np.floating)):
-        size = max(1, int(round(check_fraction(subset_size, "subset_size") * n_pixels)))
+        size = max(1, int(round(check_fraction(subset_size, "subset_size", include_one=True) * n_pixels)))
     else:
         size = check_int(subset_size, "subset_size", 1, n_pixels)
     n_subsets = check_int(n_subsets, "n_subsets", 2)

@@ -30,8 +30,10 @@ from typing import NamedTuple
 import numpy as np
 
 from minicnn import nn
+from minicnn.validation import check_int
 
-from ._pixels import as_array, check_int, checked_targets, pixel_map, spearman_rows
+from ._pixels import as_array, checked_targets, pixel_map
+from .correlation import spearman_rows
 
 __all__ = [
     "RandomisationResult", "parameter_layers", "randomise_layer", "model_randomisation",

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._pixels import as_array, check_int, checked_targets
+from minicnn.validation import check_int
+
+from ._pixels import as_array, checked_targets
 
 __all__ = ["max_sensitivity"]
 

@@ -11,9 +11,10 @@ import os
 import numpy as np
 
 from ..io import load
+from ..nn import StateDictError
 from .small import LeNet, ResNetSmall, VGGSmall
 
-__all__ = ["ARCHITECTURES", "BUNDLED", "build", "load_pretrained", "weights_path"]
+__all__ = ["ARCHITECTURES", "BUNDLED", "WeightsFileError", "build", "load_pretrained", "weights_path"]
 
 ARCHITECTURES = {"lenet": LeNet, "vgg": VGGSmall, "resnet": ResNetSmall}
 
@@ -40,19 +41,46 @@ def weights_path(dataset, arch=None):
     return os.path.join(os.path.dirname(os.path.dirname(__file__)), "weights", f"{dataset}_{arch}.npz")
 
 
-def load_pretrained(dataset, path=None, dtype=np.float64):
-    """The bundled model trained on `dataset`, in eval mode: (model, Dataset it was trained on).
+class WeightsFileError(OSError):
+    """A weights file that is missing or cannot be read (the message names the file)."""
 
-    `path` loads other weights of the same architecture instead (strict: a mismatch lists every
-    missing, unexpected and mis-shaped key).
+
+def load_pretrained(dataset, path=None, dtype=np.float64, arch=None):
+    """A model trained on `dataset`, in eval mode: (model, Dataset it was trained on).
+
+    path  -- weights (.npz) to load instead of the bundled ones
+    arch  -- the architecture of those weights (default: the dataset's bundled one; another
+             architecture has no bundled weights, so it needs `path`)
+    dtype -- the parameters' dtype (float64 by default, float32 supported)
+
+    Errors say what to fix: WeightsFileError for a missing or unreadable file, StateDictError
+    (strict loading: every missing, unexpected and mis-shaped key) when the weights do not fit
+    the architecture, ValueError for an unknown dataset or architecture.
     """
     from ..data import load_dataset
 
     if dataset not in BUNDLED:
         raise ValueError(f"dataset: expected one of {', '.join(BUNDLED)}, got {dataset!r}")
-    arch, options, _ = BUNDLED[dataset]
+    bundled_arch, options, _ = BUNDLED[dataset]
+    arch = arch or bundled_arch
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"arch: expected one of {', '.join(ARCHITECTURES)}, got {arch!r}")
+    if path is None and arch != bundled_arch:
+        raise ValueError(f"arch: there are no bundled {arch} weights for {dataset} (bundled: {bundled_arch}); "
+                         f"pass the path of {arch} weights")
+    path = path or weights_path(dataset)
+    if not os.path.exists(path):
+        raise WeightsFileError(f"weights file not found: {path}")
+    try:
+        state = load(path)
+    except (ValueError, OSError) as error:  # a damaged or foreign file: say which one
+        raise WeightsFileError(f"cannot read weights file {path}: {error}") from None
     data = load_dataset(dataset, **options)
     model = build(arch, data.input_shape, data.n_classes)
-    state = load(path or weights_path(dataset))
-    model.load_state_dict(state)
+    try:
+        model.load_state_dict(state)
+    except StateDictError as error:  # the same error, with which file and which architecture
+        raise StateDictError(f"weights file {path} does not match the {arch} architecture for {dataset} "
+                             f"(input {data.input_shape}, {data.n_classes} classes):\n{error}",
+                             error.missing_keys, error.unexpected_keys, error.shape_mismatches) from None
     return model.to(dtype).eval(), data

@@ -9,7 +9,7 @@
 # gradients give misleading answers. Those failures are exactly what DeepLIFT (05) and
 # Integrated Gradients (06) were designed to fix.
 #
-# Notation (as in `METHODS.md`): $x$ the input, $t$ the **target logit** (the score of the
+# Notation (as in `docs/methods.md`): $x$ the input, $t$ the **target logit** (the score of the
 # class we explain, *before* softmax), $x'$ a reference input ("baseline"), $\Delta x = x - x'$.
 
 # %%
@@ -21,7 +21,8 @@ import numpy as np
 import attributions as A
 import minicnn as mc
 import minicnn.functional as F
-from minicnn import exercises, nn
+from attributions import exercises
+from minicnn import nn
 from minicnn.models import load_pretrained
 from minicnn.train import evaluate, predict
 

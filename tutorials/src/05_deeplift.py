@@ -16,7 +16,7 @@
 # 4. check *summation-to-delta* numerically, reproduce the small cases with known answers from the
 #    paper, and run DeepLIFT on the bundled digits network.
 #
-# Notation (as in `METHODS.md`): $x$ input, $x'$ reference, $\Delta x = x - x'$, $t$ the target
+# Notation (as in `docs/methods.md`): $x$ input, $x'$ reference, $\Delta x = x - x'$, $t$ the target
 # output — always a **logit**, before any softmax.
 
 # %%
@@ -61,7 +61,7 @@ def col(t, k):
 # network in which every op passes multipliers instead of derivatives — it only needs a *rule*
 # for each kind of op. Then $C = m \odot \Delta x$ at the input.
 #
-# First the failure that motivates all this (case 2 of `METHODS.md`): $f(x) = 1 - \mathrm{ReLU}(1 - x)$
+# First the failure that motivates all this (case 2 of `docs/methods.md` (Small cases with known answers)): $f(x) = 1 - \mathrm{ReLU}(1 - x)$
 # at $x = 2$, reference $x' = 0$. The function rose from $f(0) = 0$ to $f(2) = 1$, all because of
 # $x$, yet the gradient at $x = 2$ is $0$.
 
@@ -158,7 +158,7 @@ plt.show()
 # %% [markdown]
 # ### The threshold case and two ReLUs
 #
-# Case 3 of `METHODS.md`: $y = \mathrm{ReLU}(x - 10)$ at $x = 10 + \epsilon$ with $x' = 0$. The gradient
+# Case 3 of `docs/methods.md` (Small cases with known answers): $y = \mathrm{ReLU}(x - 10)$ at $x = 10 + \epsilon$ with $x' = 0$. The gradient
 # jumps from 0 to 1 at $x = 10$; gradient × input gives $10 + \epsilon$, most of which did *not*
 # change the output. DeepLIFT gives exactly $\Delta y = \epsilon$.
 #
@@ -190,7 +190,7 @@ assert np.allclose(c_two[0], [2.0, 1.0]) and abs(delta_two[0]) < 1e-12
 #   \underbrace{\frac{\Delta h_j}{\Delta z_j}}_{\text{Rescale}}\; \underbrace{v_j}_{\text{Linear}}.$$
 #
 # Let us compute it with NumPy and your `rescale_multiplier`, and compare with the library, which
-# does the same through the engine's graph (the rule table in `attributions/deeplift.py`).
+# does the same through the engine's graph (the rule table in `attributions/deeplift_rules/rules.py`).
 
 # %%
 mlp = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 1)).double()
@@ -230,7 +230,7 @@ print(f"gradient × input       : max |Σ a − (t(x) − t(0))| = {np.abs(A.com
 # %% [markdown]
 # ## 6. When Rescale is not enough: the min network and RevealCancel
 #
-# Case 1 of `METHODS.md`: $h = \mathrm{ReLU}(x_1 - x_2)$, $o = x_1 - h = \min(x_1, x_2)$, reference 0.
+# Case 1 of `docs/methods.md` (Small cases with known answers): $h = \mathrm{ReLU}(x_1 - x_2)$, $o = x_1 - h = \min(x_1, x_2)$, reference 0.
 # At $x = (3, 1)$ the output is $1$. Rescale (and gradient × input, and IG) say $(0, 1)$: all of it
 # comes from $x_2$, none from $x_1$. But $x_1$ is clearly involved — the positive and negative
 # terms entering $h$ *cancel*, and Rescale, which only sees their sum $\Delta z = 2$, cannot tell.
@@ -278,7 +278,7 @@ exercises.check_reveal_cancel_deltas(reveal_cancel_deltas)
 # * $C(x_2) = \Delta x_2 \cdot \big(-(-1)\, m^-\big) = 1 \cdot 1/2 = 0.5$.
 #
 # Both inputs now share the credit for $\min(3, 1) = 1$. The table compares the library's two
-# rules with the known answers of `METHODS.md`.
+# rules with the known answers of `docs/methods.md` (Small cases with known answers).
 
 # %%
 dy_pos, dy_neg = reveal_cancel_deltas(relu, np.zeros(1), np.array([3.0]), np.array([-1.0]))
@@ -286,7 +286,7 @@ m_pos, m_neg = dy_pos[0] / 3.0, dy_neg[0] / -1.0
 print(f"by hand: C(x₁) = {3 * (1 - m_pos):.3f}, C(x₂) = {1 * m_neg:.3f}\n")
 
 min_net = nn.Lambda(lambda x: col(x, 0) - F.relu(col(x, 0) - col(x, 1)))
-known = {  # x: (Rescale, RevealCancel), METHODS.md case 1
+known = {  # x: (Rescale, RevealCancel), docs/methods.md (Small cases with known answers) case 1
     (3.0, 1.0): ((0, 1), (0.5, 0.5)),
     (1.0, 3.0): ((1, 0), None),
     (2.0, 5.0): (None, (1, 1)),
@@ -305,7 +305,7 @@ for x_pair, (exp_rs, exp_rc) in known.items():
 
 # %% [markdown]
 # Backwards, each unit carries the *pair* $(m^+, m^-)$; a linear op combines them according to the
-# sign of each $w_{ji}\Delta x_i$ (see `linear_rule_reveal_cancel` in `attributions/deeplift.py`),
+# sign of each $w_{ji}\Delta x_i$ (see `linear_rule_reveal_cancel` in `attributions/deeplift_rules/reveal_cancel.py`),
 # and at the input $C = m^+ \Delta x^+ + m^- \Delta x^-$. The cost is one extra forward sweep for
 # the parts. Both rules satisfy summation-to-delta (section 5 checked it on a deep network).
 #
@@ -343,7 +343,7 @@ print(max_pool_contributions(np.ones((1, 4)), np.array([[1.0, 2, 3, 9]])))
 exercises.check_max_pool_contributions(max_pool_contributions)
 
 # %% [markdown]
-# Case 6 of `METHODS.md` through the library: an identity feeding `MaxPool` over 4 values,
+# Case 6 of `docs/methods.md` (Small cases with known answers) through the library: an identity feeding `MaxPool` over 4 values,
 # $x = (1, 1, 1, 1)$. With $x' = (1, 2, 3, 9)$ the whole drop $1 - 9 = -8$ goes to position 4;
 # with $x' = (4, 8, 6, 7)$ the drop $-7$ goes to position 2. The gradient would credit position 1
 # (the argmax of $x$) in both cases.

@@ -238,7 +238,7 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The table of `METHODS.md` says 20–300 steps usually bring the delta within 5 % of $\Delta F$;
+# The Integrated Gradients section of `docs/methods.md` says 20–300 steps usually bring the delta within 5 % of $\Delta F$;
 # for our small CNN, relative to $|F(x) - F(x')|$:
 
 # %%
@@ -275,7 +275,7 @@ for n in (4, 10, 50):
 # * **Linearity**: IG of $aF_1 + bF_2$ is $a\,\mathrm{IG}(F_1) + b\,\mathrm{IG}(F_2)$.
 # * **Implementation invariance**: networks computing the same function get the same attributions.
 #
-# Case 2 of `METHODS.md` checks three of them at once: $y = 1 - \mathrm{ReLU}(1 - x_1 - x_2)$ at
+# Case 2 of `docs/methods.md` (Small cases with known answers) checks three of them at once: $y = 1 - \mathrm{ReLU}(1 - x_1 - x_2)$ at
 # $(1, 1)$ is saturated (gradient × input $(0, 0)$), symmetric in $x_1, x_2$, and rises by 1.
 # We add a dummy third input.
 
@@ -298,7 +298,7 @@ print("linearity: max |IG(2F₁ − 3F₂) − (2 IG(F₁) − 3 IG(F₂))| =", 
 # %% [markdown]
 # ## 6. Implementation invariance: IG agrees, DeepLIFT does not
 #
-# Case 4 of `METHODS.md`: two networks that compute the **same function**,
+# Case 4 of `docs/methods.md` (Small cases with known answers): two networks that compute the **same function**,
 #
 # $$f(x) = \mathrm{ReLU}\big(\mathrm{ReLU}(x_1) - 1 - \mathrm{ReLU}(x_2)\big), \qquad
 #   g(x) = \mathrm{ReLU}\big(\mathrm{ReLU}(x_1 - 1) - \mathrm{ReLU}(x_2)\big),$$

@@ -10,7 +10,7 @@
 #
 # 1. look at the feature maps $A^k$ of the bundled shapes network;
 # 2. compute the channel weights $\alpha_k$ (Exercise 7.1) and the map $\mathrm{ReLU}(\sum_k \alpha_k A^k)$
-#    (Exercise 7.2), first by hand on the small example 7 of `METHODS.md`;
+#    (Exercise 7.2), first by hand on the small example 7 of `docs/methods.md` (Small cases with known answers);
 # 3. see that the maps are **class-discriminative** on images with two shapes, and how the layer
 #    choice trades resolution for meaning;
 # 4. meet the variants: Guided Grad-CAM and counterfactual Grad-CAM.
@@ -87,7 +87,7 @@ plt.show()
 # then bilinearly upsampled to the input size (half-pixel centres, like PyTorch's
 # `interpolate(mode="bilinear", align_corners=False)`).
 #
-# ### Example 7 of `METHODS.md`, by hand
+# ### Example 7 of `docs/methods.md` (Small cases with known answers), by hand
 #
 # Input `arange(16)` as a 4×4 image; a conv with 2 output channels, both 3×3 kernels of ones, biases
 # $(-50, -75)$, no padding; then ReLU, flatten, and a linear layer whose row for class 0 is

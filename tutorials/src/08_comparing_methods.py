@@ -161,7 +161,7 @@ display(Markdown("DeepLIFT–IG agreement (Spearman ρ of the maps, mean over im
 # What the table says (your numbers may differ slightly in the timings):
 #
 # * **Completeness**: DeepLIFT's error is at rounding level ($10^{-15}$ relative) for both rules;
-#   IG with 50 steps is well within the 5 % that `METHODS.md` asks for; gradient × input misses by
+#   IG with 50 steps is well within the 5 % that `docs/methods.md` (Integrated Gradients) asks for; gradient × input misses by
 #   a few to tens of percent, because the networks have biases and saturated units.
 # * **Cost** (the passes column counts forward + backward rows per image): IG needs $n$ forward and
 #   $n$ backward passes per image (here 50 each), DeepLIFT two of each (the stacked batch

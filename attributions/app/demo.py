@@ -1,5 +1,7 @@
-"""The main job: explain a few test images of a bundled model with every method, draw the grid
-(Figure 1) and measure the poster's Table 1 for this model.
+"""The main job: explain a few test images of a bundled model with every registered method, draw
+the grid (Figure 1) and measure Table 1 of the poster "Backpropagation-based visualization methods
+for explaining CNNs" (Christian Ickler, Friedrich Schiller University Jena, AI Summer School 2023)
+for this model.
 
     python -m attributions demo [--dataset digits|faces|shapes] [--model PATH] [--n 6] [--out DIR]
 
@@ -11,26 +13,25 @@ What is measured (per method, on the n chosen images, target = the predicted cla
 * **ms / image** — wall time of the method's call on the whole batch (time.perf_counter) / n,
   the fastest of 3 calls made after the first (so Numba loading and first-call costs and one-off
   machine noise are not counted);
-* **backward passes** — counted, not assumed: `count_backward_passes` wraps the engine's one
-  backward entry point (`minicnn.autograd.backward_pass`) while the method runs and records every
-  call and the number of rows it propagates. "calls" is per batch of n images; "rows / image" is
+* **backward passes** — counted, not assumed: `attributions.metrics.count_passes` wraps the
+  engine's one backward entry point (`minicnn.autograd.backward_pass`) while the method runs and
+  records every call and the number of rows it propagates. "calls" is per batch of n images; "rows / image" is
   rows / n: saliency 1, IG = steps (all steps in one batched call), DeepLIFT 2 (one call on the
   doubled batch [x; x′]), Grad-CAM 1, Guided Grad-CAM 2 (Grad-CAM + guided backprop);
 * **Pearson r with IG** — per image, the Pearson correlation between the method's map and the
-  IG map (both summed over channels; Grad-CAM's upsampled map as is), averaged over images;
+  IG map (both summed over channels; Grad-CAM's upsampled map as is), averaged over images
+  (`attributions.metrics.pearson_rows`: a map constant up to rounding has no r and is left out);
 * **class discrimination** — per image, 1 − |r| between the method's map for the predicted class
   and for the runner-up class (second-largest logit), averaged. 0: the two maps are the same up to
   scale and sign (the map does not tell the classes apart); 1: uncorrelated. Images where one
   map is constant (r undefined) are left out of the mean.
 
-The claimed columns (reference required, class-discriminative, operating area, sign) are the
-methods' design properties as usually summarised (Grad-CAM paper, Table 1; DeepLIFT §3;
-IG §3); the measured columns are there to check them on this model.
+The claimed columns (reference required, class-discriminative, operating area, sign) come from
+the method registry (`registry.py`); the measured columns are there to check them on this model.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import time
@@ -39,96 +40,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import minicnn as mc
-from minicnn import autograd
 
-from . import visualize
-from .checks import completeness_delta
-from .deeplift import deeplift
-from .gradcam import grad_cam, guided_grad_cam
-from .gradients import gradient_x_input, saliency
-from .integrated_gradients import integrated_gradients
+from .. import visualize
+from ..completeness import completeness_delta
+from ..metrics import count_passes, pearson_rows
+from .registry import IG_STEPS, get, names
 
-__all__ = [
-    "METHODS", "METHOD_NAMES", "CLAIMS", "IG_STEPS",
-    "compute", "count_backward_passes", "pick_images", "run_demo", "format_table", "DemoResult",
-]
-
-IG_STEPS = 50
+__all__ = ["pick_images", "run_demo", "format_table", "table_label", "DemoResult"]
 
 
-def _ig(model, x, target, steps=IG_STEPS):
-    return integrated_gradients(model, x, target, steps=steps)
-
-
-# name → method(model, x, target) with the settings of the poster (zero reference, IG 50 steps)
-METHODS = {
-    "saliency": saliency,
-    "gradient_x_input": gradient_x_input,
-    "deeplift_rescale": lambda model, x, target: deeplift(model, x, target, rule="rescale"),
-    "deeplift_reveal_cancel": lambda model, x, target: deeplift(model, x, target, rule="reveal_cancel"),
-    "integrated_gradients": _ig,
-    "grad_cam": grad_cam,
-    "guided_grad_cam": guided_grad_cam,
-}
-METHOD_NAMES = tuple(METHODS)
-
-# name → (reference required, class-discriminative, operating area, attribution sign)
-CLAIMS = {
-    "saliency": ("no", "no", "input", "positive"),
-    "gradient_x_input": ("no", "no", "input", "signed"),
-    "deeplift_rescale": ("yes", "yes", "input", "signed"),
-    "deeplift_reveal_cancel": ("yes", "yes", "input", "signed"),
-    "integrated_gradients": ("yes", "yes", "input", "signed"),
-    "grad_cam": ("no", "yes", "feature maps", "positive"),
-    "guided_grad_cam": ("no", "yes", "input + feature maps", "signed"),
-}
-
-TABLE_NAMES = {
-    "saliency": "Saliency",
-    "gradient_x_input": "Gradient × input",
-    "deeplift_rescale": "DeepLIFT-Rescale",
-    "deeplift_reveal_cancel": "DeepLIFT-RevealCancel",
-    "integrated_gradients": f"Integrated Gradients ({IG_STEPS} steps)",
-    "grad_cam": "Grad-CAM",
-    "guided_grad_cam": "Guided Grad-CAM",
-}
-
-
-def compute(name, model, x, target, ig_steps=IG_STEPS):
-    """Attributions of method `name` (one of METHOD_NAMES) for batch x and target(s)."""
-    if name not in METHODS:
-        raise ValueError(f"method: expected one of {', '.join(METHOD_NAMES)}, got {name!r}")
-    if name == "integrated_gradients":
-        return _ig(model, x, target, steps=ig_steps)
-    return METHODS[name](model, x, target)
-
-
-@dataclass
-class BackwardCount:
-    calls: int = 0
-    rows: int = 0
-
-
-@contextlib.contextmanager
-def count_backward_passes():
-    """Count the engine's backward passes (calls and seeded rows) inside the block.
-
-    Wraps `minicnn.autograd.backward_pass`, the single entry point both `Tensor.backward` and
-    `minicnn.grad` go through, and restores it afterwards. For measurements only (not thread-safe).
-    """
-    count = BackwardCount()
-    original = autograd.backward_pass
-
-    def counting(roots, grad_roots, *args, **kwargs):
-        count.calls += 1
-        count.rows += int(np.shape(grad_roots[0])[0]) if len(grad_roots) and np.ndim(grad_roots[0]) else 1
-        return original(roots, grad_roots, *args, **kwargs)
-
-    autograd.backward_pass = counting
-    try:
-        yield count
-    finally:
-        autograd.backward_pass = original
+def table_label(name, ig_steps=IG_STEPS):
+    """The method's row name in Table 1: its label, with the number of steps for a path method."""
+    method = get(name)
+    return f"{method.label} ({ig_steps} steps)" if method.takes_steps else method.label
 
 
 def pick_images(labels, predictions, n):
@@ -157,16 +81,6 @@ def pick_images(labels, predictions, n):
         if i not in chosen:
             chosen.append(i)
     return np.array(chosen[:n], dtype=np.int64)
-
-
-def _pearson_rows(a, b):
-    """Pearson r between a[k] and b[k] (flattened) for every k; NaN where either is constant."""
-    a = a.reshape(len(a), -1) - a.reshape(len(a), -1).mean(axis=1, keepdims=True)
-    b = b.reshape(len(b), -1) - b.reshape(len(b), -1).mean(axis=1, keepdims=True)
-    denominator = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = (a * b).sum(axis=1) / denominator
-    return np.where(denominator > 1e-300, r, np.nan)
 
 
 def _maps(a):
@@ -238,18 +152,20 @@ def run_demo(model, data, dataset, n=6, out="attributions_demo", model_path="bun
     predicted, runner_up = order[:, 0], order[:, 1]
     delta_t = logits[np.arange(len(x)), predicted] - _predict(model, np.zeros_like(x[:1]))[0, predicted]
 
-    for name in METHOD_NAMES:  # warm-up: Numba kernels loaded/compiled, first-call costs paid
-        compute(name, model, x[:1], int(predicted[0]), ig_steps=2)
+    methods = [get(name) for name in names()]
+    for method in methods:  # warm-up: Numba kernels loaded/compiled, first-call costs paid
+        method(model, x[:1], int(predicted[0]), steps=2)
 
     attributions, runner_maps, rows = {}, {}, {}
-    jobs = [(name, which) for name in METHOD_NAMES for which in ("predicted", "runner-up")]
-    for name, which in _progress(jobs, "attributing"):
+    jobs = [(method, which) for method in methods for which in ("predicted", "runner-up")]
+    for method, which in _progress(jobs, "attributing"):
+        name = method.name
         if which == "runner-up":
-            runner_maps[name] = compute(name, model, x, runner_up, ig_steps=ig_steps)
+            runner_maps[name] = method(model, x, runner_up, steps=ig_steps)
             continue
-        with count_backward_passes() as count:
-            a = compute(name, model, x, predicted, ig_steps=ig_steps)
-        seconds = min(_timed(compute, name, model, x, predicted, ig_steps=ig_steps) for _ in range(TIMING_REPEATS))
+        with count_passes(model) as count:
+            a = method(model, x, predicted, steps=ig_steps)
+        seconds = min(_timed(method, model, x, predicted, steps=ig_steps) for _ in range(TIMING_REPEATS))
         attributions[name] = a
         if a.shape == x.shape:
             gap = np.abs(completeness_delta(model, a, x, predicted))
@@ -259,19 +175,20 @@ def run_demo(model, data, dataset, n=6, out="attributions_demo", model_path="bun
         rows[name] = {
             "completeness": completeness,
             "ms_per_image": 1000.0 * seconds / len(x),
-            "backward_calls": count.calls,
-            "rows_per_image": count.rows / len(x),
+            "backward_calls": count.backward_calls,
+            "rows_per_image": count.backward_rows / len(x),
         }
     ig = _maps(attributions["integrated_gradients"])
-    for name in METHOD_NAMES:
-        rows[name]["pearson_ig"] = _nanmean(_pearson_rows(_maps(attributions[name]), ig))
+    for name in rows:
+        rows[name]["pearson_ig"] = _nanmean(pearson_rows(_maps(attributions[name]), ig))
         rows[name]["class_discrimination"] = _nanmean(
-            1.0 - np.abs(_pearson_rows(_maps(attributions[name]), _maps(runner_maps[name])))
+            1.0 - np.abs(pearson_rows(_maps(attributions[name]), _maps(runner_maps[name])))
         )
 
     result = DemoResult(dataset, model_path, accuracy, indices, labels, predicted, runner_up, attributions, rows)
     os.makedirs(out, exist_ok=True)
-    fig = visualize.attribution_grid(x, attributions, labels=labels, predictions=predicted, classes=data.classes)
+    fig = visualize.attribution_grid(x, attributions, labels=labels, predictions=predicted, classes=data.classes,
+                                     titles={name: get(name).title for name in attributions})
     fig.suptitle(
         f"{dataset}: {type(model).__name__}, test accuracy {accuracy:.1%}; reference x′ = 0, IG {ig_steps} steps",
         fontsize=9, y=0.998,
@@ -293,9 +210,12 @@ def _fmt(value, spec):
     return format(value, spec)
 
 
+def _yes_no(flag):
+    return "yes" if flag else "no"
+
+
 def format_table(result, model_name="model", ig_steps=IG_STEPS):
     """Table 1 as Markdown: claimed properties next to the values measured for this model."""
-    names = dict(TABLE_NAMES, integrated_gradients=f"Integrated Gradients ({ig_steps} steps)")
     n = len(result.indices)
     lines = [
         f"# Table 1 — attribution methods on `{result.dataset}` ({model_name}, weights: {result.model_path})",
@@ -308,11 +228,11 @@ def format_table(result, model_name="model", ig_steps=IG_STEPS):
         "| Pearson r with IG | class discrimination |",
         "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name in METHOD_NAMES:
-        row = result.rows[name]
-        reference, discriminative, area, sign = CLAIMS[name]
+    for name, row in result.rows.items():
+        method = get(name)
+        reference, discriminative = _yes_no(method.needs_baseline), _yes_no(method.class_discriminative)
         lines.append(
-            f"| {names[name]} | {reference} | {discriminative} | {area} | {sign} "
+            f"| {table_label(name, ig_steps)} | {reference} | {discriminative} | {method.area} | {method.sign} "
             f"| {_fmt(row['completeness'], '.2e')} | {_fmt(row['ms_per_image'], '.2f')} "
             f"| {row['backward_calls']} | {_fmt(row['rows_per_image'], 'g')} "
             f"| {_fmt(row['pearson_ig'], '.3f')} | {_fmt(row['class_discrimination'], '.3f')} |"

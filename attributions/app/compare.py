@@ -12,49 +12,40 @@ bundled model and a seeded sample of test images (each explained for its true la
     deeplift_vs_ig.png   DeepLIFT against IG, pixel by pixel, with the correlation
     randomisation.png    Spearman ρ per cumulatively randomised layer (Adebayo et al. 2018)
 
-Localisation metrics only when the dataset has ground-truth masks (shapes). The expensive checks
+The report ends by checking, with stated thresholds, the claims of the poster "Backpropagation-based
+visualization methods for explaining CNNs" (Christian Ickler, Friedrich Schiller University Jena,
+AI Summer School 2023). Localisation metrics only when the dataset has ground-truth masks (shapes). The expensive checks
 (model randomisation, max-sensitivity, cross-class) run on the first `--sanity-n` images of the
 sample; the cheaper ones on all `--n`. The defaults keep a shapes run within ~3 minutes on 2 cores.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["METHODS", "CONTROLS", "add_arguments", "run", "main", "mean_and_error"]
+import minicnn as mc
 
-CONTROLS = ("Random (control)", "Centre Gaussian (control)")
+from .. import metrics as M
+from ..baselines import blurred_baseline
+from ..completeness import completeness_delta
+from ..inputs import forward_scores
+from ..integrated_gradients import METHODS as QUADRATURE_RULES
+from ..integrated_gradients import integrated_gradients
+from . import plots
+from .registry import METHODS, get
+from .statistics import mean_and_error
+
+__all__ = ["CompareResults", "add_arguments", "check_args", "compute", "render", "run"]
+
 BLUR_SIGMA = 3.0  # pixels; the canvas of insertion and the value of deleted pixels
 BATCH = 25  # images per attribution call when timing (IG: 50 interpolated rows per image on top)
-
-
-def _methods():
-    """name → explain(model, x, target); imported lazily so `--help` stays fast."""
-    from . import deeplift, grad_cam, gradient_x_input, guided_grad_cam, integrated_gradients, saliency
-    from .metrics import centre_gaussian_attribution, random_attribution
-
-    return {
-        "Saliency": saliency,
-        "Gradient × input": gradient_x_input,
-        "Integrated Gradients": lambda m, x, t: integrated_gradients(m, x, t, steps=50),
-        "DeepLIFT-Rescale": lambda m, x, t: deeplift(m, x, t, rule="rescale"),
-        "DeepLIFT-RevealCancel": lambda m, x, t: deeplift(m, x, t, rule="reveal_cancel"),
-        "Grad-CAM": grad_cam,
-        "Guided Grad-CAM": guided_grad_cam,
-        CONTROLS[0]: random_attribution,
-        CONTROLS[1]: centre_gaussian_attribution,
-    }
-
-
-METHODS = (
-    "Saliency", "Gradient × input", "Integrated Gradients", "DeepLIFT-Rescale", "DeepLIFT-RevealCancel",
-    "Grad-CAM", "Guided Grad-CAM",
-) + CONTROLS
+AGREEMENT = ("deeplift_rescale", "deeplift_reveal_cancel", "gradient_x_input", "saliency")  # compared with IG
+COMPLETE = ("integrated_gradients", "deeplift_rescale", "deeplift_reveal_cancel", "gradient_x_input")
 
 
 def add_arguments(parser):
@@ -73,23 +64,7 @@ def add_arguments(parser):
     return parser
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m attributions compare", description=__doc__.split("\n")[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
 # ---- statistics and formatting ------------------------------------------------------------------
-def mean_and_error(values):
-    """(mean, standard error, count) over the finite entries."""
-    v = np.asarray(values, dtype=np.float64).ravel()
-    v = v[np.isfinite(v)]
-    if len(v) == 0:
-        return np.nan, np.nan, 0
-    se = v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.nan
-    return float(v.mean()), float(se), len(v)
-
-
 def _cell(values, total, digits=3):
     mean, se, count = mean_and_error(values)
     if count == 0:
@@ -104,75 +79,71 @@ def _table(header, rows):
     return "\n".join(lines)
 
 
-# ---- the run ---------------------------------------------------------------------------------------
-def _check_args(args, n_test):
+# ---- the run: compute → CompareResults → render ----------------------------------------------------
+def check_args(args, n_test):
+    """The problem with the options, as one line naming the option, or None."""
     for name in ("n", "sanity_n", "subsets"):
         value = getattr(args, name)
         if value < (2 if name == "subsets" else 1):
-            raise ValueError(f"--{name.replace('_', '-')}: expected a positive int, got {value}")
+            return f"--{name.replace('_', '-')}: expected a positive int, got {value}"
     if args.n > n_test:
-        raise ValueError(f"--n: the {args.dataset} test set has {n_test} images, got --n {args.n}")
+        return f"--n: the {args.dataset} test set has {n_test} images, got --n {args.n}"
     if not 0 < args.fraction <= 1:
-        raise ValueError(f"--fraction: expected a number in (0, 1], got {args.fraction}")
+        return f"--fraction: expected a number in (0, 1], got {args.fraction}"
+    return None
 
 
-def run(args) -> int:
-    """Run the comparison described by `args` (see `add_arguments`); 0 on success."""
-    from tqdm import tqdm
+@dataclass
+class CompareResults:
+    """Everything `render` writes, keyed by registry name (`results[name][column]`: per-image values)."""
 
-    import minicnn as mc
-    from minicnn.models import load_pretrained
+    settings: dict
+    results: dict
+    curves: dict         # name → (deletion, insertion) PerturbationCurve
+    attributions: dict   # name → (n, C, H, W) or (n, H, W)
+    randomisation: dict  # name → RandomisationResult
+    agreement: dict      # name → (Pearson, Spearman) per image, against IG
+    completeness: dict   # name → |Σ a − (t(x) − t(0))| per image
+    convergence: dict    # {"steps": [...], "errors": {quadrature rule: [...]}}
 
-    from . import metrics as M
-    from .baselines import blurred_baseline
-    from .metrics._pixels import pixel_map, spearman_rows
 
+def compute(model, data, dataset, n=100, seed=0, sanity_n=16, fraction=0.0625, subsets=16, progress=None):
+    """Run every registered method and metric on a seeded sample of n test images (each explained
+    for its true label); the expensive checks on the first `sanity_n`. Returns CompareResults.
+
+    progress -- optional callable(description) called before each stage (a progress bar)
+    """
+    step = progress or (lambda description: None)
     started = time.perf_counter()
-    model, data = load_pretrained(args.dataset)
-    try:
-        _check_args(args, len(data.x_test))
-    except ValueError as error:
-        print(f"compare: {error}", file=sys.stderr)
-        return 2
-    out = args.out or f"compare-{args.dataset}"
-    os.makedirs(out, exist_ok=True)
-
-    rng = np.random.default_rng(args.seed)
-    index = np.sort(rng.choice(len(data.x_test), size=args.n, replace=False))
+    rng = np.random.default_rng(seed)
+    index = np.sort(rng.choice(len(data.x_test), size=n, replace=False))
     x, y = data.x_test[index].astype(np.float64), data.y_test[index].astype(np.int64)
     masks = None if data.masks_test is None else data.masks_test[index]
     n_classes = len(data.classes)
     other = (y + rng.integers(1, n_classes, size=len(y))) % n_classes  # a different class per image
-    k = min(args.sanity_n, args.n)
-    methods = _methods()
+    k = min(sanity_n, n)
     with mc.no_grad():
         accuracy = float((model(mc.Tensor(x)).data.argmax(axis=1) == y).mean())
-
-    stages = ["attribute", "deletion", "insertion", "correlations", "sanity"]
-    bar = tqdm(total=2 + len(methods) * len(stages) + 2, desc="compare", file=sys.stderr, leave=False)
-
-    def step(description):
-        bar.set_description(description)
 
     # Subset drops depend on the model only: computed once, shared by every method.
     step("subset drops")
     shape = x.shape[2:]
     n_pixels = int(np.prod(shape))
     sens_n = max(1, n_pixels // 32)
-    faith_subsets = M.random_subsets(len(x), shape, 0.1, args.subsets, seed=args.seed)
+    faith_subsets = M.random_subsets(len(x), shape, 0.1, subsets, seed=seed)
     faith_drops = M.subset_drops(model, x, y, faith_subsets, baseline=0.0)
-    bar.update()
-    sens_subsets = M.random_subsets(len(x), shape, sens_n, args.subsets, seed=args.seed + 1)
+    step("subset drops")
+    sens_subsets = M.random_subsets(len(x), shape, sens_n, subsets, seed=seed + 1)
     sens_drops = M.subset_drops(model, x, y, sens_subsets, baseline=0.0)
-    bar.update()
 
     # Deleted pixels take the blurred image's value: set to 0, even random 6 % of the pixels make
     # the model give up (salt-and-pepper is far off its training data), so every map would score alike.
     canvas = blurred_baseline(x, BLUR_SIGMA)
     results, curves, attributions, randomisation = {}, {}, {}, {}
-    for name, explain in methods.items():
+    for name, explain in METHODS.items():
+        label = explain.label
         r = results[name] = {}
-        step(f"{name}: attribute")
+        step(f"{label}: attribute")
         a = np.concatenate([np.asarray(explain(model, x[i:i + BATCH], y[i:i + BATCH]), dtype=np.float64)
                             for i in range(0, len(x), BATCH)])
         # Timed separately on the first k images, shortest of 3 runs: the machine may be shared.
@@ -183,188 +154,108 @@ def run(args) -> int:
         r["backward / image"] = np.full(k, cost.backward_per_image)
         r["sparseness"], r["entropy"] = M.sparseness(a), M.entropy(a)
         if masks is not None:
-            r["pointing"] = M.pointing_game(a, masks, seed=args.seed)
+            r["pointing"] = M.pointing_game(a, masks, seed=seed)
             r["mass acc."] = M.relevance_mass_accuracy(a, masks)
-            r["rank acc."] = M.relevance_rank_accuracy(a, masks, seed=args.seed)
-        bar.update()
-        step(f"{name}: deletion")
-        deletion = M.deletion(model, x, y, a, fraction=args.fraction, baseline=canvas, seed=args.seed)
+            r["rank acc."] = M.relevance_rank_accuracy(a, masks, seed=seed)
+        step(f"{label}: deletion")
+        deletion = M.deletion(model, x, y, a, fraction=fraction, baseline=canvas, seed=seed)
         r["deletion AUC"] = deletion.auc
-        r["deletion AUC, x′ = 0"] = M.deletion(model, x, y, a, fraction=args.fraction, baseline=0.0, seed=args.seed).auc
-        bar.update()
-        step(f"{name}: insertion")
-        insertion = M.insertion(model, x, y, a, fraction=args.fraction, blur_sigma=BLUR_SIGMA, seed=args.seed)
+        r["deletion AUC, x′ = 0"] = M.deletion(model, x, y, a, fraction=fraction, baseline=0.0, seed=seed).auc
+        step(f"{label}: insertion")
+        insertion = M.insertion(model, x, y, a, fraction=fraction, blur_sigma=BLUR_SIGMA, seed=seed)
         r["insertion AUC"] = insertion.auc
         curves[name] = (deletion, insertion)
-        bar.update()
-        step(f"{name}: correlations")
+        step(f"{label}: correlations")
         r["faithfulness corr."] = M.subset_correlation(a, faith_subsets, faith_drops)
         r["sensitivity-n"] = M.subset_correlation(a, sens_subsets, sens_drops)
-        bar.update()
-        step(f"{name}: sanity checks")
-        rand = M.model_randomisation(model, x[:k], y[:k], explain, seed=args.seed)
+        step(f"{label}: sanity checks")
+        rand = M.model_randomisation(model, x[:k], y[:k], explain, seed=seed)
         randomisation[name] = rand
         r["ρ top layer random"] = rand.spearman[1]
         r["ρ all layers random"] = rand.spearman[-1]
         # cross-class: the same maps for another class; signed (sign flips count) and |a| (where, not which way)
-        mine = pixel_map(a[:k], x[:k].shape)
-        theirs = pixel_map(np.asarray(explain(model, x[:k], other[:k]), dtype=np.float64), x[:k].shape)
-        r["cross-class ρ"] = spearman_rows(mine, theirs)
-        r["cross-class ρ |a|"] = spearman_rows(np.abs(mine), np.abs(theirs))
-        r["max-sensitivity"] = M.max_sensitivity(model, x[:k], y[:k], explain, radius=0.02, n_samples=3, seed=args.seed)
-        bar.update()
+        mine = M.pixel_map(a[:k], x[:k].shape)
+        theirs = M.pixel_map(np.asarray(explain(model, x[:k], other[:k]), dtype=np.float64), x[:k].shape)
+        r["cross-class ρ"] = M.spearman_rows(mine, theirs)
+        r["cross-class ρ |a|"] = M.spearman_rows(np.abs(mine), np.abs(theirs))
+        r["max-sensitivity"] = M.max_sensitivity(model, x[:k], y[:k], explain, radius=0.02, n_samples=3, seed=seed)
 
     step("IG convergence")
     convergence = _ig_convergence(model, x[: min(k, 4)], y[: min(k, 4)])
-    bar.update()
-    step("figures")
-    agreement = _agreement(attributions)
-    completeness = _completeness(model, x, y, attributions)
-    _plot_curves(curves, os.path.join(out, "deletion.png"), 0, "Deletion (pixels replaced by the blurred image)", "lower AUC is better")
-    _plot_curves(curves, os.path.join(out, "insertion.png"), 1, "Insertion (pixels put back into a blurred image)",
-                 "higher AUC is better")
-    _plot_convergence(convergence, os.path.join(out, "ig_convergence.png"))
-    _plot_scatter(attributions, agreement, os.path.join(out, "deeplift_vs_ig.png"))
-    _plot_randomisation(randomisation, os.path.join(out, "randomisation.png"))
-    bar.update()
-    bar.close()
-
-    elapsed = time.perf_counter() - started
-    settings = dict(dataset=args.dataset, n=args.n, k=k, seed=args.seed, accuracy=accuracy, elapsed=elapsed,
-                    fraction=args.fraction, subsets=args.subsets, sens_n=sens_n, n_pixels=n_pixels,
+    settings = dict(dataset=dataset, n=n, k=k, seed=seed, accuracy=accuracy, elapsed=time.perf_counter() - started,
+                    fraction=fraction, subsets=subsets, sens_n=sens_n, n_pixels=n_pixels,
                     masks=masks is not None, mask_share=None if masks is None else float(masks.mean()),
-                    layers=randomisation[METHODS[0]].layers)
-    report = _report(results, settings, agreement, completeness, convergence)
-    with open(os.path.join(out, "compare.md"), "w", encoding="utf-8") as f:
+                    layers=next(iter(randomisation.values())).layers)
+    return CompareResults(settings, results, curves, attributions, randomisation, _agreement(attributions),
+                          _completeness(model, x, y, attributions), convergence)
+
+
+def render(results, out):
+    """Write compare.md and the five figures of `results` into the directory `out`; the paths."""
+    os.makedirs(out, exist_ok=True)
+    labelled = {field: {get(name).label: value for name, value in getattr(results, field).items()}
+                for field in ("results", "curves", "attributions", "randomisation", "agreement", "completeness")}
+    controls = tuple(get(name).label for name in METHODS if get(name).control)
+    paths = [os.path.join(out, name) for name in
+             ("compare.md", "deletion.png", "insertion.png", "ig_convergence.png", "deeplift_vs_ig.png", "randomisation.png")]
+    plots.perturbation_curves(labelled["curves"], paths[1], 0, "Deletion (pixels replaced by the blurred image)",
+                              "lower AUC is better", controls)
+    plots.perturbation_curves(labelled["curves"], paths[2], 1, "Insertion (pixels put back into a blurred image)",
+                              "higher AUC is better", controls)
+    plots.ig_convergence(results.convergence, paths[3])
+    plots.deeplift_against_ig(labelled["attributions"], labelled["agreement"], paths[4])
+    plots.randomisation(labelled["randomisation"], paths[5], controls)
+    report = _report(labelled["results"], results.settings, labelled["agreement"], labelled["completeness"],
+                     results.convergence, controls)
+    with open(paths[0], "w", encoding="utf-8") as f:
         f.write(report)
-    print(f"compare: wrote {out}/compare.md and 5 figures in {elapsed:.0f} s", file=sys.stderr)
+    return paths
+
+
+def run(args, model, data) -> int:
+    """`python -m attributions compare`: compute, render, report where; 0 on success."""
+    from tqdm import tqdm
+
+    out = args.out or f"compare-{args.dataset}"
+    stages = 5 * len(METHODS) + 3
+    with tqdm(total=stages, desc="compare", file=sys.stderr, leave=False) as bar:
+        def progress(description):
+            bar.set_description(description)
+            bar.update()
+
+        results = compute(model, data, args.dataset, n=args.n, seed=args.seed, sanity_n=args.sanity_n,
+                          fraction=args.fraction, subsets=args.subsets, progress=progress)
+        render(results, out)
+    print(f"compare: wrote {out}/compare.md and 5 figures in {results.settings['elapsed']:.0f} s", file=sys.stderr)
     return 0
 
 
 # ---- extra measurements for the poster's claims ----------------------------------------------
 def _ig_convergence(model, x, y, steps=(2, 4, 8, 16, 32)):
     """Mean |completeness delta| / |t(x) − t(0)| for each quadrature rule and number of steps."""
-    from . import integrated_gradients
-    from ._common import forward_scores
-    from .integrated_gradients import METHODS as RULES
-
     gap = np.abs(forward_scores(model, x, y) - forward_scores(model, np.zeros_like(x), y))
     table = {}
-    for rule in RULES:
+    for rule in QUADRATURE_RULES:
         errors = []
         for s in steps:
-            s_used = max(s, 2)
-            _, delta = integrated_gradients(model, x, y, steps=s_used, method=rule, return_delta=True)
+            _, delta = integrated_gradients(model, x, y, steps=max(s, 2), method=rule, return_delta=True)
             errors.append(float(np.mean(np.abs(delta) / np.maximum(gap, 1e-12))))
         table[rule] = errors
     return {"steps": list(steps), "errors": table}
 
 
 def _agreement(attributions):
-    """Per-image Pearson and Spearman between IG and each DeepLIFT rule (full attributions)."""
-    from .metrics._pixels import pearson_rows, spearman_rows
-
-    ig = attributions["Integrated Gradients"]
+    """Per-image Pearson and Spearman between IG and each method of AGREEMENT (full attributions)."""
+    ig = attributions["integrated_gradients"]
     n = len(ig)
-    out = {}
-    for rule in ("DeepLIFT-Rescale", "DeepLIFT-RevealCancel", "Gradient × input", "Saliency"):
-        other = attributions[rule]
-        out[rule] = (pearson_rows(ig.reshape(n, -1), other.reshape(n, -1)),
-                     spearman_rows(ig.reshape(n, -1), other.reshape(n, -1)))
-    return out
+    return {name: (M.pearson_rows(ig.reshape(n, -1), attributions[name].reshape(n, -1)),
+                   M.spearman_rows(ig.reshape(n, -1), attributions[name].reshape(n, -1)))
+            for name in AGREEMENT}
 
 
 def _completeness(model, x, y, attributions):
     """|Σ a − (t(x) − t(0))| per image for the methods that claim completeness."""
-    from . import completeness_delta
-
-    return {name: np.abs(completeness_delta(model, attributions[name], x, y))
-            for name in ("Integrated Gradients", "DeepLIFT-Rescale", "DeepLIFT-RevealCancel", "Gradient × input")}
-
-
-# ---- figures ---------------------------------------------------------------------------------------
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _style(name):
-    return {"linestyle": "--", "color": "grey" if name == CONTROLS[0] else "black"} if name in CONTROLS else {}
-
-
-def _plot_curves(curves, path, which, title, note):
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    for name, pair in curves.items():
-        c = pair[which]
-        ax.plot(c.fractions, c.scores.mean(axis=0), marker=".", label=f"{name} (AUC {c.auc.mean():.3f})", **_style(name))
-    ax.set_xlabel("fraction of pixels " + ("deleted" if which == 0 else "inserted"))
-    ax.set_ylabel("target probability (mean over images)")
-    ax.set_title(f"{title}; {note}")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.02)
-    ax.legend(fontsize=7)
-    _save(fig, path)
-
-
-def _save(fig, path):
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    _pyplot().close(fig)
-
-
-def _plot_convergence(convergence, path):
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    for rule, errors in convergence["errors"].items():
-        ax.loglog(convergence["steps"], np.maximum(errors, 1e-16), marker="o", label=rule)
-    ax.set_xlabel("steps (quadrature nodes)")
-    ax.set_ylabel("mean |Σ IG − (t(x) − t(0))| / |t(x) − t(0)|")
-    ax.set_title("Integrated Gradients: completeness error against steps")
-    ax.legend(fontsize=8)
-    _save(fig, path)
-
-
-def _plot_scatter(attributions, agreement, path):
-    plt = _pyplot()
-    ig = attributions["Integrated Gradients"].ravel()
-    rng = np.random.default_rng(0)
-    pick = rng.choice(len(ig), size=min(len(ig), 20000), replace=False)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
-    for ax, rule in zip(axes, ("DeepLIFT-Rescale", "DeepLIFT-RevealCancel")):
-        dl = attributions[rule].ravel()
-        pooled = np.corrcoef(ig, dl)[0, 1]
-        per_image = np.nanmean(agreement[rule][0])
-        ax.scatter(ig[pick], dl[pick], s=2, alpha=0.3)
-        lim = np.abs(np.concatenate([ig[pick], dl[pick]])).max()
-        ax.plot([-lim, lim], [-lim, lim], color="black", linewidth=0.8)
-        ax.set_xlabel("Integrated Gradients (50 steps), per pixel")
-        ax.set_ylabel(f"{rule}, per pixel")
-        ax.set_title(f"pooled r = {pooled:.3f}; mean per-image r = {per_image:.3f}", fontsize=9)
-    fig.suptitle("DeepLIFT against Integrated Gradients (zero baseline)")
-    _save(fig, path)
-
-
-def _plot_randomisation(randomisation, path):
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    for name, result in randomisation.items():
-        means = [mean_and_error(row)[0] for row in result.spearman]
-        errors = [mean_and_error(row)[1] for row in result.spearman]
-        ax.errorbar(range(len(means)), means, yerr=np.nan_to_num(errors), marker="o", capsize=2, label=name, **_style(name))
-    layers = next(iter(randomisation.values())).layers
-    ax.set_xticks(range(len(layers)))
-    ax.set_xticklabels(["original"] + [f"+{name}" for name in layers[1:]], rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("Spearman ρ with the original |map|")
-    ax.set_xlabel("layers re-initialised, cumulatively from the top")
-    ax.set_title("Cascading model-parameter randomisation (lower = depends on the weights)")
-    ax.axhline(0, color="grey", linewidth=0.6)
-    ax.legend(fontsize=7)
-    _save(fig, path)
+    return {name: np.abs(completeness_delta(model, attributions[name], x, y)) for name in COMPLETE}
 
 
 # ---- the report -------------------------------------------------------------------------------------
@@ -399,7 +290,7 @@ def _mean(results, name, column):
     return mean_and_error(results[name][column])[0]
 
 
-def _report(results, s, agreement, completeness, convergence) -> str:
+def _report(results, s, agreement, completeness, convergence, controls) -> str:
     n, k = s["n"], s["k"]
     parts = [
         f"# Comparison of attribution methods on `{s['dataset']}`",
@@ -459,12 +350,12 @@ def _report(results, s, agreement, completeness, convergence) -> str:
               f"({', '.join(map(str, convergence['steps']))}):", ""]
     parts += [_table(["rule"] + [str(st) for st in convergence["steps"]],
                      [[rule] + [f"{e:.2g}" for e in errs] for rule, errs in conv.items()]), ""]
-    parts += ["## What the numbers say about the poster's claims", "", _claims(results, agreement, s), ""]
+    parts += ["## What the numbers say about the poster's claims", "", _claims(results, agreement, s, controls), ""]
     parts += ["Figures: deletion.png, insertion.png, ig_convergence.png, deeplift_vs_ig.png, randomisation.png.", ""]
     return "\n".join(parts)
 
 
-def _claims(results, agreement, s) -> str:
+def _claims(results, agreement, s, controls) -> str:
     """Plain sentences, each computed from the measured numbers with its threshold stated."""
     lines = []
     r_mean = float(np.nanmean(agreement["DeepLIFT-Rescale"][0]))
@@ -485,7 +376,7 @@ def _claims(results, agreement, s) -> str:
         f"{f_dl:.1f} forward / {b_dl:.1f} backward rows per image against IG (50 steps) {t_ig:.1f} ms and "
         f"{f_ig:.1f} / {b_ig:.1f}: {t_ig / t_dl:.1f}× faster in wall time."
     )
-    cc = {name: _mean(results, name, "cross-class ρ |a|") for name in results if name not in CONTROLS}
+    cc = {name: _mean(results, name, "cross-class ρ |a|") for name in results if name not in controls}
     signed = {name: _mean(results, name, "cross-class ρ") for name in cc}
     lowest = min(cc, key=cc.get)
     verdict = "supported" if lowest == "Grad-CAM" and cc["Grad-CAM"] < 0.5 else "not supported"
@@ -520,6 +411,3 @@ def _claims(results, agreement, s) -> str:
     )
     return "\n".join(lines)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

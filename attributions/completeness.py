@@ -15,7 +15,7 @@ import numpy as np
 
 import minicnn as mc
 
-from ._common import eval_mode, forward_scores, prepare_baseline, prepare_input, prepare_targets
+from .inputs import eval_mode, forward_scores, prepare_baseline, prepare_input, prepare_targets
 
 __all__ = ["completeness_delta"]
 

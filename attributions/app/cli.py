@@ -4,7 +4,7 @@
     python -m attributions demo --dataset shapes --n 4 --out runs/shapes
     python -m attributions explain --image my_digit.png --target 3 --method integrated_gradients,grad_cam
     python -m attributions explain --model w.npz --arch lenet --dataset digits --image x.png --out x_expl.png
-    python -m attributions compare ...                           # attributions/compare.py
+    python -m attributions compare --dataset shapes --n 100     # attributions/app/compare.py
 
 `explain` takes the input shape and the class names from `--dataset` (the dataset the weights
 were trained on): the image is converted to that shape. `--arch` and `--model` default to the
@@ -76,10 +76,10 @@ def _add_common(parser):
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
 
-def build_parser(with_compare=False):
-    """The argparse parser. The compare subcommand's own options are only added (by importing
-    attributions.compare) when `with_compare` is true, so demo/explain never pay for its imports."""
-    from .demo import IG_STEPS, METHOD_NAMES
+def build_parser():
+    """The argparse parser of the three subcommands (methods and defaults from the registry)."""
+    from . import compare
+    from .registry import IG_STEPS, names
 
     parser = _Parser(prog=PROG, description="Attribution methods on minicnn models: DeepLIFT, Integrated Gradients, Grad-CAM.")
     _add_common(parser)
@@ -104,51 +104,27 @@ def build_parser(with_compare=False):
     explain.add_argument("--model", metavar="PATH", help="weights .npz (default: the dataset's bundled weights)")
     explain.add_argument("--target", type=int, help="class index to explain (default: the predicted class)")
     explain.add_argument("--method", default="all",
-                         help=f"comma-separated methods or 'all' (default): {', '.join(METHOD_NAMES)}")
+                         help=f"comma-separated methods or 'all' (default): {', '.join(names())}")
     explain.add_argument("--out", metavar="FILE", default="explanation.png", help="output figure (default: explanation.png)")
     explain.add_argument("--ig-steps", type=_positive_int, default=IG_STEPS, help=f"Integrated Gradients steps (default: {IG_STEPS})")
     explain.add_argument("--dpi", type=_positive_int, default=120, help="resolution of the figure (default: 120)")
     _add_common(explain)
 
-    _add_compare(commands, with_compare)
+    compare_parser = commands.add_parser("compare", help="every method × every metric on a bundled model; "
+                                                         "write compare.md and five figures")
+    compare.add_arguments(compare_parser)
+    _add_common(compare_parser)
     return parser
 
 
-# ---- compare: written elsewhere (attributions/compare.py); imported only when asked for --------
-def _import_compare():
-    try:
-        from . import compare
-    except ModuleNotFoundError as error:
-        if error.name in ("attributions.compare", __package__ + ".compare"):
-            return None
-        raise
-    return compare
+def run_compare_command(args):
+    from . import compare
 
-
-def _add_compare(commands, with_compare):
-    compare = _import_compare() if with_compare else None
-    if compare is not None and hasattr(compare, "add_parser"):
-        parser = compare.add_parser(commands)
-    else:
-        parser = commands.add_parser("compare", help="compare methods (attributions/compare.py)", add_help=compare is not None)
-        if compare is not None and hasattr(compare, "add_arguments"):
-            compare.add_arguments(parser)
-        else:  # not there yet, or it takes its own argv: keep the rest of the line for it
-            parser.add_argument("compare_argv", nargs=argparse.REMAINDER)
-    if not any(a.dest == "debug" for a in parser._actions):
-        _add_common(parser)
-    parser.set_defaults(handler=_run_compare)
-
-
-def _run_compare(args):
-    compare = _import_compare()
-    if compare is None:
-        raise CLIError("the compare subcommand is not available yet: attributions/compare.py does not exist")
-    for name in ("run", "main"):
-        if hasattr(compare, name):
-            argument = args.compare_argv if hasattr(args, "compare_argv") and name == "main" else args
-            return getattr(compare, name)(argument)
-    raise CLIError("attributions/compare.py defines neither run(args) nor main(args)")
+    model, data = _load_model(args.dataset)
+    problem = compare.check_args(args, len(data.x_test))
+    if problem:
+        raise UsageError(problem)
+    return compare.run(args, model, data)
 
 
 # ---- demo -------------------------------------------------------------------------------------
@@ -162,32 +138,19 @@ def _check_writable_dir(path):
 
 
 def _load_model(dataset, arch=None, path=None):
-    """(model in eval mode, Dataset, description of the weights) with file errors made readable."""
+    """(model in eval mode, Dataset) from `minicnn.models.load_pretrained`, its errors as CLIError."""
     from minicnn import nn
-    from minicnn.data import load_dataset
-    from minicnn.io import load
-    from minicnn.models import BUNDLED, build, weights_path
+    from minicnn.models import BUNDLED, load_pretrained
+    from minicnn.models.pretrained import WeightsFileError
 
-    bundled_arch, options, _ = BUNDLED[dataset]
-    arch = arch or bundled_arch
-    if path is None and arch != bundled_arch:
+    bundled_arch = BUNDLED[dataset][0]
+    if path is None and arch not in (None, bundled_arch):
         raise UsageError(f"--arch {arch}: there are no bundled {arch} weights for {dataset} "
                          f"(bundled: {bundled_arch}); pass --model PATH")
-    path = path or weights_path(dataset)
-    if not os.path.exists(path):
-        raise CLIError(f"weights file not found: {path}")
     try:
-        state = load(path)
-    except (ValueError, OSError) as error:
-        raise CLIError(f"cannot read weights file {path}: {error}") from None
-    data = load_dataset(dataset, **options)
-    model = build(arch, data.input_shape, data.n_classes)
-    try:
-        model.load_state_dict(state)
-    except nn.StateDictError as error:
-        raise CLIError(f"weights file {path} does not match the {arch} architecture for {dataset} "
-                       f"(input {data.input_shape}, {data.n_classes} classes):\n{error}") from None
-    return model.double().eval(), data, path
+        return load_pretrained(dataset, path=path, arch=arch)
+    except (WeightsFileError, nn.StateDictError) as error:
+        raise CLIError(str(error)) from None
 
 
 def run_demo_command(args):
@@ -197,8 +160,8 @@ def run_demo_command(args):
     from .demo import run_demo
 
     _check_writable_dir(args.out)
-    model, data, path = _load_model(args.dataset, path=args.model)
-    shown = "bundled" if args.model is None else path
+    model, data = _load_model(args.dataset, path=args.model)
+    shown = "bundled" if args.model is None else args.model
     result = run_demo(model, data, args.dataset, n=args.n, out=args.out, model_path=shown,
                       ig_steps=args.ig_steps, dpi=args.dpi)
     print(f"{args.dataset}: {type(model).__name__} ({shown} weights), test accuracy {result.accuracy:.1%}")
@@ -218,16 +181,17 @@ def run_demo_command(args):
 
 # ---- explain ------------------------------------------------------------------------------------
 def _parse_methods(text):
-    from .demo import METHOD_NAMES
+    from .registry import names
 
-    names = [m.strip() for m in text.split(",") if m.strip()]
-    if names == ["all"]:
-        return list(METHOD_NAMES)
-    unknown = [m for m in names if m not in METHOD_NAMES]
-    if unknown or not names:
+    known = names()
+    chosen = [m.strip() for m in text.split(",") if m.strip()]
+    if chosen == ["all"]:
+        return list(known)
+    unknown = [m for m in chosen if m not in known]
+    if unknown or not chosen:
         raise UsageError(f"--method: unknown method {', '.join(map(repr, unknown)) or repr(text)}; "
-                         f"choose from all, {', '.join(METHOD_NAMES)}")
-    return list(dict.fromkeys(names))
+                         f"choose from all, {', '.join(known)}")
+    return list(dict.fromkeys(chosen))
 
 
 def load_image(path, input_shape):
@@ -274,17 +238,16 @@ def run_explain_command(args):
     import matplotlib
 
     matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
     import minicnn as mc
+    from minicnn.models import weights_path
 
-    from . import visualize
-    from .demo import compute
+    from .plots import explanation_figure
+    from .registry import get
 
     methods = _parse_methods(args.method)
     out_dir = os.path.dirname(os.path.abspath(args.out))
     _check_writable_dir(out_dir)
-    model, data, path = _load_model(args.dataset, args.arch, args.model)
+    model, data = _load_model(args.dataset, args.arch, args.model)
     if args.target is not None and not 0 <= args.target < data.n_classes:
         raise UsageError(f"--target: expected a class index in [0, {data.n_classes - 1}] for {args.dataset}, got {args.target}")
     x = load_image(args.image, data.input_shape)
@@ -294,15 +257,10 @@ def run_explain_command(args):
     probabilities /= probabilities.sum()
     predicted = int(logits.argmax())
     target = predicted if args.target is None else args.target
-    maps = {name: compute(name, model, x, target, ig_steps=args.ig_steps) for name in methods}
-    fig = Figure(figsize=(1.6 * (1 + len(maps)), 2.2))
-    axes = fig.subplots(1, 1 + len(maps), squeeze=False)[0]
-    visualize.show_image(x[0], ax=axes[0], title=f"input ({data.input_shape[1]}×{data.input_shape[2]})")
-    for ax, (name, a) in zip(axes[1:], maps.items()):
-        visualize.overlay(x[0], a[0], ax=ax, title=visualize.METHOD_TITLES.get(name, name))
-    fig.suptitle(f"target: {data.classes[target]} (logit {logits[target]:.2f}, p = {probabilities[target]:.2f}); "
-                 f"predicted: {data.classes[predicted]} (p = {probabilities[predicted]:.2f})", fontsize=9)
-    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.03, top=0.72, wspace=0.08)
+    maps = {get(name).title: get(name)(model, x, target, steps=args.ig_steps) for name in methods}
+    fig = explanation_figure(x[0], maps, f"input ({data.input_shape[1]}×{data.input_shape[2]})",
+                             f"target: {data.classes[target]} (logit {logits[target]:.2f}, p = {probabilities[target]:.2f}); "
+                             f"predicted: {data.classes[predicted]} (p = {probabilities[predicted]:.2f})")
     try:
         fig.savefig(args.out, dpi=args.dpi)
     except OSError as error:
@@ -310,7 +268,7 @@ def run_explain_command(args):
     except ValueError as error:  # e.g. an unknown file extension
         raise UsageError(f"--out {args.out}: {error}") from None
     top = np.argsort(-probabilities)[:3]
-    print(f"{args.image} as {data.input_shape} input to {type(model).__name__} ({path})")
+    print(f"{args.image} as {data.input_shape} input to {type(model).__name__} ({args.model or weights_path(args.dataset)})")
     print("top classes: " + ", ".join(f"{data.classes[k]} {probabilities[k]:.2f}" for k in top))
     print(f"explained class {target} ({data.classes[target]}) with {', '.join(methods)}")
     print(f"wrote {args.out}")
@@ -318,22 +276,17 @@ def run_explain_command(args):
 
 
 # ---- main ---------------------------------------------------------------------------------------
-def _wants_compare(argv):
-    positional = [a for a in argv if not a.startswith("-")]
-    return bool(positional) and positional[0] == "compare"
-
-
 def main(argv=None):
     """Run the command line; returns the exit code (0 ok, 1 runtime error, 2 usage error)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
-        parser = build_parser(with_compare=_wants_compare(argv))
+        parser = build_parser()
         try:
             args = parser.parse_args(argv)
         except SystemExit as done:  # --help
             return done.code if isinstance(done.code, int) else 0
-        handler = getattr(args, "handler", None) or {"demo": run_demo_command, "explain": run_explain_command}[args.command]
+        handler = {"demo": run_demo_command, "explain": run_explain_command, "compare": run_compare_command}[args.command]
         code = handler(args)
         return int(code) if isinstance(code, (int, np.integer)) else 0
     except KeyboardInterrupt:

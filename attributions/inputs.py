@@ -1,7 +1,14 @@
-"""What every attribution method does first: check x, the target and the baseline; run the
-model in eval mode; take the gradient of the target logits.
+"""What every attribution method does first, public so that every method, metric and command
+uses the same rules: check x, the target and the baseline; run the model in eval mode; take the
+gradient of the target logits.
 
-Kept in one place so each method's file shows only its own idea.
+    x        -- a finite numeric batch (N, ...) with N ≥ 1, cast to the model's dtype (`prepare_input`)
+    target   -- an int, or one int per row, each in [0, classes) (`prepare_targets`)
+    baseline -- x′: None (zeros), a scalar, one row, or an array like x (`prepare_baseline`)
+
+It is a module of its own so that each method's file shows only its own idea, and so that code
+built on the methods (the metrics, the command line, a new method) can validate its arguments
+the same way without reaching into a private module.
 """
 
 from __future__ import annotations
