@@ -39,6 +39,7 @@ __all__ = [
     "layer_activation_and_gradient",
     "upsample_maps",
     "find_layer",
+    "default_layer",
 ]
 
 
@@ -72,16 +73,59 @@ def _no_such_layer(model, x, problem):
     return ValueError(f"layer: {problem}; layers with a 4-D (N, C, H, W) output: {listed}")
 
 
+def default_layer(model, x):
+    """(dotted name, Module) of the last 4-D feature map that reaches the classifier, in
+    *execution* order: ResNet's `layer4`, VGG's, AlexNet's, SqueezeNet's, MobileNetV2's and
+    DenseNet's `features`, a Sequential net's last pooling layer.
+
+    One forward pass with a hook on every submodule records each output in the order the modules
+    finish. Then:
+    - a container and its last child return the same tensor: the container is kept (the block,
+      `layer4`, rather than its last ReLU);
+    - adaptive average pooling is skipped: it only resizes the map for the classifier (VGG's 7×7,
+      ResNet's global pooling);
+    - nothing inside a submodule whose own output is no longer a feature map (not 4-D, or the
+      output of an adaptive pooling) counts: that is the classifier, and SqueezeNet's classifier
+      holds a 1×1 convolution over 13×13 class maps.
+    Registration order would be wrong: ResNet registers each block's 1×1 shortcut convolution
+    after its main path, and DenseNet-style models compute with functional ops after the last module.
+    """
+    finished = []  # (name, module, output) in the order the forward calls finish: a child before its container
+
+    def remember(name):
+        def hook(module, inputs, output):
+            finished.append((name, module, output))
+        return hook
+
+    handles = [module.register_forward_hook(remember(name)) for name, module in model.named_modules() if name]
+    try:
+        with mc.no_grad():
+            model(mc.Tensor(x[:1]))
+    finally:
+        for handle in handles:
+            handle.remove()
+    pooled = {id(output) for _, module, output in finished if isinstance(module, nn.AdaptiveAvgPool2d)}
+
+    def feature_map(output):
+        return isinstance(output, mc.Tensor) and output.ndim == 4 and id(output) not in pooled
+
+    heads = {name for name, _, output in finished if not feature_map(output)}
+    chosen = None
+    for name, module, output in finished:  # the last one that qualifies wins
+        if feature_map(output) and not any(name.startswith(head + ".") for head in heads):
+            chosen = (name, module)
+    if chosen is None:
+        raise _no_such_layer(model, x, f"{type(model).__name__} has no 4-D feature map to use by default; pass layer=")
+    return chosen
+
+
 def find_layer(model, layer, x):
-    """(dotted name, Module) for `layer` = None (the last nn.Conv2d in `named_modules()` order, i.e.
-    the output of the last convolution, before its activation), a dotted name, or a Module of
-    the model. ValueError, listing the candidate names, if there is no such layer."""
-    modules = list(model.named_modules())
+    """(dotted name, Module) for `layer` = None (`default_layer`: the last 4-D feature map that
+    reaches the classifier, in execution order), a dotted name, or a Module of the model.
+    ValueError, listing the candidate names, if there is no such layer."""
     if layer is None:
-        convs = [(name, m) for name, m in modules if isinstance(m, nn.Conv2d)]
-        if not convs:
-            raise _no_such_layer(model, x, f"no nn.Conv2d in {type(model).__name__} to use by default; pass one")
-        return convs[-1]
+        return default_layer(model, x)
+    modules = list(model.named_modules())
     if isinstance(layer, str):
         for name, module in modules:
             if name == layer:

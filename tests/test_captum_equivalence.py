@@ -66,13 +66,14 @@ def vggish(lib):
     )
 
 
-NETS = {"lenet": (lenet, (1, 16, 16), 10, "3"), "vggish": (vggish, (3, 16, 16), 5, "5")}
+# the last entry: the default Grad-CAM layer, the last 4-D map before the classifier (the last pooling)
+NETS = {"lenet": (lenet, (1, 16, 16), 10, "5"), "vggish": (vggish, (3, 16, 16), 5, "7")}
 
 
 @pytest.fixture(scope="module", params=list(NETS))
 def case(request):
-    """(torch model, minicnn model, x, targets, name of the last conv) with shared weights."""
-    build, shape, classes, last_conv = NETS[request.param]
+    """(torch model, minicnn model, x, targets, name of the default Grad-CAM layer) with shared weights."""
+    build, shape, classes, default_layer = NETS[request.param]
     tmodel = build(tnn).double().eval()
     with torch.no_grad():  # PyTorch's default init is small; rescale so the logits vary
         for p in tmodel.parameters():
@@ -81,7 +82,7 @@ def case(request):
     model.load_state_dict({k: v.detach().double().numpy() for k, v in tmodel.state_dict().items()})
     x = np.random.default_rng(0).standard_normal((3,) + shape)
     targets = np.array([0, classes - 1, 2])
-    return tmodel, model, x, targets, last_conv
+    return tmodel, model, x, targets, default_layer
 
 
 def torch_of(array, grad=False):
@@ -149,8 +150,8 @@ class _Negated(tnn.Module):
 
 @pytest.mark.parametrize("where", ["default", "first conv", "after pooling"])
 def test_grad_cam(case, where):
-    tmodel, model, x, targets, last_conv = case
-    name = {"default": last_conv, "first conv": "0", "after pooling": "2" if last_conv == "3" else "4"}[where]
+    tmodel, model, x, targets, default_layer = case
+    name = {"default": default_layer, "first conv": "0", "after pooling": "2" if default_layer == "5" else "4"}[where]
     expected = torch_grad_cam(tmodel, tmodel.get_submodule(name), x, targets)
     ours = grad_cam(model, x, targets, layer=None if where == "default" else name)
     assert ours.shape == (len(x),) + x.shape[2:]
@@ -159,8 +160,8 @@ def test_grad_cam(case, where):
 
 
 def test_counterfactual_grad_cam_is_grad_cam_of_negated_logits(case):
-    tmodel, model, x, targets, last_conv = case
-    expected = torch_grad_cam(tmodel, tmodel.get_submodule(last_conv), x, targets, negate=True)
+    tmodel, model, x, targets, default_layer = case
+    expected = torch_grad_cam(tmodel, tmodel.get_submodule(default_layer), x, targets, negate=True)
     assert_close(grad_cam(model, x, targets, counterfactual=True), expected)
 
 
@@ -171,8 +172,8 @@ def test_guided_backprop(case):
 
 
 def test_guided_grad_cam(case):
-    tmodel, model, x, targets, last_conv = case
-    expected = captum_attr.GuidedGradCam(tmodel, tmodel.get_submodule(last_conv)).attribute(
+    tmodel, model, x, targets, default_layer = case
+    expected = captum_attr.GuidedGradCam(tmodel, tmodel.get_submodule(default_layer)).attribute(
         torch_of(x, True), target=torch.tensor(targets), interpolate_mode="bilinear"
     )
     ours = guided_grad_cam(model, x, targets)

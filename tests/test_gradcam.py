@@ -51,23 +51,25 @@ def x():
 
 # ---- known answers ----------------------------------------------------------------------------
 class TestKnownAnswers:
+    # Case 7 is defined on the conv layer's output A (before the ReLU), so layer="0" throughout;
+    # the default layer would be the ReLU's output "1".
     def test_hand_computed_weights_and_map(self):
         net = hand_net()
         activations, gradients = layer_activation_and_gradient(net, HAND_X, np.array([0]), "0")
         np.testing.assert_allclose(activations[0, :, :, :], [[[-5, 4], [31, 40]], [[-30, -21], [6, 15]]])
         np.testing.assert_allclose(gradcam_weights(activations, gradients), [[0.75, -0.5]])
-        np.testing.assert_allclose(grad_cam(net, HAND_X, 0, relu=False, upsample=False), [HAND_MAP], rtol=1e-14)
-        np.testing.assert_allclose(grad_cam(net, HAND_X, 0, upsample=False), [HAND_MAP], rtol=1e-14)
-        np.testing.assert_allclose(grad_cam_maps(net, HAND_X, 0), [HAND_MAP], rtol=1e-14)
+        np.testing.assert_allclose(grad_cam(net, HAND_X, 0, layer="0", relu=False, upsample=False), [HAND_MAP], rtol=1e-14)
+        np.testing.assert_allclose(grad_cam(net, HAND_X, 0, layer="0", upsample=False), [HAND_MAP], rtol=1e-14)
+        np.testing.assert_allclose(grad_cam_maps(net, HAND_X, 0, layer="0"), [HAND_MAP], rtol=1e-14)
 
     def test_hand_computed_counterfactual(self):
         net = hand_net()
-        np.testing.assert_allclose(grad_cam_maps(net, HAND_X, 0, relu=False, counterfactual=True), [-HAND_MAP])
-        np.testing.assert_array_equal(grad_cam_maps(net, HAND_X, 0, counterfactual=True), np.zeros((1, 2, 2)))
+        np.testing.assert_allclose(grad_cam_maps(net, HAND_X, 0, layer="0", relu=False, counterfactual=True), [-HAND_MAP])
+        np.testing.assert_array_equal(grad_cam_maps(net, HAND_X, 0, layer="0", counterfactual=True), np.zeros((1, 2, 2)))
 
     def test_hand_computed_upsampled(self):
         # bilinear, half-pixel centres, 2×2 → 4×4: rows/cols at source coordinates (−¼→0, ¼, ¾, 5/4→1)
-        up = grad_cam(hand_net(), HAND_X, 0)
+        up = grad_cam(hand_net(), HAND_X, 0, layer="0")
         weights = np.array([[1, 0], [0.75, 0.25], [0.25, 0.75], [0, 1]])
         np.testing.assert_allclose(up, [weights @ HAND_MAP @ weights.T], rtol=1e-14)
 
@@ -75,9 +77,9 @@ class TestKnownAnswers:
         net = hand_net()
         x = HAND_X.copy()
         x[0, 0, 0, 0] = -200  # pulls the first window of both channels down
-        signed = grad_cam_maps(net, x, 0, relu=False)
+        signed = grad_cam_maps(net, x, 0, layer="0", relu=False)
         assert (signed < 0).any() and (signed > 0).any()
-        np.testing.assert_array_equal(grad_cam_maps(net, x, 0), np.maximum(signed, 0))
+        np.testing.assert_array_equal(grad_cam_maps(net, x, 0, layer="0"), np.maximum(signed, 0))
 
     @pytest.mark.parametrize("target", [0, 2])
     def test_gap_head_is_cam_over_area(self, target, x):
@@ -94,20 +96,51 @@ class TestKnownAnswers:
 
 # ---- layers -----------------------------------------------------------------------------------
 class TestLayer:
-    def test_default_is_last_conv_output(self, x):
+    def test_default_is_the_last_feature_map_before_the_classifier(self, x):
+        # Sequential net: the ReLU after the last conv is the last 4-D map; the global pooling
+        # that follows only resizes it for the classifier and is skipped.
         net = gap_net()
-        assert find_layer(net, None, x) == ("2", net[2])
+        assert find_layer(net, None, x) == ("3", net[3])
         default = grad_cam(net, x, 1)
-        np.testing.assert_array_equal(default, grad_cam(net, x, 1, layer="2"))
-        np.testing.assert_array_equal(default, grad_cam(net, x, 1, layer=net[2]))
+        np.testing.assert_array_equal(default, grad_cam(net, x, 1, layer="3"))
+        np.testing.assert_array_equal(default, grad_cam(net, x, 1, layer=net[3]))
         assert not np.allclose(default, grad_cam(net, x, 1, layer="0"))
+
+    def test_default_follows_execution_order_in_a_residual_net(self):
+        # ResNetSmall registers the last block's 1×1 shortcut conv after its main path: the last
+        # Conv2d in registration order (the old default) is `layer2.downsample.0`. In execution
+        # order the last feature map is the block's output, `layer2`, which the classifier sees.
+        from minicnn.models import ResNetSmall
+
+        net = ResNetSmall((3, 16, 16), 4).eval()
+        x = np.random.default_rng(0).standard_normal((1, 3, 16, 16))
+        last_registered_conv = [name for name, m in net.named_modules() if isinstance(m, nn.Conv2d)][-1]
+        assert last_registered_conv == "layer2.downsample.0"
+        assert find_layer(net, None, x) == ("layer2", net.layer2)
+
+    @pytest.mark.parametrize("arch, size, expected", [
+        ("resnet18", 64, "layer4"), ("resnet34", 64, "layer4"), ("resnet50", 64, "layer4"),
+        ("vgg11", 64, "features"), ("vgg16", 64, "features"), ("vgg16_bn", 64, "features"),
+        ("alexnet", 67, "features"), ("squeezenet1_1", 65, "features"),
+        ("mobilenet_v2", 64, "features"), ("densenet121", 64, "features"),
+    ])
+    def test_default_on_every_zoo_architecture(self, arch, size, expected):
+        # SqueezeNet's classifier holds a 1×1 conv over 13×13 class maps: inside the classifier
+        # (whose own output is pooled), so not a candidate. VGG's and AlexNet's adaptive pools only
+        # resize; DenseNet's final ReLU and pooling are functional ops after `features`.
+        from minicnn import models
+
+        net = models.IMAGENET[arch](num_classes=4).eval()
+        x = np.random.default_rng(0).standard_normal((1, 3, size, size))
+        name, module = find_layer(net, None, x)
+        assert name == expected and module is dict(net.named_modules())[expected]
 
     def test_nested_dotted_names(self, x):
         rng = np.random.default_rng(0)
         features = nn.Sequential(nn.Conv2d(2, 3, 3, rng=rng), nn.ReLU())
         net = nn.Sequential(features, nn.Flatten(), nn.Linear(3 * 6 * 6, 2, rng=rng))
         assert find_layer(net, "0.1", x) == ("0.1", features[1])
-        assert find_layer(net, None, x) == ("0.0", features[0])
+        assert find_layer(net, None, x) == ("0", features)     # the block, not its last ReLU: the same map
         assert grad_cam(net, x, 1, layer="0.1").shape == (2, 8, 8)
 
     @pytest.mark.parametrize(
@@ -124,7 +157,7 @@ class TestLayer:
     def test_no_conv_for_the_default(self):
         rng = np.random.default_rng(0)
         net = nn.Sequential(nn.Flatten(), nn.Linear(4, 2, rng=rng))
-        with pytest.raises(ValueError, match=r"^layer\b.*no nn.Conv2d"):
+        with pytest.raises(ValueError, match=r"^layer\b.*no 4-D feature map"):
             grad_cam(net, np.ones((1, 1, 2, 2)), 0)
 
     def test_layer_used_twice(self, x):

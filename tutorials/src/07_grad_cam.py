@@ -155,9 +155,9 @@ exercises.check_gradcam_combine(gradcam_combine)
 # function turns them into $\alpha$. Your two functions reproduce it on the shapes network:
 
 # %%
-A_all, G_all = layer_activation_and_gradient(model, images, labels)  # default layer: the last Conv2d
+A_all, G_all = layer_activation_and_gradient(model, images, labels, layer="features.7")
 mine = gradcam_combine(A_all, gradcam_channel_weights(G_all), size=(32, 32))
-library = A.grad_cam(model, images, labels)
+library = A.grad_cam(model, images, labels, layer="features.7")
 print("max |mine − library| =", np.abs(mine - library).max())
 print("signed map of the hand example (relu=False):\n", A.grad_cam(tiny, x_tiny, 0, layer=conv, relu=False, upsample=False)[0])
 
@@ -166,7 +166,7 @@ fig, axes = plt.subplots(3, 8, figsize=(12, 4.6))
 for j in range(8):
     axes[0, j].imshow(images[j, 0], cmap="gray")
     axes[0, j].set_title(shapes.classes[labels[j]], fontsize=8)
-    axes[1, j].imshow(A.grad_cam_maps(model, images[j:j + 1], labels[j])[0], cmap="jet")
+    axes[1, j].imshow(A.grad_cam_maps(model, images[j:j + 1], labels[j], layer="features.7")[0], cmap="jet")
     axes[2, j].imshow(images[j, 0], cmap="gray")
     axes[2, j].imshow(library[j], cmap="jet", alpha=0.5)
     axes[2, j].contour(masks[j], levels=[0.5], colors="white", linewidths=0.8)
@@ -264,8 +264,10 @@ plt.show()
 #
 # Early layers have high resolution but respond to edges, not to classes; the last conv layer is
 # the usual compromise between spatial detail and semantics (the paper's choice). Here are the
-# maps at the four conv layers: 32×32 before the first pooling, 16×16 after it. (The output of
-# the last *pooling* layer, `features.9`, 8×8, is another legitimate choice.)
+# maps at the four conv layers: 32×32 before the first pooling, 16×16 after it, and at the output
+# of the last *pooling* layer, `features.9`, 8×8: the last feature map that reaches the
+# classifier, which is what `A.grad_cam` uses when no layer is given (for a ResNet that is the
+# last block's output, `layer4`; the default follows execution order, see `docs/methods.md`).
 
 # %%
 layers = ["features.0", "features.2", "features.5", "features.7", "features.9"]
