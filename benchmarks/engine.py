@@ -13,9 +13,8 @@ random data, on two nets built identically in both frameworks and given the same
 For each model × dtype it prints
 
     minicnn ms     median step time of the engine as shipped (Numba kernels + NumPy BLAS)
-    ref ms         the same step with the kernels swapped for their ``*_reference`` twins (the
-                   names imported in minicnn/ops/layers.py and minicnn/ops/pooling.py are
-                   monkeypatched for the duration of the step), i.e. pure NumPy
+    ref ms         the same step on the reference backend (``minicnn.kernels.use("reference")``:
+                   every kernel's plain NumPy twin), i.e. pure NumPy
     torch ms       the same step in PyTorch (when importable), torch.set_num_threads(T)
     ratios         minicnn/torch (targets: float32 ≤ 1.5, float64 ≤ 1.0) and ref/minicnn
     conv GFLOP/s   FLOPs of every conv product the step ran (forward, ∂x where needed, ∂w:
@@ -79,8 +78,6 @@ except ImportError:                     # running from a checkout without instal
     sys.path.insert(0, _ROOT)
 import minicnn.functional as F  # noqa: E402
 import minicnn.kernels as K  # noqa: E402
-import minicnn.ops.layers as ops_layers  # noqa: E402
-import minicnn.ops.pooling as ops_pooling  # noqa: E402
 from minicnn import nn, optim  # noqa: E402
 from minicnn.interop import from_torch_state_dict  # noqa: E402
 
@@ -189,16 +186,14 @@ def make_steps(name, dtype, batch, torch, seed=0):
 # Kernel swapping: reference twins, and a timing wrapper for the conv kernels
 # ----------------------------------------------------------------------------------------------
 
-_SWAPPABLE = {
-    ops_layers: ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"),
-    ops_pooling: ("max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
-                  "avg_pool2d_backward", "bilinear_resize_forward", "bilinear_resize_backward"),
-}
+# The ops call the kernels through the `minicnn.kernels` module, so wrapping its conv functions
+# times every conv product of a step.
+_SWAPPABLE = {K: ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight")}
 
 
 @contextlib.contextmanager
 def patched(replacement):
-    """Temporarily replace the kernel names the ops modules imported: module.f = replacement(f)."""
+    """Temporarily replace kernel functions of minicnn.kernels: module.f = replacement(f)."""
     saved = []
     try:
         for module, names in _SWAPPABLE.items():
@@ -210,10 +205,6 @@ def patched(replacement):
     finally:
         for module, fn_name, original in saved:
             setattr(module, fn_name, original)
-
-
-def reference_twin(fn_name, original):
-    return getattr(K, fn_name + "_reference")
 
 
 def _conv_flops(fn_name, args):
@@ -343,7 +334,7 @@ def bench_reference(name, dtype, batch, repeats):
     NumPy: nothing to compile, so no warm-up)."""
     ref_step, _ = make_steps(name, dtype, batch, None)
     times = []
-    with patched(reference_twin):
+    with K.use("reference"):
         for _ in range(repeats):
             start = time.perf_counter()
             ref_step()

@@ -169,10 +169,10 @@ def _backward_weight_images(grad_y, x, kh, kw, sh, sw, ph, pw, oh, ow, scratch, 
 # ----------------------------------------------------------------------------------------------
 
 # OpenBLAS has special kernels for small products, below about 10^6 multiply-adds (M·N·K) on
-# AVX-512 machines; here they ran (32 × 288) @ (288 × 96) 1.7x faster (240 GFLOP/s on one core)
-# than the general kernel ran the whole-image (32 × 288) @ (288 × 1024). So the forward and
-# ∂L/∂x products are cut into blocks of whole output rows below that size, unless a block
-# would be under 32 pixels wide (then they got slower again). Elsewhere it costs little.
+# AVX-512 machines, which ran the products of one block of rows much faster than its general
+# kernel ran a whole image (docs/performance.md). So the forward and ∂L/∂x products are cut into
+# blocks of whole output rows below that size, unless a block would be under 32 pixels wide
+# (then they got slower again). Elsewhere it costs little.
 _SMALL_GEMM = 10**6
 _MIN_BLOCK_PIXELS = 32
 

@@ -4,9 +4,8 @@ A training step allocates and frees dozens of multi-MB arrays (activations, thei
 masks). glibc's malloc serves an allocation above its *mmap threshold* with a fresh mmap, and
 gives freed heap memory above its *trim threshold* back to the kernel. Either way the next step
 gets brand-new pages, and the kernel must fault in and zero every 4 KB page on first touch
-(and unmap it again on free, interrupting the other core to flush its TLB). Measured on the
-VGG float32 train step (batch 64, 2 cores): 3,500-6,000 page faults per step with the defaults,
-under 100 with the thresholds below, and the step 15-20 % faster.
+(and unmap it again on free, interrupting the other core to flush its TLB). On a VGG float32 train step this
+cut the page faults per step by well over an order of magnitude (docs/performance.md).
 
 glibc adjusts both thresholds by itself as large blocks are freed, but only up to 32 MB, so a
 step's 150 MB of temporaries still go back and forth. `tune_malloc` raises them once: blocks up

@@ -14,11 +14,11 @@ import numba
 __all__ = ["choose_threading_layer", "ensure_cache_dir"]
 
 
-# Numba's threading layer. Its OpenMP layer starts a parallel loop in about 1 µs, the "workqueue"
-# layer in about 90 µs here, but OpenMP threads busy-wait after every loop, and next to another
-# OpenMP runtime in the same process (PyTorch's, when attributions are cross-checked against
-# Captum) PyTorch's float64 train step ran 15x slower; with OpenBLAS's multi-threaded GEMMs it
-# made convolutions 5-20x slower. So we use "workqueue", whose threads sleep, and keep the
+# Numba's threading layer. Its OpenMP layer starts a parallel loop faster than the "workqueue"
+# layer, but OpenMP threads busy-wait after every loop, and next to another OpenMP runtime in the
+# same process (PyTorch's, when attributions are cross-checked against Captum) or OpenBLAS's
+# threads that made PyTorch and our convolutions many times slower (docs/performance.md).
+# So we use "workqueue", whose threads sleep, and keep the
 # kernels serial below a size where starting threads pays (`threads.SMALL_WORK`,
 # `threads.PARALLEL_MACS`). It only takes effect if no Numba parallel code ran yet in this
 # process, and an explicit NUMBA_THREADING_LAYER from the user always wins.

@@ -4,8 +4,8 @@
     relu_backward(g, z)       ∂L/∂z = g where z > 0, else 0  (also where z is NaN, as PyTorch)
 
 NumPy runs `np.maximum(z, 0)` and `g * (z > 0)` on one core, the backward through two temporary
-arrays (the mask and its float copy). These kernels make one pass over the data on all cores;
-on the 8 MB activations of the VGG benchmark that was 1.5-2.5x faster. Anything the kernels do
+arrays (the mask and its float copy). These kernels make one pass over the data on all cores
+(docs/performance.md has the speed-up). Anything the kernels do
 not take (a 0-d array, mixed float32/float64 operands) goes to the NumPy formulas of
 ``minicnn/kernels/reference.py``, which they reproduce exactly.
 """

@@ -2,11 +2,10 @@
 
 `threaded` compiles a `prange` kernel twice — with threads and without — and picks per call.
 
-Starting Numba's worker threads costs 60-90 µs per call here, while a serial kernel on a
-small array finishes in a few µs (a 28×28 max pool: 2 µs serial, 65 µs threaded; a ReLU over
-50 LeNet feature maps: 35 µs serial, 130 µs threaded). Attribution methods call the engine on
-one or two images at a time, so for small work the serial twin is used: in it `prange` is an
-ordinary `range`, so both twins compute exactly the same thing.
+Starting Numba's worker threads costs far more than a serial kernel needs for a small array
+(the measurements are in docs/performance.md). Attribution methods call the engine on one or two
+images at a time, so for small work the serial twin is used: in it `prange` is an ordinary
+`range`, so both twins compute exactly the same thing.
 
 `run_per_image` runs the conv kernels, which give each thread whole images and call BLAS from
 inside Numba; `one_blas_thread` keeps BLAS single-threaded meanwhile (see its docstring).
@@ -55,11 +54,10 @@ class one_blas_thread:
 
     The engine's GEMMs run inside Numba threads that each call BLAS on their own share of the
     work, so BLAS must not start threads of its own. It matters beyond that block, too: after a
-    multi-threaded call OpenBLAS keeps its worker threads spinning for about 0.1 s, and a
-    spinning worker takes a core away from the next Numba kernel (measured here: a conv ran at
-    the speed of one thread for the rest of the training step). So the engine makes every GEMM
-    of a training step (conv and linear layers) inside this block. Entering costs about 2 µs;
-    the libraries are looked up once, on first use."""
+    multi-threaded call OpenBLAS keeps its worker threads spinning for a while, and a spinning
+    worker takes a core away from the next Numba kernel (docs/performance.md). So the engine
+    makes every GEMM of a training step (conv and linear layers) inside this block. The
+    libraries are looked up once, on first use."""
 
     _libraries = None
 
@@ -79,8 +77,8 @@ class one_blas_thread:
 
 
 # Multiply-adds of a convolution below which its per-image kernels run on one thread: waking
-# Numba's "workqueue" threads costs about 90 µs here, which pays off only when the serial kernel
-# would take a few hundred µs (a LeNet layer on 50 images: 6M multiply-adds, no gain).
+# Numba's "workqueue" threads pays off only when the serial kernel would take a few hundred µs
+# (docs/performance.md).
 PARALLEL_MACS = 8_000_000
 
 

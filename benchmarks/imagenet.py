@@ -1,0 +1,264 @@
+"""ImageNet-scale speed: torchvision's architectures at 224×224 in minicnn against PyTorch/Captum.
+
+    python benchmarks/imagenet.py            # every row (about 15 minutes on 2 cores)
+    python benchmarks/imagenet.py --quick    # ResNet-18 rows only, fewer repeats (about a minute)
+    python benchmarks/imagenet.py --rows resnet50-fwdbwd-b1-float32,mobilenet_v2-fwdbwd-b1-float32
+
+Each measurement runs in a process of its own (`--child`), and the frameworks alternate
+A B A B …: PyTorch's OpenMP threads keep spinning after a call and would steal the cores of the
+next minicnn step in the same process. A child builds the model with seeded random weights
+(the same weights in both frameworks, BatchNorm statistics randomised, eval mode, parameters
+requiring gradients as PyTorch's do by default), runs the case twice to warm up (Numba's cache,
+allocator), then times it `--repeats` times and prints the median. The table gives, per row,
+the median over the rounds of those medians, the spread (min–max over rounds) and the ratio.
+
+Cases
+    fwd        forward at batch B
+    fwdbwd     forward + backward of the sum of the logits: input and every parameter gradient
+    deeplift   DeepLIFT-Rescale of the top class (one pass over [x; x′]), Captum's DeepLift
+               (PyTorch side: a ResNet written without module reuse, which Captum needs)
+    ig50       Integrated Gradients, 50 steps, internal batch 10, against Captum's
+    gradcam    Grad-CAM at layer4 against Captum's LayerGradCam + bilinear upsampling
+
+Runs go without this machine's OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE overrides (benchmarks/_env.py).
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _env  # noqa: E402
+
+_env.prepare(__file__, sys.argv[1:])
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# (arch, case, batch, dtype, limit of minicnn / PyTorch from issue 12's targets)
+ROWS = [
+    ("resnet18", "fwd", 1, "float32", 1.5), ("resnet18", "fwdbwd", 1, "float32", 1.5),
+    ("resnet18", "fwdbwd", 1, "float64", 1.0), ("resnet18", "fwdbwd", 16, "float32", 1.5),
+    ("resnet50", "fwd", 1, "float32", 1.5), ("resnet50", "fwdbwd", 1, "float32", 1.5),
+    ("resnet50", "fwdbwd", 1, "float64", 1.0), ("resnet50", "fwdbwd", 16, "float32", 1.5),
+    ("mobilenet_v2", "fwdbwd", 1, "float32", 2.0),
+    ("resnet50", "deeplift", 1, "float32", None), ("resnet50", "ig50", 1, "float32", 1.2),
+    ("resnet50", "gradcam", 1, "float32", 1.2),
+]
+QUICK = [row for row in ROWS if row[0] == "resnet18" and row[2] == 1]
+
+
+def row_name(row):
+    arch, case, batch, dtype, _ = row
+    return f"{arch}-{case}-b{batch}-{dtype}"
+
+
+# ---- the children ----------------------------------------------------------------------------
+
+def _torch_twin(arch, torch):
+    sys.path.insert(0, os.path.join(_ROOT, "tests"))
+    import torch_zoo  # the PyTorch reference nets with torchvision's names (tests/torch_zoo.py)
+
+    return torch_zoo.seeded_twin(arch, num_classes=1000, seed=0)
+
+
+def child(framework, arch, case, batch, dtype, repeats):
+    """Time one case in this process; prints {"seconds": median} as JSON."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, 3, 224, 224)).astype(dtype)
+    if framework == "torch":
+        import torch
+
+        tmodel = _torch_twin(arch, torch).to(getattr(torch, dtype)).eval()
+        tx = torch.from_numpy(x)
+        run = _torch_case(case, tmodel, tx, torch)
+    else:
+        import minicnn as mc
+        from minicnn import models
+
+        sys.path.insert(0, os.path.join(_ROOT, "tests"))
+        import torch_zoo
+
+        model = models.IMAGENET[arch](num_classes=1000)
+        torch = _try_torch()
+        if torch is not None:  # the same weights as the PyTorch child
+            model.load_state_dict(torch_zoo.numpy_state_dict(_torch_twin(arch, torch)))
+        model = model.to(np.dtype(dtype)).eval()
+        run = _minicnn_case(case, model, x, mc)
+    for _ in range(2):
+        run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    print(json.dumps({"seconds": statistics.median(times)}))
+
+
+def _try_torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def _minicnn_case(case, model, x, mc):
+    import attributions as A
+
+    if case == "fwd":
+        return lambda: model(x)
+    if case == "fwdbwd":
+        def step():
+            model.zero_grad()
+            xt = mc.Tensor(x, requires_grad=True)
+            model(xt).sum().backward()
+        return step
+    target = 0
+    if case == "deeplift":
+        return lambda: A.deeplift(model, x, target)
+    if case == "ig50":
+        return lambda: A.integrated_gradients(model, x, target, steps=50, batch_size=10)
+    if case == "gradcam":
+        return lambda: A.grad_cam(model, x, target, layer="layer4")
+    raise ValueError(case)
+
+
+def _torch_case(case, tmodel, tx, torch):
+    if case == "fwd":
+        def forward():
+            with torch.no_grad():
+                tmodel(tx)
+        return forward
+    if case == "fwdbwd":
+        def step():
+            tmodel.zero_grad()
+            xt = tx.clone().requires_grad_(True)
+            tmodel(xt).sum().backward()
+        return step
+    import captum.attr as captum_attr
+
+    target = 0
+    if case == "deeplift":
+        explainer = captum_attr.DeepLift(_without_module_reuse(tmodel, torch))
+        return lambda: explainer.attribute(tx.clone().requires_grad_(True), baselines=tx * 0, target=target)
+    if case == "ig50":
+        explainer = captum_attr.IntegratedGradients(tmodel)
+        return lambda: explainer.attribute(tx.clone().requires_grad_(True), target=target, n_steps=50,
+                                           method="riemann_trapezoid", internal_batch_size=10)
+    if case == "gradcam":
+        explainer = captum_attr.LayerGradCam(tmodel, tmodel.layer4)
+
+        def gradcam():
+            cam = explainer.attribute(tx.clone().requires_grad_(True), target=target, relu_attributions=True)
+            captum_attr.LayerAttribution.interpolate(cam, tx.shape[2:], interpolate_mode="bilinear")
+        return gradcam
+    raise ValueError(case)
+
+
+def _without_module_reuse(tmodel, torch):
+    """Captum's DeepLift hooks modules, so a ReLU module used several times (torchvision's blocks,
+    and tests/torch_zoo.py's ResidualBlock) breaks it: give each use its own ReLU module."""
+    import copy
+
+    model = copy.deepcopy(tmodel)
+    for block in model.modules():
+        if not hasattr(block, "depth"):
+            continue
+        block.relus = torch.nn.ModuleList(torch.nn.ReLU() for _ in range(block.depth))
+
+        def forward(x, block=block):
+            out = x
+            for i in range(1, block.depth + 1):
+                out = getattr(block, f"bn{i}")(getattr(block, f"conv{i}")(out))
+                if i < block.depth:
+                    out = block.relus[i - 1](out)
+            shortcut = x if block.downsample is None else block.downsample(x)
+            return block.relus[-1](out + shortcut)
+
+        block.forward = forward
+    return model
+
+
+# ---- the parent ------------------------------------------------------------------------------
+
+def measure(framework, row, repeats, threads):
+    arch, case, batch, dtype, _ = row
+    env = dict(os.environ, NUMBA_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
+               OPENBLAS_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    code = [sys.executable, os.path.abspath(__file__), "--child", framework, arch, case, str(batch), dtype,
+            str(repeats), "--threads", str(threads)]
+    proc = subprocess.run(code, env=env, capture_output=True, text=True, timeout=3600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{framework} {row_name(row)} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def gemm_peak(dtype, size=1024, repeats=5):
+    """NumPy's best GEMM rate in GFLOP/s (all threads)."""
+    a = np.random.default_rng(0).standard_normal((size, size)).astype(dtype)
+    best = min(_timed(lambda: a @ a) for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="ResNet-18 batch-1 rows only, 2 rounds of 3 repeats")
+    parser.add_argument("--rows", help="comma-separated row names (arch-case-bB-dtype) to run")
+    parser.add_argument("--rounds", type=int, help="A B rounds per row (default 3, quick 2)")
+    parser.add_argument("--repeats", type=int, help="timed calls per child (default 5, quick 3)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--keep-openblas-env", action="store_true", help="keep OPENBLAS_CORETYPE/L2_SIZE")
+    args = parser.parse_args(argv)
+    rows = QUICK if args.quick else ROWS
+    if args.rows:
+        wanted = args.rows.split(",")
+        rows = [row for row in ROWS if row_name(row) in wanted]
+        unknown = sorted(set(wanted) - {row_name(row) for row in ROWS})
+        if unknown:
+            parser.error(f"--rows: unknown {', '.join(unknown)}; rows are {', '.join(row_name(r) for r in ROWS)}")
+    rounds = args.rounds or (2 if args.quick else 3)
+    repeats = args.repeats or (3 if args.quick else 5)
+    has_torch = _try_torch() is not None
+    for line in _env.describe():
+        print(line)
+    print(f"{time.strftime('%Y-%m-%d')}, {args.threads} threads, {rounds} rounds × {repeats} timed calls per child; "
+          f"NumPy GEMM peak {gemm_peak(np.float32):.0f} GFLOP/s float32, {gemm_peak(np.float64):.0f} float64")
+    print(f"{'row':<34}{'minicnn ms':>12}{'spread':>15}{'PyTorch ms':>12}{'spread':>15}{'ratio':>8}{'limit':>7}")
+    for row in rows:
+        ours, theirs = [], []
+        for _ in range(rounds):
+            ours.append(measure("minicnn", row, repeats, args.threads))
+            if has_torch:
+                theirs.append(measure("torch", row, repeats, args.threads))
+        mine = statistics.median(ours) * 1e3
+        spread = f"{min(ours) * 1e3:.0f}–{max(ours) * 1e3:.0f}"
+        if theirs:
+            ref = statistics.median(theirs) * 1e3
+            ref_spread = f"{min(theirs) * 1e3:.0f}–{max(theirs) * 1e3:.0f}"
+            ratio = f"{mine / ref:.2f}"
+        else:
+            ref, ref_spread, ratio = float("nan"), "", "n/a"
+        limit = "" if row[4] is None else f"≤ {row[4]}"
+        print(f"{row_name(row):<34}{mine:>12.1f}{spread:>15}{ref:>12.1f}{ref_spread:>15}{ratio:>8}{limit:>7}", flush=True)
+
+
+if __name__ == "__main__":
+    if "--child" in sys.argv:
+        i = sys.argv.index("--child")
+        framework, arch, case, batch, dtype, repeats = sys.argv[i + 1:i + 7]
+        child(framework, arch, case, int(batch), dtype, int(repeats))
+    else:
+        main([a for a in sys.argv[1:]])
