@@ -28,13 +28,13 @@ from .inputs import (
     target_gradient,
 )
 
-__all__ = ["integrated_gradients", "quadrature", "METHODS", "MAX_BATCH_BYTES"]
+__all__ = ["integrated_gradients", "quadrature", "activation_bytes_per_row", "METHODS", "MAX_BATCH_BYTES"]
 
 METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre")
 
 # The default batch holds all steps of one input, but never more interpolated inputs than fit in
 # this many bytes (the activations of a batch are a multiple of it; 64 MB keeps a laptop happy).
-MAX_BATCH_BYTES = 64 * 2**20
+MAX_BATCH_BYTES = 512 * 2**20  # activations of one batch of interpolated inputs (see _rows_per_batch)
 
 
 def quadrature(method, steps):
@@ -73,13 +73,44 @@ def quadrature(method, steps):
     return (k + offset) / n, np.full(n, 1.0 / n)
 
 
-def _rows_per_batch(batch_size, steps, row_shape, dtype):
+def activation_bytes_per_row(model, row):
+    """Bytes that one input row costs a forward pass with graph: the row itself plus the output
+    of every module (what the backward pass keeps), measured on one forward pass of `row`.
+
+    This, not the input's size, is what bounds a batch: a 224×224 photo is 0.6 MB in float32,
+    but its activations through ResNet-50 are more than a hundred times that."""
+    import minicnn as mc
+
+    total = [row.nbytes]
+
+    def count(module, inputs, output):
+        if isinstance(output, mc.Tensor):
+            total[0] += output.data.nbytes
+
+    handles = [m.register_forward_hook(count) for m in model.modules() if not list(m.children())]
+    try:
+        with mc.no_grad():
+            model(mc.Tensor(row[None]))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return total[0]
+
+
+# A CNN's activations are typically 10-200 times its input (ResNet-50 at 224×224: ~200×). Below
+# this bound all steps surely fit, and the measuring forward pass is skipped: the small nets'
+# calls keep their one pass per batch.
+ACTIVATIONS_PER_INPUT_BOUND = 1000
+
+
+def _rows_per_batch(batch_size, steps, model, row):
     if batch_size is not None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size: expected None or an int ≥ 1, got {batch_size!r}")
         return int(batch_size)
-    row_bytes = max(1, int(np.prod(row_shape)) * np.dtype(dtype).itemsize)
-    return max(1, min(steps, MAX_BATCH_BYTES // row_bytes))
+    if steps * row.nbytes * ACTIVATIONS_PER_INPUT_BOUND <= MAX_BATCH_BYTES:
+        return steps
+    return max(1, min(steps, MAX_BATCH_BYTES // max(1, activation_bytes_per_row(model, row))))
 
 
 def integrated_gradients(
@@ -94,8 +125,10 @@ def integrated_gradients(
     steps      -- number of quadrature nodes n per input (≥ 2 for the trapezoid rule)
     method     -- quadrature rule, one of METHODS (see `quadrature`)
     batch_size -- at most this many interpolated inputs per forward/backward pass; None: all
-                  `steps` points of one input at once, capped so the batch of interpolated inputs
-                  takes ≤ MAX_BATCH_BYTES (64 MB). Batches may span several inputs.
+                  `steps` points of one input at once, capped so that the batch's activations
+                  (`activation_bytes_per_row`, measured on one forward pass) take ≤
+                  MAX_BATCH_BYTES (512 MB): 50 points of a small net's input go in one pass,
+                  ResNet-50 at 224×224 takes a few per pass. Batches may span several inputs.
     return_delta -- also return the signed convergence delta Σ_i IG_i − (F(x) − F(x′)), shape (N,)
 
     The gradients are summed in float64 whatever the model's dtype; the result has the model's dtype.
@@ -106,11 +139,11 @@ def integrated_gradients(
     x = prepare_input(x, model)
     reference = prepare_baseline(baseline, x)
     n = len(x)
-    rows = _rows_per_batch(batch_size, len(alphas), x.shape[1:], x.dtype)
     delta_x = x - reference
     feature_axes = (slice(None),) + (None,) * (x.ndim - 1)  # broadcasts α over a row's features
     total = np.zeros(x.shape, dtype=np.float64)  # Σ_k w_k ∇F(x′ + α_k Δx), per input row
     with eval_mode(model):
+        rows = _rows_per_batch(batch_size, len(alphas), model, x[0])  # in eval mode: measuring must not update BatchNorm
         targets = prepare_targets(target, n)
         # Interpolated point p ↔ (input row p // steps, step p % steps); batches are ranges of p.
         for start in range(0, n * len(alphas), rows):

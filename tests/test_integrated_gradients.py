@@ -190,11 +190,28 @@ class TestBatching:
     def test_default_batch_capped_by_memory(self, x, monkeypatch):
         net = relu_conv_net()
         expected = integrated_gradients(net, x, 0, steps=10)
-        monkeypatch.setattr(ig_module, "MAX_BATCH_BYTES", 3 * x[0].nbytes + 1)
+        per_row = ig_module.activation_bytes_per_row(net.eval(), x[0])
+        monkeypatch.setattr(ig_module, "MAX_BATCH_BYTES", 3 * per_row + 1)
         counter = CountRows(net)
         result = integrated_gradients(net, x, 0, steps=10)
-        assert max(counter.sizes) == 3 and sum(counter.sizes) == 20
+        # one row to measure the activations, then the 20 points in passes of at most 3
+        assert counter.sizes[0] == 1 and max(counter.sizes[1:]) == 3 and sum(counter.sizes[1:]) == 20
         np.testing.assert_allclose(result, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_activation_bytes_count_every_module_output():
+    # An independent count: the input row plus each leaf module's output for one row.
+    net = relu_conv_net()
+    row = np.random.default_rng(0).standard_normal((2, 8, 8))
+    net.eval()
+    import minicnn as mc
+
+    expected, h = row.nbytes, mc.Tensor(row[None])
+    with mc.no_grad():
+        for layer in net:
+            h = layer(h)
+            expected += h.data.nbytes
+    assert ig_module.activation_bytes_per_row(net, row) == expected
 
 
 # ---- errors -----------------------------------------------------------------------------------
