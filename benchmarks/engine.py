@@ -78,6 +78,7 @@ except ImportError:                     # running from a checkout without instal
     sys.path.insert(0, _ROOT)
 import minicnn.functional as F  # noqa: E402
 import minicnn.kernels as K  # noqa: E402
+from _timing import gemm_peak  # noqa: E402
 from minicnn import nn, optim  # noqa: E402
 from minicnn.interop import from_torch_state_dict  # noqa: E402
 
@@ -260,20 +261,6 @@ class ConvTimer:
 # ----------------------------------------------------------------------------------------------
 # Measurements
 # ----------------------------------------------------------------------------------------------
-
-def gemm_peak(dtype, n, repeats=5):
-    """GFLOP/s of a large square NumPy matmul (2·n³ flops), best of ``repeats``."""
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((n, n)).astype(dtype)
-    b = rng.standard_normal((n, n)).astype(dtype)
-    out = a @ b
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        np.matmul(a, b, out=out)
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best / 1e9
-
 
 def bench_model(name, dtype, batch, repeats, torch, inner=3):
     """Interleaved medians of minicnn and torch for one model × dtype. Returns a dict of results.

@@ -38,6 +38,7 @@ import subprocess  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from _timing import gemm_peak  # noqa: E402
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -200,19 +201,6 @@ def measure(framework, row, repeats, threads):
     return json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
 
 
-def gemm_peak(dtype, size=1024, repeats=5):
-    """NumPy's best GEMM rate in GFLOP/s (all threads)."""
-    a = np.random.default_rng(0).standard_normal((size, size)).astype(dtype)
-    best = min(_timed(lambda: a @ a) for _ in range(repeats))
-    return 2 * size**3 / best / 1e9
-
-
-def _timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="ResNet-18 batch-1 rows only, 2 rounds of 3 repeats")
@@ -235,7 +223,7 @@ def main(argv=None):
     for line in _env.describe():
         print(line)
     print(f"{time.strftime('%Y-%m-%d')}, {args.threads} threads, {rounds} rounds × {repeats} timed calls per child; "
-          f"NumPy GEMM peak {gemm_peak(np.float32):.0f} GFLOP/s float32, {gemm_peak(np.float64):.0f} float64")
+          f"NumPy GEMM peak {gemm_peak(np.float32, 1024):.0f} GFLOP/s float32, {gemm_peak(np.float64, 1024):.0f} float64")
     print(f"{'row':<34}{'minicnn ms':>12}{'spread':>15}{'PyTorch ms':>12}{'spread':>15}{'ratio':>8}{'limit':>7}")
     for row in rows:
         ours, theirs = [], []
