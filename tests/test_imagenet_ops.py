@@ -116,8 +116,9 @@ CEIL_CASES = {
 }
 
 
-def conv_inputs(case, dtype=np.float64, seed=0):
-    x_shape, w_shape, stride, padding, dilation, groups = CONV_CASES[case]
+def conv_inputs(case, dtype=np.float64, seed=0, table=None):
+    """x, weight, bias and the settings of a case of `table` (CONV_CASES by default)."""
+    x_shape, w_shape, stride, padding, dilation, groups = (table or CONV_CASES)[case]
     rng = np.random.default_rng(seed)
     x, w, b = (rng.standard_normal(s).astype(dtype) for s in (x_shape, w_shape, w_shape[:1]))
     return x, w, b, dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
@@ -312,12 +313,15 @@ def fast_kernels():
 
 @pytest.mark.parametrize("case", ZOO_CONVS)
 def test_fast_conv_matches_reference_on_zoo_shapes(fast_kernels, case):
-    x_shape, w_shape, *settings = ZOO_CONVS[case]
-    stride, padding, dilation = (pair(v) for v in settings[:3])
-    groups = settings[3]
-    rng = np.random.default_rng(0)
-    x, w, b = (rng.standard_normal(s) for s in (x_shape, w_shape, w_shape[:1]))
-    g = rng.standard_normal((x_shape[0], w_shape[0]) + output_hw(*x_shape[2:], w_shape[2:], stride, padding, dilation))
+    x, w, b, settings = conv_inputs(case, table=ZOO_CONVS)
+    stride, padding, dilation = (pair(settings[k]) for k in ("stride", "padding", "dilation"))
+    groups, x_shape, w_shape = settings["groups"], x.shape, w.shape
+    if "winograd" in case:   # the zero-dilated 3×3 kernel takes the Winograd path
+        from minicnn.kernels.fast import winograd
+
+        assert winograd.applies(fast_kernels.conv._dilated(w, dilation).shape, stride, padding)
+    g = np.random.default_rng(1).standard_normal(
+        (x_shape[0], w_shape[0]) + output_hw(*x_shape[2:], w_shape[2:], stride, padding, dilation))
     calls = {
         "forward": lambda m: m.conv2d_forward(x, w, stride, padding, b, dilation, groups),
         "∂x": lambda m: m.conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups),
