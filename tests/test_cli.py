@@ -85,7 +85,7 @@ def test_count_passes_without_a_model_counts_backward_passes():
     [
         (["demo", "--dataset", "cifar"], ["invalid choice", "digits", "faces", "shapes"]),
         (["demo", "--n", "0"], ["--n", "positive integer"]),
-        (["explain", "--image", "x.png", "--arch", "alexnet"], ["lenet", "vgg", "resnet"]),
+        (["explain", "--image", "x.png", "--arch", "googlenet"], ["lenet", "vgg", "resnet", "resnet50", "alexnet"]),
         (["explain", "--image", "x.png", "--method", "lime"], ["lime", "saliency", "integrated_gradients", "grad_cam"]),
         (["frobnicate"], ["invalid choice", "demo", "explain"]),
         ([], ["required"]),
