@@ -177,6 +177,21 @@ def test_explain_on_a_png_written_here(tmp_path, capsys):
     assert "[0, 9]" in capsys.readouterr().err
 
 
+def test_explain_small_model_target_top_and_weights_alias(tmp_path, capsys):
+    from minicnn.data import load_dataset
+    from minicnn.models import weights_path
+
+    path = tmp_path / "digit.png"
+    mpimg.imsave(path, np.stack([load_dataset("digits", size=16).x_test[0, 0]] * 3, axis=-1))
+    out = tmp_path / "e.png"
+    argv = ["explain", "--image", str(path), "--method", "saliency", "--out", str(out)]
+    assert main(argv + ["--target", "top", "--weights", weights_path("digits")]) == 0
+    assert "explained class" in capsys.readouterr().out and out.exists()
+    assert main(argv + ["--target", "seven"]) == 2
+    err = capsys.readouterr().err
+    assert "--target" in err and "'seven'" in err and len(err.strip().splitlines()) == 1
+
+
 def test_explain_arch_without_bundled_weights_needs_model(tmp_path, capsys):
     assert main(["explain", "--image", "x.png", "--arch", "resnet", "--out", str(tmp_path / "o.png")]) == 2
     assert "--model" in capsys.readouterr().err
