@@ -18,7 +18,8 @@ the photo goes through torchvision's pipeline, `--target` is `top`, a class inde
 class name.
 
 Exit codes: 0 success; 2 the command line is wrong (unknown subcommand, option, dataset,
-architecture or method name, bad number); 1 a well-formed command failed while running (a file
+architecture or method name, bad number, an ImageNet --arch without --weights, a --target that
+is not a class); 1 a well-formed command failed while running (a file
 missing or unreadable, weights not matching the architecture, an unwritable output). Errors are
 one line on stderr (a weights mismatch adds the load_state_dict report); `--debug` shows the
 traceback instead.

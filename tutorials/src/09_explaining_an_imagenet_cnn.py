@@ -168,7 +168,7 @@ print(f"{ARCH}: {sum(p.data.size for p in model.parameters()):,} parameters ({'r
       f"Grad-CAM layer {GRADCAM_LAYERS[ARCH]!r}")
 
 # %%
-names = ["chelsea", "coffee", "rocket"]
+names = ["chelsea", "coffee"]  # add "rocket", "astronaut", … (minicnn.data.PHOTOS): each takes a few seconds
 x_photos, _ = photos_batch(names, dtype=np.float32)
 explanations = {}
 for name, x in zip(names, x_photos):
