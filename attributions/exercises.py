@@ -1,4 +1,4 @@
-"""Checkers for the attribution tutorials' exercises (notebooks 04–08).
+"""Checkers for the attribution tutorials' exercises (notebooks 04–09).
 
 Each `check_*` function runs the student's function on a fixed set of cases (small known answers
 from docs/methods.md, Small cases with known answers, first, then random ones) against a reference implementation written here in
@@ -41,6 +41,8 @@ __all__ = [
     "reference_gradcam_combine", "check_gradcam_combine",
     # notebook 08: comparing the methods
     "reference_relevance_mass", "check_relevance_mass",
+    # notebook 09: explaining an ImageNet CNN
+    "reference_adaptive_bins", "check_adaptive_bins",
 ]
 
 
@@ -467,3 +469,82 @@ def check_relevance_mass(student_fn):
     if got.shape == (1,) and np.isclose(got[0], 2.0):  # (3 − 5) / (3 + 1 − 5): negatives not dropped
         fail(name, "negative relevance must not count: use a⁺ = max(a, 0) in both sums.")
     return check_exercise(name, student_fn, reference_relevance_mass, cases, rtol=1e-9, atol=1e-12)
+
+
+# =============================================================================================
+# Notebook 09 — Explaining an ImageNet CNN
+# =============================================================================================
+
+# ---- 9.1 adaptive average pooling: the bin edges ----------------------------------------------
+def reference_adaptive_bins(size, bins):
+    """[(start, end)] of each of `bins` output cells over an axis of `size` inputs, read off the
+    engine's `minicnn.functional.adaptive_avg_pool2d` (not re-derived here): PyTorch's
+    start = ⌊i·size/bins⌋, end = ⌈(i+1)·size/bins⌉ (exclusive). Returned as an int array (bins, 2)."""
+    import minicnn.functional as F
+
+    # channel c is one-hot at row c, so output cell i of channel c is > 0 iff row c is in bin i
+    one_hot = np.eye(size, dtype=np.float64).reshape(1, size, size, 1)
+    pooled = F.adaptive_avg_pool2d(one_hot, (bins, 1)).data[0, :, :, 0]  # (size rows, bins)
+    edges = []
+    for i in range(bins):
+        rows = np.flatnonzero(pooled[:, i] > 0)
+        edges.append((int(rows[0]), int(rows[-1]) + 1))
+    return np.array(edges, dtype=np.int64)
+
+
+def _adaptive_bins_cases(seed):
+    rng = np.random.default_rng(seed)
+    cases = [
+        Case("size 7 → 7 bins (as many bins as rows: one row each)", 7, 7),
+        Case("size 13 → 6 bins (AlexNet's 13×13 → 6×6: bins overlap)", 13, 6),
+        Case("size 10 → 3 bins", 10, 3),
+        Case("size 5 → 1 bin (global average pooling)", 5, 1),
+        Case("size 3 → 5 bins (more bins than inputs: rows are shared)", 3, 5),
+    ]
+    for _ in range(4):
+        bins = int(rng.integers(1, 12))
+        size = int(rng.integers(1, 40))
+        cases.append(Case(f"random: size {size} → {bins} bins", size, bins))
+    return cases
+
+
+def _edges(student_fn):
+    def as_array(size, bins):
+        got = np.asarray(student_fn(size, bins))
+        return got.reshape(-1, 2) if got.size and got.size % 2 == 0 else got
+
+    return as_array
+
+
+def check_adaptive_bins(student_fn, seed=None):
+    """Exercise 9.1: `student_fn(size, bins)` → [(start, end)] per bin, end exclusive (fresh
+    random cases on every call; pass a seed to reproduce one)."""
+    name = "9.1 adaptive average pooling bins"
+    cases = _adaptive_bins_cases(seed)
+    for case in cases:
+        size, bins = case.args
+        got = np.asarray(run_case(name, student_fn, case))
+        expected = reference_adaptive_bins(size, bins)
+        if got.shape != expected.shape:
+            fail(name, f"case ({case.name}) returned shape {got.shape}: expected one (start, end) pair per bin, "
+                  f"i.e. {bins} pairs")
+        starts = np.arange(bins) * size // bins
+        floor_ends = (np.arange(bins) + 1) * size // bins
+        if np.array_equal(got, expected):
+            continue
+        width = size // bins
+        if size % bins and width and np.array_equal(got, np.stack([np.arange(bins), np.arange(1, bins + 1)], 1) * width):
+            fail(name, f"case ({case.name}): bin i is not the window [i·(size // bins), (i+1)·(size // bins)); it "
+                  "starts at ⌊i·size/bins⌋ and ends at ⌈(i+1)·size/bins⌉, which spreads the remainder over the "
+                  "bins and covers every row.")
+        if np.array_equal(got[:, 1], floor_ends) and not np.array_equal(floor_ends, expected[:, 1]):
+            fail(name, f"case ({case.name}): the ends are ⌊(i+1)·size/bins⌋; PyTorch rounds the end *up*, "
+                  "⌈(i+1)·size/bins⌉, so every input row lands in a bin (and bins may overlap).")
+        if np.array_equal(got[:, 1], expected[:, 1] - 1):
+            fail(name, f"case ({case.name}): the ends are one too small; the end is exclusive, like a Python slice "
+                  "x[start:end].")
+        if np.array_equal(got[:, 0], starts + 1) or np.array_equal(got[:, 0], -(-np.arange(bins) * size // bins)):
+            if not np.array_equal(got[:, 0], expected[:, 0]):
+                fail(name, f"case ({case.name}): the starts are rounded up; PyTorch rounds the start *down*, "
+                      "⌊i·size/bins⌋.")
+    return check_exercise(name, _edges(student_fn), reference_adaptive_bins, cases, rtol=0, atol=0)

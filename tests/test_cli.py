@@ -85,7 +85,7 @@ def test_count_passes_without_a_model_counts_backward_passes():
     [
         (["demo", "--dataset", "cifar"], ["invalid choice", "digits", "faces", "shapes"]),
         (["demo", "--n", "0"], ["--n", "positive integer"]),
-        (["explain", "--image", "x.png", "--arch", "alexnet"], ["lenet", "vgg", "resnet"]),
+        (["explain", "--image", "x.png", "--arch", "googlenet"], ["lenet", "vgg", "resnet", "resnet50", "alexnet"]),
         (["explain", "--image", "x.png", "--method", "lime"], ["lime", "saliency", "integrated_gradients", "grad_cam"]),
         (["frobnicate"], ["invalid choice", "demo", "explain"]),
         ([], ["required"]),
@@ -175,6 +175,21 @@ def test_explain_on_a_png_written_here(tmp_path, capsys):
     assert mpimg.imread(out).ndim == 3
     assert main(["explain", "--image", str(path), "--target", "10", "--out", str(out)]) == 2
     assert "[0, 9]" in capsys.readouterr().err
+
+
+def test_explain_small_model_target_top_and_weights_alias(tmp_path, capsys):
+    from minicnn.data import load_dataset
+    from minicnn.models import weights_path
+
+    path = tmp_path / "digit.png"
+    mpimg.imsave(path, np.stack([load_dataset("digits", size=16).x_test[0, 0]] * 3, axis=-1))
+    out = tmp_path / "e.png"
+    argv = ["explain", "--image", str(path), "--method", "saliency", "--out", str(out)]
+    assert main(argv + ["--target", "top", "--weights", weights_path("digits")]) == 0
+    assert "explained class" in capsys.readouterr().out and out.exists()
+    assert main(argv + ["--target", "seven"]) == 2
+    err = capsys.readouterr().err
+    assert "--target" in err and "'seven'" in err and len(err.strip().splitlines()) == 1
 
 
 def test_explain_arch_without_bundled_weights_needs_model(tmp_path, capsys):

@@ -6,12 +6,20 @@
     python -m attributions explain --model w.npz --arch lenet --dataset digits --image x.png --out x_expl.png
     python -m attributions compare --dataset shapes --n 100     # attributions/app/compare.py
 
+    python -m attributions explain --arch resnet50 --weights resnet50.safetensors --image cat.jpg [--target tabby]
+    python -m attributions demo --dataset photos --arch resnet18 --weights resnet18.safetensors
+
 `explain` takes the input shape and the class names from `--dataset` (the dataset the weights
 were trained on): the image is converted to that shape. `--arch` and `--model` default to the
-bundled model of that dataset.
+bundled model of that dataset. With an ImageNet architecture (`minicnn.models.IMAGENET`) it
+writes the poster's Figure 1 for a photograph instead (attributions/app/photos.py): the weights
+are the user's own file (`--weights`, an alias of `--model`; nothing is bundled or downloaded),
+the photo goes through torchvision's pipeline, `--target` is `top`, a class index or an ImageNet
+class name.
 
 Exit codes: 0 success; 2 the command line is wrong (unknown subcommand, option, dataset,
-architecture or method name, bad number); 1 a well-formed command failed while running (a file
+architecture or method name, bad number, an ImageNet --arch without --weights, a --target that
+is not a class); 1 a well-formed command failed while running (a file
 missing or unreadable, weights not matching the architecture, an unwritable output). Errors are
 one line on stderr (a weights mismatch adds the load_state_dict report); `--debug` shows the
 traceback instead.
@@ -26,21 +34,12 @@ import tempfile
 
 import numpy as np
 
+from .errors import CLIError, UsageError
+
 __all__ = ["main", "build_parser", "CLIError", "UsageError", "load_image"]
 
 PROG = "python -m attributions"
-
-
-class CLIError(Exception):
-    """A well-formed command failed while running (exit code 1)."""
-
-    exit_code = 1
-
-
-class UsageError(CLIError):
-    """The command line itself is wrong (exit code 2)."""
-
-    exit_code = 2
+PHOTOS = "photos"  # demo --dataset photos: the bundled photographs, explained by an ImageNet model
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,9 +66,20 @@ def _dataset_names():
 
 
 def _arch_names():
-    from minicnn.models import ARCHITECTURES
+    """The small architectures of the bundled datasets, then the ImageNet ones."""
+    from minicnn.models import ARCHITECTURES, IMAGENET
 
-    return list(ARCHITECTURES)
+    return list(ARCHITECTURES) + list(IMAGENET)
+
+
+def _is_imagenet(arch):
+    from minicnn.models import IMAGENET
+
+    return arch in IMAGENET
+
+
+def _add_weights(parser, help_text):
+    parser.add_argument("--model", "--weights", dest="model", metavar="PATH", help=help_text)
 
 
 def _add_common(parser):
@@ -87,22 +97,36 @@ def build_parser():
     commands.required = True
     datasets = _dataset_names()
 
-    demo = commands.add_parser("demo", help="explain a few test images of a bundled model; write figure1.png and table1.md")
-    demo.add_argument("--dataset", choices=datasets, default="digits", help="bundled dataset and model (default: digits)")
-    demo.add_argument("--model", metavar="PATH", help="weights (.npz) for the dataset's bundled architecture instead of the bundled ones")
-    demo.add_argument("--n", type=_positive_int, default=6, help="number of test images (default: 6)")
+    demo = commands.add_parser("demo", help="explain a few test images of a bundled model; write figure1.png and table1.md "
+                                            "(--dataset photos: Figure 1 per photograph and top5.md)")
+    demo.add_argument("--dataset", choices=datasets + [PHOTOS], default="digits",
+                      help="bundled dataset and model (default: digits); photos: the bundled photographs, "
+                           "explained by an ImageNet --arch with your --weights")
+    demo.add_argument("--arch", choices=_arch_names(),
+                      help="architecture (default: the dataset's bundled one; photos: resnet18)")
+    _add_weights(demo, "weights (.npz) for the dataset's bundled architecture instead of the bundled ones; "
+                       "photos: ImageNet weights for --arch (.npz, .safetensors or .pth)")
+    demo.add_argument("--n", type=_positive_int, help="number of test images (default: 6; photos: all 8)")
     demo.add_argument("--out", metavar="DIR", default="attributions_demo", help="output directory (default: ./attributions_demo)")
     demo.add_argument("--ig-steps", type=_positive_int, default=IG_STEPS, help=f"Integrated Gradients steps (default: {IG_STEPS})")
     demo.add_argument("--dpi", type=_positive_int, default=100, help="resolution of figure1.png (default: 100)")
     _add_common(demo)
 
     explain = commands.add_parser("explain", help="explain your own image; write an overlay figure")
-    explain.add_argument("--image", metavar="FILE", required=True, help="image file (PNG; read with matplotlib.image.imread)")
-    explain.add_argument("--dataset", choices=datasets, default="digits",
-                         help="dataset the model was trained on: gives the input shape and class names (default: digits)")
-    explain.add_argument("--arch", choices=_arch_names(), help="architecture (default: the dataset's bundled one)")
-    explain.add_argument("--model", metavar="PATH", help="weights .npz (default: the dataset's bundled weights)")
-    explain.add_argument("--target", type=int, help="class index to explain (default: the predicted class)")
+    explain.add_argument("--image", metavar="FILE", required=True,
+                         help="image file (PNG; read with matplotlib.image.imread); for an ImageNet --arch a "
+                              "photograph in any format Pillow reads (JPEG, PNG, ...)")
+    explain.add_argument("--dataset", choices=datasets,
+                         help="dataset the model was trained on: gives the input shape and class names "
+                              "(default: digits; not used with an ImageNet --arch)")
+    explain.add_argument("--arch", choices=_arch_names(),
+                         help="architecture (default: the dataset's bundled one); an ImageNet one "
+                              "(resnet50, vgg16, ...) writes Figure 1 for a photograph and needs --weights")
+    _add_weights(explain, "weights .npz (default: the dataset's bundled weights); for an ImageNet --arch "
+                          "your .npz, .safetensors or .pth file")
+    explain.add_argument("--target", metavar="top|CLASS",
+                         help="class to explain: top (default: the predicted class) or a class index; "
+                              "for an ImageNet --arch also a class name such as tabby")
     explain.add_argument("--method", default="all",
                          help=f"comma-separated methods or 'all' (default): {', '.join(names())}")
     explain.add_argument("--out", metavar="FILE", default="explanation.png", help="output figure (default: explanation.png)")
@@ -153,16 +177,53 @@ def _load_model(dataset, arch=None, path=None):
         raise CLIError(str(error)) from None
 
 
+def _check_small_arch(arch, dataset):
+    if arch is not None and _is_imagenet(arch):
+        raise UsageError(f"--arch {arch}: an ImageNet architecture, but --dataset {dataset} is a small bundled "
+                         f"dataset; explain photographs with `explain --arch {arch} --weights W --image PHOTO` "
+                         f"or `demo --dataset {PHOTOS} --arch {arch} --weights W`")
+
+
+def _check_imagenet_arch(arch, where):
+    if not _is_imagenet(arch):
+        from minicnn.models import IMAGENET
+
+        raise UsageError(f"--arch {arch}: {where} needs an ImageNet architecture, one of {', '.join(IMAGENET)}")
+
+
+def run_photo_demo_command(args):
+    """demo --dataset photos: Figure 1 for each bundled photograph, and the top-5 table."""
+    from .imagenet_weights import load_imagenet_model, missing_weights_message
+    from .outputs import check_output_directory
+    from .photos import run_photo_demo
+
+    arch = args.arch or "resnet18"
+    _check_imagenet_arch(arch, f"--dataset {PHOTOS}")
+    if args.model is None:
+        raise UsageError(missing_weights_message(arch))
+    check_output_directory(args.out)
+    model = load_imagenet_model(arch, args.model)
+    result = run_photo_demo(model, arch, args.model, args.out, n=args.n, ig_steps=args.ig_steps, dpi=args.dpi)
+    print(result.table, end="")
+    for path in result.figure_paths + [result.table_path]:
+        print(f"wrote {path}")
+    print(f"done in {result.seconds:.1f} s")
+    return 0
+
+
 def run_demo_command(args):
     import matplotlib
 
     matplotlib.use("Agg")
+    if args.dataset == PHOTOS:
+        return run_photo_demo_command(args)
     from .demo import run_demo
 
+    _check_small_arch(args.arch, args.dataset)
     _check_writable_dir(args.out)
-    model, data = _load_model(args.dataset, path=args.model)
+    model, data = _load_model(args.dataset, args.arch, path=args.model)
     shown = "bundled" if args.model is None else args.model
-    result = run_demo(model, data, args.dataset, n=args.n, out=args.out, model_path=shown,
+    result = run_demo(model, data, args.dataset, n=args.n or 6, out=args.out, model_path=shown,
                       ig_steps=args.ig_steps, dpi=args.dpi)
     print(f"{args.dataset}: {type(model).__name__} ({shown} weights), test accuracy {result.accuracy:.1%}")
     wrong = [int(i) for i, y, p in zip(result.indices, result.labels, result.predictions) if y != p]
@@ -234,37 +295,93 @@ def load_image(path, input_shape):
     return np.clip(resized, 0.0, 1.0)
 
 
+def _small_target(text, dataset):
+    """--target for a small dataset: None or "top" → None (the predicted class), else an int."""
+    if text is None or text == "top":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"--target: expected top or a class index for {dataset}, got {text!r} "
+                         "(class names are accepted with an ImageNet --arch)") from None
+
+
+def run_photo_explain_command(args):
+    """explain with an ImageNet --arch: Figure 1 (2 × 3 panels) for one photograph."""
+    from .imagenet_weights import load_imagenet_model, missing_weights_message
+    from .outputs import check_output_file, save_figure
+    from .photos import explain_photo, format_probability, parse_target, read_photo, top_classes
+    from .plots import photo_figure
+
+    arch = args.arch
+    if args.dataset is not None:
+        raise UsageError(f"--dataset {args.dataset}: {arch} is an ImageNet model (1000 classes, 224×224 photos); "
+                         "leave --dataset out")
+    if args.method != "all":
+        raise UsageError(f"--method {args.method}: the ImageNet figure always shows DeepLIFT, Integrated Gradients "
+                         "and Grad-CAM; leave --method out")
+    check_output_file(args.out)
+    target = parse_target(args.target)
+    if args.model is None:
+        raise UsageError(missing_weights_message(arch))
+    x, notes = read_photo(args.image)
+    for note in notes:
+        print(f"note: {args.image}: {note}", file=sys.stderr)
+    model = load_imagenet_model(arch, args.model)
+    explanation = explain_photo(model, x, arch, target, ig_steps=args.ig_steps)
+    fig = photo_figure(explanation, f"{os.path.basename(args.image)}\n(224×224 centre crop)",
+                       f"{arch} ({args.model})")
+    save_figure(fig, args.out, args.dpi)
+    print(f"{args.image} → {arch} ({args.model})")
+    print("top-5: " + ", ".join(f"{name} ({i}) {format_probability(p)}" for i, name, p in top_classes(explanation.probabilities)))
+    deltas = ", ".join(f"{k} {v:.2e}" for k, v in explanation.deltas.items())
+    print(f"explained class {explanation.target} ({_imagenet_name(explanation.target)}); Grad-CAM also for "
+          f"{explanation.contrast} ({_imagenet_name(explanation.contrast)}); completeness Σ − Δt: {deltas}")
+    times = ", ".join(f"{k} {v:.1f} s" for k, v in explanation.seconds.items())
+    print(f"wrote {args.out} ({times})")
+    return 0
+
+
+def _imagenet_name(index):
+    from minicnn.data import imagenet_classes
+
+    return imagenet_classes()[index]
+
+
 def run_explain_command(args):
     import matplotlib
 
     matplotlib.use("Agg")
+    if args.arch is not None and _is_imagenet(args.arch):
+        return run_photo_explain_command(args)
     import minicnn as mc
     from minicnn.models import weights_path
 
+    from .outputs import save_figure
     from .plots import explanation_figure
     from .registry import get
 
+    args.dataset = args.dataset or "digits"
     methods = _parse_methods(args.method)
+    requested = _small_target(args.target, args.dataset)
     out_dir = os.path.dirname(os.path.abspath(args.out))
     _check_writable_dir(out_dir)
     model, data = _load_model(args.dataset, args.arch, args.model)
-    if args.target is not None and not 0 <= args.target < data.n_classes:
-        raise UsageError(f"--target: expected a class index in [0, {data.n_classes - 1}] for {args.dataset}, got {args.target}")
+    if requested is not None and not 0 <= requested < data.n_classes:
+        raise UsageError(f"--target: expected a class index in [0, {data.n_classes - 1}] for {args.dataset}, got {requested}")
     x = load_image(args.image, data.input_shape)
     with mc.no_grad():
         logits = model(x).data[0]
     probabilities = np.exp(logits - logits.max())
     probabilities /= probabilities.sum()
     predicted = int(logits.argmax())
-    target = predicted if args.target is None else args.target
+    target = predicted if requested is None else requested
     maps = {get(name).title: get(name)(model, x, target, steps=args.ig_steps) for name in methods}
     fig = explanation_figure(x[0], maps, f"input ({data.input_shape[1]}×{data.input_shape[2]})",
                              f"target: {data.classes[target]} (logit {logits[target]:.2f}, p = {probabilities[target]:.2f}); "
                              f"predicted: {data.classes[predicted]} (p = {probabilities[predicted]:.2f})")
     try:
-        fig.savefig(args.out, dpi=args.dpi)
-    except OSError as error:
-        raise CLIError(f"cannot write {args.out}: {error.strerror or error}") from None
+        save_figure(fig, args.out, args.dpi)  # atomically: a failed write leaves no half file
     except ValueError as error:  # e.g. an unknown file extension
         raise UsageError(f"--out {args.out}: {error}") from None
     top = np.argsort(-probabilities)[:3]
@@ -294,6 +411,8 @@ def main(argv=None):
         return 130
     except CLIError as error:
         if debug:
+            if error.details:
+                print(error.details, file=sys.stderr)
             raise
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code

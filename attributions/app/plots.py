@@ -1,4 +1,5 @@
-"""The figures of the commands: explain's row of overlays, and compare's five figures.
+"""The figures of the commands: explain's row of overlays, Figure 1 of a photograph (an ImageNet
+model), and compare's five figures.
 
 Drawing of single maps (normalisation, colormaps, overlays, the method grid) is in
 `attributions.visualize`; here those pieces are composed into the pictures the commands write.
@@ -13,7 +14,7 @@ from matplotlib.figure import Figure
 from .. import visualize
 from .statistics import mean_and_error
 
-__all__ = ["explanation_figure", "perturbation_curves", "ig_convergence", "deeplift_against_ig", "randomisation"]
+__all__ = ["explanation_figure", "photo_figure", "perturbation_curves", "ig_convergence", "deeplift_against_ig", "randomisation"]
 
 
 def explanation_figure(image, maps, image_title, suptitle):
@@ -25,6 +26,58 @@ def explanation_figure(image, maps, image_title, suptitle):
         visualize.overlay(image, a[0], ax=ax, title=title)
     fig.suptitle(suptitle, fontsize=9)
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.03, top=0.72, wspace=0.08)
+    return fig
+
+
+def _class_title(method, names, index, probability):
+    from .photos import format_probability
+
+    return f"{method}\n{names[index]} ({index}), p = {format_probability(probability)}"
+
+
+def photo_figure(explanation, photo_title, suptitle):
+    """The poster's Figure 1 for one photo, 2 × 3 panels (`photos.PhotoExplanation`):
+
+        photo                 DeepLIFT (target)             Integrated Gradients (target)
+        top-5 probabilities   Grad-CAM (target)             Grad-CAM (strongest other class)
+
+    Every map is drawn over the photo (the 224×224 crop the model saw, unnormalised); titles
+    name the class, its index and its softmax probability.
+    """
+    from minicnn.data import imagenet_classes, imagenet_unnormalize
+
+    from .photos import format_probability, top_classes
+
+    names = imagenet_classes()
+    e = explanation
+    p = e.probabilities
+    photo = imagenet_unnormalize(e.x[0])
+    fig = Figure(figsize=(9.6, 7.0))
+    axes = fig.subplots(2, 3)
+    visualize.show_image(photo, ax=axes[0, 0], title=photo_title)
+    visualize.overlay(photo, e.deeplift, ax=axes[0, 1], title=_class_title("DeepLIFT-Rescale", names, e.target, p[e.target]))
+    visualize.overlay(photo, e.integrated_gradients, ax=axes[0, 2],
+                      title=_class_title(f"Integrated Gradients ({e.ig_steps} steps)", names, e.target, p[e.target]))
+    for ax, cls in zip(axes[1, 1:], (e.target, e.contrast)):
+        visualize.overlay(photo, e.grad_cam[cls], ax=ax, signed=False,
+                          title=_class_title(f"Grad-CAM ({e.layer})", names, cls, p[cls]))
+    top = top_classes(p, 5)
+    bars = axes[1, 0]
+    bars.barh(range(len(top))[::-1], [q for _, _, q in top], color=["tab:red" if i == e.target else "tab:grey" for i, _, _ in top])
+    bars.set_yticks(range(len(top))[::-1])
+    bars.set_yticklabels([f"{name} ({i})" for i, name, _ in top], fontsize=7)
+    widest = max(q for _, _, q in top)
+    bars.set_xlim(0, min(1.0, 1.3 * widest) if widest > 0 else 1.0)  # random weights: p ≈ 0.001, still readable
+    for row, (_, _, q) in zip(range(len(top))[::-1], top):
+        bars.text(q, row, f" {format_probability(q)}", va="center", fontsize=7)
+    bars.set_xlabel("softmax probability", fontsize=8)
+    bars.set_title("top-5 classes", fontsize=9)
+    bars.tick_params(axis="x", labelsize=7)
+    for ax in axes.ravel()[1:]:
+        ax.title.set_fontsize(9)
+    fig.suptitle(f"{suptitle}; reference x′ = 0 (the mean ImageNet colour); red = positive, blue = negative",
+                 fontsize=9)
+    fig.subplots_adjust(left=0.12, right=0.98, bottom=0.06, top=0.88, wspace=0.12, hspace=0.3)
     return fig
 
 

@@ -1,0 +1,29 @@
+"""The two kinds of failure every command reports as one line `error: …` (see cli.py).
+
+Kept apart from cli.py so that the pieces the commands are built from (photos.py,
+imagenet_weights.py, outputs.py) can raise them without importing the command line.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CLIError", "UsageError"]
+
+
+class CLIError(Exception):
+    """A well-formed command failed while running (exit code 1).
+
+    details -- optional longer text (e.g. every missing key of a weights file) that `--debug`
+               prints before the traceback; the one-line message stays short.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message, details=None):
+        super().__init__(message)
+        self.details = details
+
+
+class UsageError(CLIError):
+    """The command line itself is wrong (exit code 2)."""
+
+    exit_code = 2
