@@ -458,6 +458,9 @@ def _ig_cases():
              _relu_net_grad(w1, w2), rng.normal(size=5), rng.normal(size=5), *trapezoid),
         Case("F quadratic on a 3×4 'image', x′ = 0.5, midpoint 7 steps",
              _quadratic_grad(a, rng.normal(size=12)), rng.random((3, 4)), np.full((3, 4), 0.5), *middle),
+        # a rule that is not symmetric under α → 1 − α, so a path run backwards shows
+        Case("F = Σ sin x_i + x₀x₁, nonzero baseline, left Riemann 10 steps",
+             _sine_grad, rng.normal(size=4), rng.normal(size=4), *reference_riemann_quadrature("riemann_left", 10)),
     ]
 
 
@@ -471,6 +474,10 @@ _IG_MISTAKES = [
             _path_gradient_average),
     Mistake("You multiplied by x; IG multiplies by Δx = x − x′ (the two agree only for a zero baseline).",
             lambda grad_fn, x, baseline, alphas, weights: x * _path_gradient_average(grad_fn, x, baseline, alphas, weights)),
+    Mistake("Your path runs from x to x′: the points are x′ + α_k (x − x′), starting at the baseline (with a "
+            "rule symmetric in α the two agree, with riemann_left they do not).",
+            lambda grad_fn, x, baseline, alphas, weights: reference_ig_from_gradients(
+                grad_fn, x, baseline, 1.0 - np.asarray(alphas), weights)),
     Mistake("You averaged the gradients with equal weights: use the rule's weights, Σ_k w_k ∂F/∂x(x′ + α_k Δx) "
             "(the trapezoid rule halves its two end points).",
             lambda grad_fn, x, baseline, alphas, weights: reference_ig_from_gradients(

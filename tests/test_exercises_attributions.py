@@ -353,6 +353,11 @@ def _ig_equal_weights(grad_fn, x, baseline, alphas, weights):
     return (x - baseline) * grad_fn(points).mean(axis=0)
 
 
+def _ig_path_backwards(grad_fn, x, baseline, alphas, weights):
+    points = x + alphas.reshape((-1,) + (1,) * x.ndim) * (baseline - x)
+    return (x - baseline) * np.tensordot(weights, grad_fn(points), axes=1)
+
+
 def _gradcam_abs(activations, alpha, size=None):
     maps = np.abs(np.einsum("nk,nkij->nij", alpha, activations))
     return maps if size is None else A.gradcam.upsample_maps(maps, size)
@@ -372,6 +377,7 @@ WRONG_ANSWERS = [
      lambda m, n: (np.arange(n) / n, E.reference_riemann_quadrature(m, n)[1]) if m == "riemann_trapezoid"
      else E.reference_riemann_quadrature(m, n), "include both ends"),
     (E.check_ig_from_gradients, _ig_equal_weights, "equal weights"),
+    (E.check_ig_from_gradients, _ig_path_backwards, "path runs from x to x′"),
     (E.check_gradcam_weights, lambda g: np.maximum(g, 0).mean(axis=(2, 3)), "positive gradients"),
     (E.check_gradcam_weights, lambda g: g.mean(axis=(1, 2)), "shape (N, K)"),
     (E.check_gradcam_combine, _gradcam_abs, "takes |Σ_k α_k A^k|"),
@@ -395,3 +401,23 @@ def test_a_plausible_wrong_answer_is_named_in_words(checker, wrong, words, capsy
 def test_outputs_are_named_by_what_they_are():
     with pytest.raises(ExerciseError, match="Δy⁺: values differ"):
         E.check_reveal_cancel_deltas(lambda g, z, p, n: E.reference_reveal_cancel_deltas(g, z, p, n)[::-1])
+
+
+def test_the_tutorials_readme_quotes_the_checkers_real_messages():
+    from pathlib import Path
+
+    from minicnn import exercises as engine
+
+    messages = set()
+    for module in (engine, E):
+        for name, value in vars(module).items():
+            if name.endswith("_MISTAKES"):
+                messages |= {m.message for m in value}
+    messages |= {m.message for m in engine._conv_forward_mistakes() + engine._backward_weight_mistakes()}
+    readme = (Path(__file__).resolve().parents[1] / "tutorials" / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith("| ") and "` … " in line]
+    numbers = [row.split("|")[1].strip() for row in rows]
+    assert numbers == sorted(numbers) and len(numbers) >= 18, "one row per exercise, in order"
+    for row in rows:
+        hint = row.rsplit("` … ", 1)[1].rstrip(" |").replace("\\|", "|")
+        assert hint in messages, f"README quotes a message no checker gives: {hint}"
