@@ -38,26 +38,34 @@ def solution_notebooks() -> list[Path]:
     return sorted(p for p in TUTORIALS.glob("*.ipynb") if _NAME.match(p.name))
 
 
-def without_hidden_tests(source: str, where: str = "cell") -> str:
-    """The source without its BEGIN/END HIDDEN TESTS blocks (markers included)."""
-    if BEGIN_HIDDEN not in source and END_HIDDEN not in source:
-        return source
+def _replace_blocks(source: str, begin: str, end: str, where: str, stub=None) -> list[str]:
+    """The lines of `source` with every `begin`…`end` block (marker lines included) cut out, or
+    replaced by the line stub(indent) at the indentation of its `begin` line."""
     out, inside = [], False
     for line in source.splitlines():
         stripped = line.strip()
-        if stripped == BEGIN_HIDDEN:
+        if stripped == begin:
             if inside:
-                raise ValueError(f"{where}: nested '{BEGIN_HIDDEN}'")
+                raise ValueError(f"{where}: nested '{begin}'")
             inside = True
-        elif stripped == END_HIDDEN:
+            if stub is not None:
+                out.append(stub(line[: len(line) - len(line.lstrip())]))
+        elif stripped == end:
             if not inside:
-                raise ValueError(f"{where}: '{END_HIDDEN}' without '{BEGIN_HIDDEN}'")
+                raise ValueError(f"{where}: '{end}' without '{begin}'")
             inside = False
         elif not inside:
             out.append(line)
     if inside:
-        raise ValueError(f"{where}: '{BEGIN_HIDDEN}' without '{END_HIDDEN}'")
-    return "\n".join(out).rstrip("\n")
+        raise ValueError(f"{where}: '{begin}' without '{end}'")
+    return out
+
+
+def without_hidden_tests(source: str, where: str = "cell") -> str:
+    """The source without its BEGIN/END HIDDEN TESTS blocks (markers included)."""
+    if BEGIN_HIDDEN not in source and END_HIDDEN not in source:
+        return source
+    return "\n".join(_replace_blocks(source, BEGIN_HIDDEN, END_HIDDEN, where)).rstrip("\n")
 
 
 def student_cell_source(source: str, where: str = "cell") -> str:
@@ -67,24 +75,11 @@ def student_cell_source(source: str, where: str = "cell") -> str:
     number = exercise_number(source)
     if number is None:
         raise ValueError(f"{where}: has '{BEGIN}' but no '# Exercise N.M' comment at the top of the cell")
-    out, inside = [], False
-    for line in source.splitlines():
-        stripped = line.strip()
-        if stripped == BEGIN:
-            if inside:
-                raise ValueError(f"{where}: nested '{BEGIN}'")
-            inside = True
-            indent = line[: len(line) - len(line.lstrip())]
-            out.append(f'{indent}raise NotImplementedError("Exercise {number}")')
-        elif stripped == END:
-            if not inside:
-                raise ValueError(f"{where}: '{END}' without '{BEGIN}'")
-            inside = False
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise ValueError(f"{where}: '{BEGIN}' without '{END}'")
-    return "\n".join(out)
+
+    def stub(indent):
+        return f'{indent}raise NotImplementedError("Exercise {number}")'
+
+    return "\n".join(_replace_blocks(source, BEGIN, END, where, stub))
 
 
 def student_source(solution_nb) -> nbformat.NotebookNode:
