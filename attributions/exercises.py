@@ -2,9 +2,10 @@
 
 Each `check_*` function runs the student's function on a fixed set of cases (small known answers
 from docs/methods.md, Small cases with known answers, first, then random ones) against a reference implementation written here in
-plain NumPy, using `minicnn.exercises.check_exercise`. It prints a verdict and returns True, or
-raises `ExerciseError` naming the failing case, the expected and the received values, plus a hint
-when the mistake is a common one (a NaN at Δz = 0, weights that do not sum to 1, a missing ReLU…).
+plain NumPy, using `minicnn.exercises.check_exercise`. It prints a verdict and returns a truthy
+`Passed`, or raises `ExerciseError` naming the failing case, the expected and the received values,
+and, when the answer is a known `Mistake`, what is wrong in words (a NaN at Δz = 0, weights that do
+not sum to 1, |a| where a⁺ belongs…).
 
     from attributions.exercises import check_rescale_multiplier
     check_rescale_multiplier(rescale_multiplier)
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minicnn.exercises import Case, check_exercise, fail, run_case
+from minicnn.exercises import Case, Mistake, check_exercise, fail, numbered, run_case
 
 from minicnn import nn
 
@@ -96,12 +97,53 @@ def _gradient_cases(seed):
     return [Case(name, m, x, t) for name, m, x, t in _small_models_and_inputs(np.random.default_rng(seed))]
 
 
+def _seeded_gradient(model, x, target, of="logit"):
+    """∂/∂x of each row's target logit, its softmax probability (of="probability"), or of the
+    sum of all logits (of="sum"): the gradients a student may compute by mistake."""
+    import minicnn as mc
+    import minicnn.functional as F
+
+    model.eval()
+    xt = mc.Tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
+    out = model(xt)
+    if of == "probability":
+        out = F.softmax(out, axis=1)
+    seed = np.ones(out.shape)
+    if of != "sum":
+        seed = np.zeros(out.shape)
+        seed[np.arange(len(x)), np.broadcast_to(np.asarray(target), (len(x),))] = 1.0
+    return mc.grad(out, [xt], grad_outputs=seed)[0]
+
+
+_LOGIT_NOT_PROBABILITY = ("You differentiated the softmax probability; differentiate the logit t (the model's output "
+                          "before the softmax), whose gradient does not vanish when the model is confident.")
+_ONE_HOT_SEED = ("You seeded the backward with ones, which gives the gradient of the sum of all logits: seed a "
+                 "one-hot matrix, 1 at each row's target.")
+
+_SALIENCY_MISTAKES = [
+    Mistake("Saliency is the *absolute* gradient |∂t/∂x|: take np.abs of it.", input_gradient),
+    Mistake(_LOGIT_NOT_PROBABILITY, lambda m, x, t: np.abs(_seeded_gradient(m, x, t, of="probability"))),
+    Mistake(_ONE_HOT_SEED, lambda m, x, t: np.abs(_seeded_gradient(m, x, t, of="sum"))),
+]
+
+_GRADIENT_X_INPUT_MISTAKES = [
+    Mistake("Gradient × input keeps its sign (red pushes the score up, blue down): do not take the absolute value.",
+            lambda m, x, t: np.abs(x * input_gradient(m, x, t))),
+    Mistake("You returned the gradient alone: multiply it by the input x.", input_gradient),
+    Mistake("You multiplied x by |∂t/∂x| (the saliency): use the signed gradient.",
+            lambda m, x, t: x * np.abs(input_gradient(m, x, t))),
+    Mistake(_LOGIT_NOT_PROBABILITY, lambda m, x, t: x * _seeded_gradient(m, x, t, of="probability")),
+    Mistake(_ONE_HOT_SEED, lambda m, x, t: x * _seeded_gradient(m, x, t, of="sum")),
+]
+
+
 def check_saliency(student_fn, seed=None):
     """Exercise 4.1: `saliency(model, x, target)` = |∂t/∂x| for the target logit t of each row."""
     def reference(model, x, target):
         return np.abs(input_gradient(model, x, target))
 
-    return check_exercise("4.1 saliency", student_fn, reference, _gradient_cases(seed))
+    return check_exercise("4.1 saliency", student_fn, reference, _gradient_cases(seed), outputs="|∂t/∂x|",
+                          mistakes=_SALIENCY_MISTAKES)
 
 
 def check_gradient_x_input(student_fn, seed=None):
@@ -109,7 +151,8 @@ def check_gradient_x_input(student_fn, seed=None):
     def reference(model, x, target):
         return np.asarray(x) * input_gradient(model, x, target)
 
-    return check_exercise("4.2 gradient × input", student_fn, reference, _gradient_cases(seed))
+    return check_exercise("4.2 gradient × input", student_fn, reference, _gradient_cases(seed), outputs="x ⊙ ∂t/∂x",
+                          mistakes=_GRADIENT_X_INPUT_MISTAKES)
 
 
 # =============================================================================================
@@ -147,16 +190,31 @@ def _rescale_cases():
     return cases
 
 
+def _rescale_fallback_only_at_zero(g, g_prime, z, z_ref, eps=1e-7):
+    dz = z - z_ref
+    nonzero = dz != 0
+    return np.where(nonzero, (g(z) - g(z_ref)) / np.where(nonzero, dz, 1.0), g_prime(z))
+
+
+_RESCALE_MISTAKES = [
+    Mistake("NaN or inf: where |Δz| ≤ eps, Δy/Δz is 0/0 (or rounding noise) — use the derivative g′ there "
+            "(at the midpoint or at the reference).", test=lambda got, expected, case: not np.all(np.isfinite(got))),
+    Mistake("You returned g′(z), the slope of the tangent; the Rescale multiplier is the slope of the secant, "
+            "Δy/Δz = (g(z) − g(z′))/(z − z′).", lambda g, g_prime, z, z_ref, eps=1e-7: g_prime(z)),
+    Mistake("Where |Δz| is tiny (1e-12), Δy/Δz is mostly rounding error: use the derivative wherever "
+            "|Δz| ≤ eps, not only where Δz = 0.", _rescale_fallback_only_at_zero),
+    Mistake("Your secant has the wrong sign: take both differences in the same order, (g(z) − g(z′))/(z − z′).",
+            lambda g, g_prime, z, z_ref, eps=1e-7: -reference_rescale_multiplier(g, g_prime, z, z_ref, eps)),
+]
+
+
 def check_rescale_multiplier(student_fn):
-    """Exercise 5.1: `student_fn(g, g_prime, z, z_ref, eps=1e-7)` → multipliers shaped like z."""
-    name = "5.1 Rescale multiplier"
-    cases = _rescale_cases()
-    for case in cases:
-        got = run_case(name, student_fn, case)
-        if not np.all(np.isfinite(np.asarray(got, dtype=float))):
-            fail(name, f"case ({case.name}) returned NaN or inf: where |Δz| ≤ eps, Δy/Δz is 0/0 (or "
-                  "rounding noise) — use the derivative g′ there (at the midpoint or at the reference).")
-    return check_exercise(name, student_fn, reference_rescale_multiplier, cases, rtol=1e-6, atol=1e-8)
+    """Exercise 5.1: `student_fn(g, g_prime, z, z_ref, eps=1e-7)` → multipliers shaped like z.
+
+    The derivative may be taken at the midpoint or at the reference where |Δz| ≤ eps: the two
+    differ by O(eps), far inside the tolerance."""
+    return check_exercise("5.1 Rescale multiplier", student_fn, reference_rescale_multiplier, _rescale_cases(),
+                          rtol=1e-6, atol=1e-8, outputs="m", mistakes=_RESCALE_MISTAKES)
 
 
 # ---- 5.2 RevealCancel: Δy⁺ and Δy⁻ ------------------------------------------------------------
@@ -182,20 +240,40 @@ def _reveal_cancel_cases():
     return cases
 
 
+def _does_not_telescope(got, expected, case):
+    g, z_ref, dz_pos, dz_neg = case.args
+    total = np.asarray(got[0], dtype=float) + np.asarray(got[1], dtype=float)
+    return not np.allclose(total, g(z_ref + dz_pos + dz_neg) - g(z_ref), rtol=1e-9, atol=1e-12)
+
+
+def _proportional_split(g, z_ref, dz_pos, dz_neg):
+    dy = g(z_ref + dz_pos + dz_neg) - g(z_ref)
+    size = dz_pos - dz_neg
+    share = np.divide(dz_pos, size, out=np.zeros_like(size), where=size > 0)
+    return dy * share, dy * (1 - share)
+
+
+_REVEAL_CANCEL_MISTAKES = [
+    Mistake("You added Δz⁺ first and Δz⁻ second only: each part's effect is the *average* over the two orders "
+            "(½ added first + ½ added second).",
+            lambda g, z, p, n: (g(z + p) - g(z), g(z + p + n) - g(z + p))),
+    Mistake("You added Δz⁻ first and Δz⁺ second only: each part's effect is the *average* over the two orders "
+            "(½ added first + ½ added second).",
+            lambda g, z, p, n: (g(z + p + n) - g(z + n), g(z + n) - g(z))),
+    Mistake("Your pair is swapped: return (Δy⁺, Δy⁻), the positive part first.",
+            lambda g, z, p, n: reference_reveal_cancel_deltas(g, z, p, n)[::-1]),
+    Mistake("You split Δy in proportion to Δz⁺ and Δz⁻; RevealCancel measures what each part does through g, "
+            "averaged over the two orders in which they can be added.", _proportional_split),
+    Mistake("Δy⁺ + Δy⁻ ≠ g(z′ + Δz⁺ + Δz⁻) − g(z′). Each part should be the average of its effect added first "
+            "and added second, so the two halves telescope.", test=_does_not_telescope),
+]
+
+
 def check_reveal_cancel_deltas(student_fn):
     """Exercise 5.2: `student_fn(g, z_ref, dz_pos, dz_neg)` → (Δy⁺, Δy⁻)."""
-    name = "5.2 RevealCancel Δy⁺, Δy⁻"
-    cases = _reveal_cancel_cases()
-    for case in cases:
-        got = run_case(name, student_fn, case)
-        if not isinstance(got, (tuple, list)) or len(got) != 2:
-            fail(name, "return a pair (dy_pos, dy_neg)")
-        g, z_ref, dz_pos, dz_neg = case.args
-        total = np.asarray(got[0], dtype=float) + np.asarray(got[1], dtype=float)
-        if not np.allclose(total, g(z_ref + dz_pos + dz_neg) - g(z_ref), rtol=1e-9, atol=1e-12):
-            fail(name, f"case ({case.name}): Δy⁺ + Δy⁻ ≠ g(z′ + Δz⁺ + Δz⁻) − g(z′). Each part should be "
-                  "the average of its effect added first and added second, so the two halves telescope.")
-    return check_exercise(name, student_fn, reference_reveal_cancel_deltas, cases, rtol=1e-9, atol=1e-12)
+    return check_exercise("5.2 RevealCancel Δy⁺, Δy⁻", student_fn, reference_reveal_cancel_deltas,
+                          _reveal_cancel_cases(), rtol=1e-9, atol=1e-12, outputs=("Δy⁺", "Δy⁻"),
+                          mistakes=_REVEAL_CANCEL_MISTAKES)
 
 
 # ---- 5.3 max-pool routing --------------------------------------------------------------------
@@ -228,10 +306,38 @@ def _max_pool_cases():
     ]
 
 
+def _max_pool_routing(x, x_ref, to_x, to_ref, accumulate=True):
+    rows = np.arange(len(x))
+    arg, arg_ref = x.argmax(axis=1), x_ref.argmax(axis=1)
+    y, y_ref = x[rows, arg], x_ref[rows, arg_ref]
+    top = np.maximum(y, y_ref)
+    c = np.zeros_like(x, dtype=np.float64)
+    pieces = {"M − y′": top - y_ref, "y − M": y - top, "y − y′": y - y_ref, "0": 0.0}
+    if accumulate:
+        np.add.at(c, (rows, arg), pieces[to_x])
+        np.add.at(c, (rows, arg_ref), pieces[to_ref])
+    else:
+        c[rows, arg] = pieces[to_x]
+        c[rows, arg_ref] = pieces[to_ref]
+    return c
+
+
+_MAX_POOL_MISTAKES = [
+    Mistake("You routed all of y − y′ to the argmax of x (the gradient's rule). DeepLIFT splits it: the argmax "
+            "of x gets M − y′ and the argmax of x′ gets y − M, with M = max(y, y′).",
+            lambda x, r: _max_pool_routing(x, r, "y − y′", "0")),
+    Mistake("When x and x′ peak at the same position both pieces land there: add them (np.add.at or +=); "
+            "the second assignment overwrote the first.",
+            lambda x, r: _max_pool_routing(x, r, "M − y′", "y − M", accumulate=False)),
+    Mistake("The two pieces are swapped: the argmax of x gets M − y′, the argmax of x′ gets y − M.",
+            lambda x, r: _max_pool_routing(x, r, "y − M", "M − y′")),
+]
+
+
 def check_max_pool_contributions(student_fn):
     """Exercise 5.3: `student_fn(x, x_ref)` for windows as rows (N, k) → contributions (N, k)."""
     return check_exercise("5.3 max-pool routing", student_fn, reference_max_pool_contributions, _max_pool_cases(),
-                          rtol=1e-9, atol=1e-12)
+                          rtol=1e-9, atol=1e-12, outputs="C", mistakes=_MAX_POOL_MISTAKES)
 
 
 # =============================================================================================
@@ -247,21 +353,43 @@ def reference_riemann_quadrature(method, steps):
     return quadrature(method, steps)
 
 
+def _weights_do_not_sum_to_one(got, expected, case):
+    weights = np.asarray(got[1], dtype=float)
+    return weights.shape == (case.args[1],) and not np.isclose(weights.sum(), 1.0, rtol=1e-12)
+
+
+def _quadrature_as(other_method):
+    """The nodes and weights of another rule, for the methods `other_method` maps."""
+    def answer(method, steps):
+        return reference_riemann_quadrature(other_method.get(method, method), steps)
+    return answer
+
+
+def _trapezoid_nodes_over_n(method, steps):
+    alphas, weights = reference_riemann_quadrature(method, steps)
+    return (np.arange(steps) / steps, weights) if method == "riemann_trapezoid" else (alphas, weights)
+
+
+_QUADRATURE_MISTAKES = [
+    Mistake("The weights do not sum to 1, so even a constant gradient is integrated wrongly. (For the "
+            "trapezoid rule on n nodes the spacing is 1/(n−1), not 1/n — the mistake Captum makes.)",
+            test=_weights_do_not_sum_to_one),
+    Mistake("riemann_left and riemann_right are swapped: left takes α_k = k/n for k = 0…n−1 (the left end of "
+            "each interval), right k = 1…n.",
+            _quadrature_as({"riemann_left": "riemann_right", "riemann_right": "riemann_left"})),
+    Mistake("The trapezoid rule's n nodes include both ends of [0, 1]: α_k = k/(n−1), k = 0…n−1.",
+            _trapezoid_nodes_over_n),
+    Mistake("riemann_middle takes the midpoint of each interval, α_k = (k + ½)/n, not its left end.",
+            _quadrature_as({"riemann_middle": "riemann_left"})),
+]
+
+
 def check_riemann_quadrature(student_fn):
     """Exercise 6.1: `student_fn(method, steps)` → (alphas, weights) for the four Riemann rules."""
-    name = "6.1 Riemann / trapezoid quadrature"
     cases = [Case(f"{method}, {steps} steps", method, steps)
              for method in RIEMANN_METHODS for steps in (2, 3, 10, 50)]
-    for case in cases:
-        got = run_case(name, student_fn, case)
-        if not isinstance(got, (tuple, list)) or len(got) != 2:
-            fail(name, "return a pair (alphas, weights)")
-        weights = np.asarray(got[1], dtype=float)
-        if weights.shape == (case.args[1],) and not np.isclose(weights.sum(), 1.0, rtol=1e-12):
-            fail(name, f"case ({case.name}): the weights sum to {weights.sum():.6g}, not 1, so even a constant "
-                  "gradient would be integrated wrongly. (For the trapezoid rule on n nodes the spacing is "
-                  "1/(n−1), not 1/n — the mistake Captum makes.)")
-    return check_exercise(name, student_fn, reference_riemann_quadrature, cases, rtol=1e-12, atol=1e-14)
+    return check_exercise("6.1 Riemann / trapezoid quadrature", student_fn, reference_riemann_quadrature, cases,
+                          rtol=1e-12, atol=1e-14, outputs=("α (alphas)", "w (weights)"), mistakes=_QUADRATURE_MISTAKES)
 
 
 # ---- 6.2 IG from a gradient function ---------------------------------------------------------
@@ -332,23 +460,48 @@ def _ig_cases():
              _relu_net_grad(w1, w2), rng.normal(size=5), rng.normal(size=5), *trapezoid),
         Case("F quadratic on a 3×4 'image', x′ = 0.5, midpoint 7 steps",
              _quadratic_grad(a, rng.normal(size=12)), rng.random((3, 4)), np.full((3, 4), 0.5), *middle),
+        # a rule that is not symmetric under α → 1 − α, so a path run backwards shows
+        Case("F = Σ sin x_i + x₀x₁, nonzero baseline, left Riemann 10 steps",
+             _sine_grad, rng.normal(size=4), rng.normal(size=4), *reference_riemann_quadrature("riemann_left", 10)),
     ]
+
+
+def _path_gradient_average(grad_fn, x, baseline, alphas, weights):
+    """Σ_k w_k ∂F/∂x(x′ + α_k Δx), without the factor Δx."""
+    return reference_ig_from_gradients(grad_fn, x, baseline, alphas, weights) / np.where(x == baseline, 1.0, x - baseline)
+
+
+_IG_MISTAKES = [
+    Mistake("You returned the average gradient along the path: IG multiplies it by Δx = x − x′.",
+            _path_gradient_average),
+    Mistake("You multiplied by x; IG multiplies by Δx = x − x′ (the two agree only for a zero baseline).",
+            lambda grad_fn, x, baseline, alphas, weights: x * _path_gradient_average(grad_fn, x, baseline, alphas, weights)),
+    Mistake("Your path runs from x to x′: the points are x′ + α_k (x − x′), starting at the baseline (with a "
+            "rule symmetric in α the two agree, with riemann_left they do not).",
+            lambda grad_fn, x, baseline, alphas, weights: reference_ig_from_gradients(
+                grad_fn, x, baseline, 1.0 - np.asarray(alphas), weights)),
+    Mistake("You averaged the gradients with equal weights: use the rule's weights, Σ_k w_k ∂F/∂x(x′ + α_k Δx) "
+            "(the trapezoid rule halves its two end points).",
+            lambda grad_fn, x, baseline, alphas, weights: reference_ig_from_gradients(
+                grad_fn, x, baseline, alphas, np.full(len(alphas), 1.0 / len(alphas)))),
+]
 
 
 def check_ig_from_gradients(student_fn):
     """Exercise 6.2: `student_fn(grad_fn, x, baseline, alphas, weights)` → IG shaped like x, calling
     grad_fn once with all K interpolated points stacked along a new first axis."""
     name = "6.2 IG from a gradient function"
-    cases = _ig_cases()
+    cases = numbered(_ig_cases())
     for case in cases:
         counting = _Counting(case.args[0])
-        run_case(name, student_fn, Case(case.name, counting, *case.args[1:]))
+        run_case(name, student_fn, case.with_args(counting, *case.args[1:]))
         x, alphas = case.args[1], case.args[3]
         expected_shape = (len(alphas),) + np.shape(x)
         if counting.calls != [expected_shape]:
-            fail(name, f"case ({case.name}): grad_fn was called with shapes {counting.calls}; expected one call "
+            fail(name, f"{case.label}: grad_fn was called with shapes {counting.calls}; expected one call "
                   f"with all {len(alphas)} path points stacked, shape {expected_shape} (batch the steps: no loop).")
-    return check_exercise(name, student_fn, reference_ig_from_gradients, cases, rtol=1e-9, atol=1e-12)
+    return check_exercise(name, student_fn, reference_ig_from_gradients, cases, rtol=1e-9, atol=1e-12,
+                          outputs="IG", mistakes=_IG_MISTAKES)
 
 
 # =============================================================================================
@@ -382,19 +535,24 @@ def _gradcam_weight_cases():
     ]
 
 
+_SPATIAL_AXES = ("Average over the two spatial axes (2, 3) of the (N, K, m, n) gradients, leaving one α per "
+                 "image and channel: shape (N, K).")
+_GRADCAM_WEIGHT_MISTAKES = [
+    Mistake("These are spatial sums; α_k is the spatial mean — divide by the number of positions m·n.",
+            lambda g: g.sum(axis=(2, 3))),
+    Mistake(_SPATIAL_AXES, test=lambda got, expected, case: np.shape(got) != np.shape(expected)),
+    Mistake(_SPATIAL_AXES, lambda g: g.mean(axis=(1, 2))),
+    Mistake("You kept only the positive gradients (as Grad-CAM++ does); Grad-CAM's α_k is the plain spatial "
+            "mean of ∂y^c/∂A^k, signs included.", lambda g: np.maximum(g, 0).mean(axis=(2, 3))),
+    Mistake("You took the spatial maximum; α_k is the spatial *mean* (global average pooling of the gradients).",
+            lambda g: g.max(axis=(2, 3))),
+]
+
+
 def check_gradcam_weights(student_fn):
     """Exercise 7.1: `student_fn(gradients)` with gradients (N, K, m, n) → α of shape (N, K)."""
-    name = "7.1 Grad-CAM channel weights"
-    cases = _gradcam_weight_cases()
-    for case in cases:
-        got = np.asarray(run_case(name, student_fn, case), dtype=float)
-        g = case.args[0]
-        expected = reference_gradcam_weights(g)
-        if got.shape == expected.shape and np.allclose(got, expected * g.shape[2] * g.shape[3], rtol=1e-9) \
-                and not np.allclose(got, expected, rtol=1e-9):
-            fail(name, f"case ({case.name}): these are spatial sums; α_k is the spatial mean — divide by m·n "
-                  f"= {g.shape[2] * g.shape[3]}.")
-    return check_exercise(name, student_fn, reference_gradcam_weights, cases, rtol=1e-9, atol=1e-12)
+    return check_exercise("7.1 Grad-CAM channel weights", student_fn, reference_gradcam_weights,
+                          _gradcam_weight_cases(), rtol=1e-9, atol=1e-12, outputs="α", mistakes=_GRADCAM_WEIGHT_MISTAKES)
 
 
 # ---- 7.2 weighted combination + ReLU (+ upsampling) -----------------------------------------
@@ -421,16 +579,35 @@ def _gradcam_combine_cases():
     ]
 
 
+def _gradcam_combination(activations, alpha, size=None, clip=_relu, clip_after_upsampling=False):
+    from .gradcam import upsample_maps
+
+    maps = np.einsum("nk,nkij->nij", np.asarray(alpha, dtype=np.float64), np.asarray(activations, dtype=np.float64))
+    if not clip_after_upsampling:
+        maps = clip(maps)
+    if size is not None:
+        maps = upsample_maps(maps, size)
+    return clip(maps) if clip_after_upsampling else maps
+
+
+_GRADCAM_COMBINE_MISTAKES = [
+    Mistake("Your map has negative values: Grad-CAM keeps only the evidence *for* the class — apply ReLU to "
+            "Σ_k α_k A^k.", test=lambda got, expected, case: np.size(got) and np.min(got) < 0),
+    Mistake("Your map takes |Σ_k α_k A^k|; Grad-CAM keeps only the positive part (ReLU): negative evidence is "
+            "set to 0, not turned into positive evidence.",
+            lambda a, alpha, size=None: _gradcam_combination(a, alpha, size, clip=np.abs)),
+    Mistake("You applied the ReLU after upsampling; Grad-CAM applies it to the m×n map, then upsamples "
+            "(interpolating a clipped map differs near its zero crossings).",
+            lambda a, alpha, size=None: _gradcam_combination(a, alpha, size, clip_after_upsampling=True)),
+    Mistake("`size` was given: upsample the map (after the ReLU) with upsample_maps(L, size).",
+            lambda a, alpha, size=None: _gradcam_combination(a, alpha)),
+]
+
+
 def check_gradcam_combine(student_fn):
     """Exercise 7.2: `student_fn(activations, alpha, size=None)` → ReLU(Σ_k α_k A^k), upsampled to `size`."""
-    name = "7.2 Grad-CAM combination"
-    cases = _gradcam_combine_cases()
-    for case in cases:
-        got = np.asarray(run_case(name, student_fn, case), dtype=float)
-        if got.size and got.min() < 0:
-            fail(name, f"case ({case.name}) has negative values: Grad-CAM keeps only the evidence *for* the "
-                  "class — apply ReLU to Σ_k α_k A^k.")
-    return check_exercise(name, student_fn, reference_gradcam_combine, cases, rtol=1e-9, atol=1e-12)
+    return check_exercise("7.2 Grad-CAM combination", student_fn, reference_gradcam_combine, _gradcam_combine_cases(),
+                          rtol=1e-9, atol=1e-12, outputs="L", mistakes=_GRADCAM_COMBINE_MISTAKES)
 
 
 # =============================================================================================
@@ -461,14 +638,34 @@ def _relevance_mass_cases():
     ]
 
 
+def _mass_ratio(inside, total):
+    """R = Σ_{i∈M} inside(a)_i / Σ_i total(a)_i per image, for the variants a student may write."""
+    def answer(maps, masks):
+        return (inside(maps) * masks).sum(axis=(1, 2)) / total(maps, masks).sum(axis=(1, 2))
+    return answer
+
+
+_RELEVANCE_MASS_MISTAKES = [
+    Mistake("Negative relevance must not count: use a⁺ = max(a, 0) in both sums.",
+            _mass_ratio(lambda a: a, lambda a, m: a)),
+    Mistake("Your map takes |a|; relevance mass keeps only the positive part a⁺ = max(a, 0): negative relevance "
+            "is evidence against the class, not mass on the shape.",
+            _mass_ratio(np.abs, lambda a, m: np.abs(a))),
+    Mistake("Use a⁺ in both sums: the denominator Σ_i a⁺_i is the total positive relevance.",
+            _mass_ratio(_relu, lambda a, m: a)),
+    Mistake("Your scores are all 1: the denominator sums a⁺ over the *whole* image, not only over the mask.",
+            _mass_ratio(_relu, lambda a, m: _relu(a) * m)),
+    Mistake("Compute one ratio per image (sum over axes 1 and 2 only), not one for the whole batch.",
+            lambda maps, masks: (_relu(maps) * masks).sum() / _relu(maps).sum()),
+]
+
+
 def check_relevance_mass(student_fn):
     """Exercise 8.1: `student_fn(maps, masks)` with maps (N, H, W), masks (N, H, W) → (N,)."""
     name = "8.1 relevance mass accuracy"
     cases = _relevance_mass_cases()
-    got = np.asarray(run_case(name, student_fn, cases[0]), dtype=float)
-    if got.shape == (1,) and np.isclose(got[0], 2.0):  # (3 − 5) / (3 + 1 − 5): negatives not dropped
-        fail(name, "negative relevance must not count: use a⁺ = max(a, 0) in both sums.")
-    return check_exercise(name, student_fn, reference_relevance_mass, cases, rtol=1e-9, atol=1e-12)
+    return check_exercise(name, student_fn, reference_relevance_mass, cases, rtol=1e-9, atol=1e-12,
+                          outputs="R_mass", mistakes=_RELEVANCE_MASS_MISTAKES)
 
 
 # =============================================================================================

@@ -9,7 +9,7 @@ import minicnn as mc
 import minicnn.functional as F
 from attributions import exercises as E
 from minicnn import nn
-from minicnn.exercises import ExerciseError
+from minicnn.exercises import ExerciseError, Passed
 
 
 def rejects(checker, wrong, match=None):
@@ -63,9 +63,19 @@ def _gxi_abs(model, x, target):
     return np.abs(x * _input_grad(model, x, target))
 
 
+def _saliency_of_all_logits(model, x, target):
+    xt = mc.Tensor(x, requires_grad=True)
+    out = model(xt)
+    return np.abs(mc.grad(out, xt, grad_outputs=np.ones(out.shape))[0])
+
+
+# checker: (the right answer, [(a wrong answer, words its message must contain), …])
 GRADIENT_CHECKERS = {
-    "check_saliency": (_saliency_right, [_saliency_signed, _saliency_of_probability]),
-    "check_gradient_x_input": (_gxi_right, [_gxi_abs, _saliency_signed]),
+    "check_saliency": (_saliency_right, [(_saliency_signed, "absolute"),
+                                         (_saliency_of_probability, "softmax probability"),
+                                         (_saliency_of_all_logits, "one-hot")]),
+    "check_gradient_x_input": (_gxi_right, [(_gxi_abs, "keeps its sign"), (_saliency_signed, "multiply it by the input"),
+                                            (lambda m, x, t: x * _saliency_right(m, x, t), "signed gradient")]),
 }
 
 
@@ -73,11 +83,12 @@ GRADIENT_CHECKERS = {
 @pytest.mark.parametrize("seed", [0, 1])
 def test_gradient_checkers_accept_the_right_answer_and_reject_wrong_ones(checker, seed, capsys):
     right, wrong_answers = GRADIENT_CHECKERS[checker]
-    assert getattr(E, checker)(right, seed=seed) is True
-    assert "✓" in capsys.readouterr().out
-    for wrong in wrong_answers:
-        with pytest.raises(ExerciseError, match="Exercise"):
+    assert isinstance(getattr(E, checker)(right, seed=seed), Passed)
+    assert capsys.readouterr().out.count("✓") == 1
+    for wrong, words in wrong_answers:
+        with pytest.raises(ExerciseError, match=r"case \d/\d \(") as info:
             getattr(E, checker)(wrong, seed=seed)
+        assert words in str(info.value)
 
 
 @pytest.mark.parametrize("checker", sorted(GRADIENT_CHECKERS))
@@ -317,3 +328,96 @@ def test_relevance_mass_with_signed_values_is_rejected():
 
 def test_relevance_mass_with_absolute_values_is_rejected():
     rejects(E.check_relevance_mass, lambda a, m: (np.abs(a) * m).sum(axis=(1, 2)) / np.abs(a).sum(axis=(1, 2)))
+
+
+# ---- every exercise: plausible wrong answers and the words of their messages ----------------------
+def _rescale_zero_only(g, g_prime, z, z_ref, eps=1e-7):
+    dz = z - z_ref
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(dz != 0, (g(z) - g(z_ref)) / dz, g_prime(z))
+
+
+def _max_pool_assigned(x, x_ref):
+    rows = np.arange(len(x))
+    arg, arg_ref = x.argmax(1), x_ref.argmax(1)
+    y, y_ref = x.max(1), x_ref.max(1)
+    top = np.maximum(y, y_ref)
+    c = np.zeros_like(x)
+    c[rows, arg] = top - y_ref
+    c[rows, arg_ref] = y - top
+    return c
+
+
+def _ig_equal_weights(grad_fn, x, baseline, alphas, weights):
+    points = baseline + alphas.reshape((-1,) + (1,) * x.ndim) * (x - baseline)
+    return (x - baseline) * grad_fn(points).mean(axis=0)
+
+
+def _ig_path_backwards(grad_fn, x, baseline, alphas, weights):
+    points = x + alphas.reshape((-1,) + (1,) * x.ndim) * (baseline - x)
+    return (x - baseline) * np.tensordot(weights, grad_fn(points), axes=1)
+
+
+def _gradcam_abs(activations, alpha, size=None):
+    maps = np.abs(np.einsum("nk,nkij->nij", alpha, activations))
+    return maps if size is None else A.gradcam.upsample_maps(maps, size)
+
+
+def _gradcam_no_upsampling(activations, alpha, size=None):
+    return np.maximum(np.einsum("nk,nkij->nij", alpha, activations), 0)
+
+
+WRONG_ANSWERS = [
+    (E.check_rescale_multiplier, lambda g, g_prime, z, z_ref, eps=1e-7: g_prime(z), "slope of the secant"),
+    (E.check_rescale_multiplier, _rescale_zero_only, "rounding error"),
+    (E.check_reveal_cancel_deltas, lambda g, z, p, n: E.reference_reveal_cancel_deltas(g, z, p, n)[::-1], "swapped"),
+    (E.check_reveal_cancel_deltas, lambda g, z, p, n: (g(z + p) - g(z), g(z + p + n) - g(z + p)), "average"),
+    (E.check_max_pool_contributions, _max_pool_assigned, "np.add.at"),
+    (E.check_riemann_quadrature,
+     lambda m, n: (np.arange(n) / n, E.reference_riemann_quadrature(m, n)[1]) if m == "riemann_trapezoid"
+     else E.reference_riemann_quadrature(m, n), "include both ends"),
+    (E.check_ig_from_gradients, _ig_equal_weights, "equal weights"),
+    (E.check_ig_from_gradients, _ig_path_backwards, "path runs from x to x′"),
+    (E.check_gradcam_weights, lambda g: np.maximum(g, 0).mean(axis=(2, 3)), "positive gradients"),
+    (E.check_gradcam_weights, lambda g: g.mean(axis=(1, 2)), "shape (N, K)"),
+    (E.check_gradcam_combine, _gradcam_abs, "takes |Σ_k α_k A^k|"),
+    (E.check_gradcam_combine, _gradcam_no_upsampling, "upsample_maps"),
+    (E.check_relevance_mass, lambda a, m: (np.abs(a) * m).sum(axis=(1, 2)) / np.abs(a).sum(axis=(1, 2)),
+     "takes |a|"),
+    (E.check_relevance_mass, lambda a, m: (np.maximum(a, 0) * m).sum(axis=(1, 2)) / a.sum(axis=(1, 2)), "both sums"),
+    (E.check_relevance_mass, lambda a, m: np.maximum(a, 0)[m].sum() / np.maximum(a, 0).sum(), "one ratio per image"),
+]
+
+
+@pytest.mark.parametrize("checker, wrong, words", WRONG_ANSWERS,
+                         ids=[f"{c.__name__}-{w}" for c, _, w in WRONG_ANSWERS])
+def test_a_plausible_wrong_answer_is_named_in_words(checker, wrong, words, capsys):
+    with pytest.raises(ExerciseError, match=r"^✗ Exercise \d\.\d .*: case \d+/\d+ \(") as info:
+        checker(wrong)
+    assert words in str(info.value), str(info.value)
+    assert capsys.readouterr().out == "", "the verdict is shown once, as the error"
+
+
+def test_outputs_are_named_by_what_they_are():
+    with pytest.raises(ExerciseError, match="Δy⁺: values differ"):
+        E.check_reveal_cancel_deltas(lambda g, z, p, n: E.reference_reveal_cancel_deltas(g, z, p, n)[::-1])
+
+
+def test_the_tutorials_readme_quotes_the_checkers_real_messages():
+    from pathlib import Path
+
+    from minicnn import exercises as engine
+
+    messages = set()
+    for module in (engine, E):
+        for name, value in vars(module).items():
+            if name.endswith("_MISTAKES"):
+                messages |= {m.message for m in value}
+    messages |= {m.message for m in engine._conv_forward_mistakes() + engine._backward_weight_mistakes()}
+    readme = (Path(__file__).resolve().parents[1] / "tutorials" / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith("| ") and "` … " in line]
+    numbers = [row.split("|")[1].strip() for row in rows]
+    assert numbers == sorted(numbers) and len(numbers) >= 18, "one row per exercise, in order"
+    for row in rows:
+        hint = row.rsplit("` … ", 1)[1].rstrip(" |").replace("\\|", "|")
+        assert hint in messages, f"README quotes a message no checker gives: {hint}"

@@ -113,9 +113,52 @@ def test_student_transformation():
 
 
 def test_percent_parser():
-    cells = build.parse_percent('# %% [markdown]\n# # Title\n#\n# $x^2$\n\n# %% tags=["a"]\nx = 1\n\n# %%\n\n')
+    cells = build.parse_percent('# %% [markdown]\n# # Title\n#\n# $x^2$\n\n# %% tags=["a"]\nx = 1\n\n# %%\n\n'
+                                '# %% points=2\ncheck(f)')
     assert cells == [{"kind": "markdown", "source": "# Title\n\n$x^2$", "tags": []},
-                     {"kind": "code", "source": "x = 1", "tags": ["a"]}]
+                     {"kind": "code", "source": "x = 1", "tags": ["a"]},
+                     {"kind": "code", "source": "check(f)", "tags": [], "points": 2.0}]
+
+
+# ---- nbgrader: the cell metadata of every notebook ------------------------------------------------
+
+@pytest.mark.parametrize("name", SOLUTIONS)
+def test_cells_carry_nbgrader_metadata(name):
+    nb = nbformat.read(TUTORIALS / name, as_version=4)
+    grading = [c.metadata["nbgrader"] for c in nb.cells]
+    assert all(m["schema_version"] == 3 and m["task"] is False and m["grade_id"] for m in grading)
+    assert len({m["grade_id"] for m in grading}) == len(grading), "grade ids must be unique"
+    for i, (cell, meta) in enumerate(zip(nb.cells, grading)):
+        if "### BEGIN SOLUTION" in cell.source:
+            number = make_student.exercise_number(cell.source)
+            assert meta == {**meta, "solution": True, "grade": False, "locked": False,
+                            "grade_id": f"exercise_{number.replace('.', '_')}"}
+            check = next(c for c in nb.cells[i + 1:] if c.cell_type == "code")
+            assert check.metadata["nbgrader"] == {**check.metadata["nbgrader"], "grade": True, "locked": True,
+                                                  "solution": False, "grade_id": f"check_{number.replace('.', '_')}"}
+            assert check.metadata["nbgrader"]["points"] > 0
+        elif not meta["grade"]:
+            assert meta["locked"] and not meta["solution"], f"{name} cell {i}: prose and demo cells are locked"
+
+
+def test_metadata_rules():
+    cells = build.parse_percent('# %% [markdown]\n# Intro\n# %%\n# Exercise 9.1: f\ndef f():\n    ### BEGIN SOLUTION\n'
+                                '    return 1\n    ### END SOLUTION\n# %% points=3\ncheck(f)\n'
+                                '### BEGIN HIDDEN TESTS\nassert f() == 1\n### END HIDDEN TESTS\n# %%\nf()')
+    meta = build.nbgrader_metadata(cells)
+    assert [m["grade_id"] for m in meta] == ["cell-000", "exercise_9_1", "check_9_1", "cell-003"]
+    assert meta[2]["points"] == 3.0 and meta[2]["grade"] and meta[2]["locked"]
+    with pytest.raises(ValueError, match="no check cell"):
+        build.nbgrader_metadata(cells[:2])
+    with pytest.raises(ValueError, match="HIDDEN"):
+        build.nbgrader_metadata([cells[0], cells[2]])
+
+
+def test_hidden_tests_are_cut_from_the_student_version():
+    source = "check(f)\n### BEGIN HIDDEN TESTS\nassert f() == 1\n### END HIDDEN TESTS\nprint('done')"
+    assert make_student.without_hidden_tests(source) == "check(f)\nprint('done')"
+    with pytest.raises(ValueError, match="without"):
+        make_student.without_hidden_tests("### BEGIN HIDDEN TESTS\nassert 1")
 
 
 # ---- slow: run the notebooks ---------------------------------------------------------------------

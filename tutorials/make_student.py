@@ -8,9 +8,10 @@ In a solution notebook, an exercise is a code cell whose first comment lines inc
 
     raise NotImplementedError("Exercise N.M")
 
-at the indentation of its `### BEGIN SOLUTION` line. Outputs are cleared; everything else (the
-markdown, the check cells, cell ids) is kept, so a student notebook differs from its solution
-exactly in the cut-out blocks.
+at the indentation of its `### BEGIN SOLUTION` line. A check cell's `### BEGIN HIDDEN TESTS` …
+`### END HIDDEN TESTS` blocks are removed, markers included (as nbgrader does). Outputs are
+cleared; everything else (the markdown, the check cells, cell ids, the nbgrader metadata) is kept,
+so a student notebook differs from its solution exactly in the cut-out blocks.
 """
 
 from __future__ import annotations
@@ -22,14 +23,13 @@ from pathlib import Path
 
 import nbformat
 
-from .build import TUTORIALS, dumps
+from .build import BEGIN_HIDDEN, END_HIDDEN, TUTORIALS, dumps, exercise_number
 
-__all__ = ["STUDENT", "student_source", "student_cell_source", "exercise_number", "make_student_all",
-           "stale_student_notebooks", "solution_notebooks"]
+__all__ = ["STUDENT", "student_source", "student_cell_source", "without_hidden_tests", "exercise_number",
+           "make_student_all", "stale_student_notebooks", "solution_notebooks"]
 
 STUDENT = TUTORIALS / "student"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-_EXERCISE = re.compile(r"^#\s*Exercise\s+(\d+\.\d+)\b")
 _NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 
 
@@ -38,18 +38,34 @@ def solution_notebooks() -> list[Path]:
     return sorted(p for p in TUTORIALS.glob("*.ipynb") if _NAME.match(p.name))
 
 
-def exercise_number(source: str) -> str | None:
-    """'N.M' from a `# Exercise N.M` line among the cell's leading comment lines, else None."""
+def _replace_blocks(source: str, begin: str, end: str, where: str, stub=None) -> list[str]:
+    """The lines of `source` with every `begin`…`end` block (marker lines included) cut out, or
+    replaced by the line stub(indent) at the indentation of its `begin` line."""
+    out, inside = [], False
     for line in source.splitlines():
         stripped = line.strip()
-        if not stripped:
-            continue
-        if not stripped.startswith("#"):
-            return None
-        match = _EXERCISE.match(stripped)
-        if match:
-            return match.group(1)
-    return None
+        if stripped == begin:
+            if inside:
+                raise ValueError(f"{where}: nested '{begin}'")
+            inside = True
+            if stub is not None:
+                out.append(stub(line[: len(line) - len(line.lstrip())]))
+        elif stripped == end:
+            if not inside:
+                raise ValueError(f"{where}: '{end}' without '{begin}'")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"{where}: '{begin}' without '{end}'")
+    return out
+
+
+def without_hidden_tests(source: str, where: str = "cell") -> str:
+    """The source without its BEGIN/END HIDDEN TESTS blocks (markers included)."""
+    if BEGIN_HIDDEN not in source and END_HIDDEN not in source:
+        return source
+    return "\n".join(_replace_blocks(source, BEGIN_HIDDEN, END_HIDDEN, where)).rstrip("\n")
 
 
 def student_cell_source(source: str, where: str = "cell") -> str:
@@ -59,24 +75,11 @@ def student_cell_source(source: str, where: str = "cell") -> str:
     number = exercise_number(source)
     if number is None:
         raise ValueError(f"{where}: has '{BEGIN}' but no '# Exercise N.M' comment at the top of the cell")
-    out, inside = [], False
-    for line in source.splitlines():
-        stripped = line.strip()
-        if stripped == BEGIN:
-            if inside:
-                raise ValueError(f"{where}: nested '{BEGIN}'")
-            inside = True
-            indent = line[: len(line) - len(line.lstrip())]
-            out.append(f'{indent}raise NotImplementedError("Exercise {number}")')
-        elif stripped == END:
-            if not inside:
-                raise ValueError(f"{where}: '{END}' without '{BEGIN}'")
-            inside = False
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise ValueError(f"{where}: '{BEGIN}' without '{END}'")
-    return "\n".join(out)
+
+    def stub(indent):
+        return f'{indent}raise NotImplementedError("Exercise {number}")'
+
+    return "\n".join(_replace_blocks(source, BEGIN, END, where, stub))
 
 
 def student_source(solution_nb) -> nbformat.NotebookNode:
@@ -85,7 +88,7 @@ def student_source(solution_nb) -> nbformat.NotebookNode:
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        cell.source = student_cell_source(cell.source, where=f"cell {i}")
+        cell.source = without_hidden_tests(student_cell_source(cell.source, where=f"cell {i}"), where=f"cell {i}")
         cell.outputs = []
         cell.execution_count = None
     return nb
