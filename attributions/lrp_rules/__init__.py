@@ -1,5 +1,9 @@
 """Layer-wise relevance propagation (LRP) as backward rules of the engine.
 
+Why `lrp_rules` and not `lrp`: the public function is `attributions.lrp` (`A.lrp(model, x,
+target)`); a package of the same name would make `attributions.lrp` a module or a function
+depending on import order (the same reason as `deeplift_rules`).
+
     relevance.py   lrp(): seed R = t at the target logit, one backward pass with the rule table
     rules.py       the layer rules: ε, γ, αβ, z⁺ and the input rules zbox, flat, w²
     composites.py  the named composites (zennit's): one rule per kind of layer

@@ -10,8 +10,8 @@ logit, and every rule maps the relevance of an op's output to that of its inputs
     Relu, Clamp (ReLU6)                     R passes unchanged (the ReLU is not a layer of LRP)
     MaxPool2d                               winner-take-all: R to the argmax (Captum, zennit)
     AvgPool2d, AdaptiveAvgPool2d, Mean,     ε rule of a linear map without bias:
-      Sum, BilinearResize                     R_j = a_j Σ_k w_jk R_k / stab(z_k)
-    Add, Sub                                ε rule: R_i = a_i R / stab(a + b) (each input's share)
+      Sum, BilinearResize, Add, Sub, Neg,     R_j = a_j Σ_k w_jk R_k / stab(z_k); for a residual
+      Mul/Div by a constant                   a + b: R_a = a·R/stab(a + b), R_b = b·R/stab(a + b)
     Reshape, Transpose, GetItem,            values only move: so does relevance
       Concatenate, Cast
     anything else                           LrpError naming the op
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from minicnn import ops
 from minicnn.autograd import Function
-from minicnn.ops import unbroadcast
 
 from .layers import weighted_layer
 from .rules import share
@@ -37,7 +36,7 @@ class LrpError(TypeError):
 def _no_rule(node, relevance):
     raise LrpError(
         f"LRP has no rule for the op {type(node).__name__}: supported are Linear, Conv2d, BatchNorm (eval), "
-        "ReLU/Clamp, MaxPool2d, average pooling, sums, Add/Sub and reshaping ops (LRP is defined for ReLU "
+        "ReLU/Clamp, MaxPool2d, average pooling, sums, Add/Sub, scaling by a constant and reshaping ops (LRP is defined for ReLU "
         "networks). Attribute a logit, before any softmax."
     )
 
@@ -50,22 +49,15 @@ def _passed_on(node, relevance):
     return (relevance,) + (None,) * (len(node.inputs) - 1)
 
 
-def _pooled(epsilon):
+def _linear_op(epsilon):
+    """ε rule of an op linear in its inputs, without bias (pooling, sums, x + y, x·c):
+    R_i = a_i ⊙ (∂z/∂a_i)ᵀ (R / stab(z)), i.e. each input keeps its share a_i w_i / z of R."""
     def rule(node, relevance):
-        s = share(relevance, node.output, epsilon)
-        back = node.backward(s)
-        back = back[0] if isinstance(back, tuple) else back
-        return (node.inputs[0].data * back,)
-    return rule
-
-
-def _summed(epsilon, signs):
-    def rule(node, relevance):
-        s = share(relevance, node.output, epsilon)
-        return tuple(
-            unbroadcast(sign * p.data * s, p.shape) if p.requires_grad else None
-            for p, sign in zip(node.inputs, signs)
-        )
+        if isinstance(node, (ops.Mul, ops.Div)) and all(node.needs_input_grad[:2]):
+            raise LrpError(f"LRP has no rule for {type(node).__name__} of two tensors that both depend on the input")
+        back = node.backward(share(relevance, node.output, epsilon))
+        back = back if isinstance(back, tuple) else (back,)
+        return tuple(None if g is None else p.data * g for p, g in zip(node.inputs, back))
     return rule
 
 
@@ -89,9 +81,8 @@ def rule_table(choose, folds, epsilon):
         return (x * node.scale * share(relevance, node.output, epsilon), None, None)
 
     table = {Function: _no_rule, ops.Linear: weighted, ops.Conv2d: weighted, ops.BatchNorm: batch_norm,
-             ops.Relu: _passed_on, ops.Clamp: _passed_on, ops.MaxPool2d: _moved,
-             ops.Add: _summed(epsilon, (1, 1)), ops.Sub: _summed(epsilon, (1, -1))}
-    table.update({op: _pooled(epsilon) for op in (ops.AvgPool2d, ops.AdaptiveAvgPool2d, ops.Mean, ops.Sum,
-                                                  ops.BilinearResize)})
+             ops.Relu: _passed_on, ops.Clamp: _passed_on, ops.MaxPool2d: _moved}
+    table.update({op: _linear_op(epsilon) for op in (ops.AvgPool2d, ops.AdaptiveAvgPool2d, ops.Mean, ops.Sum,
+                                                     ops.BilinearResize, ops.Add, ops.Sub, ops.Neg, ops.Mul, ops.Div)})
     table.update({op: _moved for op in (ops.Reshape, ops.Transpose, ops.GetItem, ops.Concatenate, ops.Cast)})
     return table
