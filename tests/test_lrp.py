@@ -315,3 +315,50 @@ def test_zoo_conservation(name):
     relevance, delta = A.lrp(model, x, [1, 4], epsilon=0.0, return_delta=True)
     logits = model(x).data[[0, 1], [1, 4]]
     assert np.abs(delta).max() <= 1e-10 * np.abs(logits).max()
+
+
+# ---- the notebook-10 checkers ------------------------------------------------------------------
+from attributions import exercises as E  # noqa: E402
+from minicnn.exercises import ExerciseError  # noqa: E402
+
+
+def test_epsilon_checker_accepts_the_library_and_rejects_z_plus_eps():
+    def library(a, weight, bias, relevance, eps):   # A.lrp on the one-layer net with seed R
+        layer = nn.Linear(weight.shape[1], weight.shape[0]).double()
+        layer.weight.data[...], layer.bias.data[...] = weight, bias
+        from attributions.lrp_rules.layers import weighted_layer
+        from attributions.lrp_rules.rules import epsilon_rule
+        out = layer(mc.Tensor(a, requires_grad=True))
+        return epsilon_rule(weighted_layer(out.creator), relevance, eps)
+
+    assert E.check_lrp_epsilon(library)
+
+    def forgets_sign(a, weight, bias, relevance, eps):
+        z = a @ weight.T + bias
+        return a * ((relevance / (z + eps)) @ weight)
+
+    with pytest.raises(ExerciseError, match="sign"):
+        E.check_lrp_epsilon(forgets_sign)
+
+    def nan_at_zero(a, weight, bias, relevance, eps):   # LRP-0 without the 0/0 := 0 convention
+        z = a @ weight.T + bias
+        return a * ((relevance / (z + eps * np.where(z >= 0, 1, -1))) @ weight)
+
+    with pytest.raises(ExerciseError), np.errstate(invalid="ignore"):
+        E.check_lrp_epsilon(nan_at_zero)
+
+
+def test_zplus_checker_accepts_the_library_and_rejects_negative_weights():
+    def library(a, weight, relevance):
+        from attributions.lrp_rules.layers import weighted_layer
+        from attributions.lrp_rules.rules import zplus_rule
+        out = F.linear(mc.Tensor(a, requires_grad=True), mc.Tensor(weight))
+        return zplus_rule(weighted_layer(out.creator), relevance, 0.0)
+
+    assert E.check_lrp_zplus(library)
+
+    def keeps_negative_weights(a, weight, relevance):
+        return a * ((relevance / (a @ weight.T)) @ weight)
+
+    with pytest.raises(ExerciseError, match="negative weight"):
+        E.check_lrp_zplus(keeps_negative_weights)
