@@ -10,6 +10,8 @@ Ickler, Friedrich Schiller University Jena, AI Summer School 2023).
     A.grad_cam(model, x, target, layer=None)          # (N, H, W)
     A.guided_grad_cam(model, x, target, layer=None)
     A.completeness_delta(model, attributions, x, target, baseline=None)
+    A.lrp(model, x, target, rule="epsilon" | "gamma" | "alpha_beta" | "zplus", composite=None)
+    A.noise_tunnel(method, model, x, target, samples=50, stdev=0.15, mode="smoothgrad")
 
 Every method runs the model in eval mode (restoring the caller's mode), leaves the parameters'
 `.grad` untouched, and returns ndarrays shaped like x (Grad-CAM: (N, H, W)).
@@ -30,6 +32,10 @@ from .gradcam import find_layer, grad_cam, grad_cam_maps, guided_backprop, guide
 from .gradients import gradient_x_input, input_gradient, saliency
 from .integrated_gradients import integrated_gradients, quadrature
 
+# ---- beyond the poster: LRP and noise (issue 15) ----
+from .lrp_rules import LrpError, lrp
+from .noise_tunnel import noise_tunnel
+
 __all__ = [
     "saliency", "gradient_x_input", "input_gradient",
     "integrated_gradients", "quadrature",
@@ -39,6 +45,7 @@ __all__ = [
     "zero_baseline", "blurred_baseline", "uniform_noise_baseline", "mean_baseline",
     "metrics", "visualize",
 ]
+__all__ += ["lrp", "LrpError", "noise_tunnel"]  # issue 15
 
 
 def __getattr__(name):

@@ -745,3 +745,89 @@ def check_adaptive_bins(student_fn, seed=None):
                 fail(name, f"case ({case.name}): the starts are rounded up; PyTorch rounds the start *down*, "
                       "⌊i·size/bins⌋.")
     return check_exercise(name, _edges(student_fn), reference_adaptive_bins, cases, rtol=0, atol=0)
+
+
+# =============================================================================================
+# Notebook 10 — LRP and its relatives (issue 15)
+# =============================================================================================
+__all__ += ["reference_lrp_epsilon", "check_lrp_epsilon", "reference_lrp_zplus", "check_lrp_zplus"]
+
+
+# ---- 10.1 the ε rule of a dense layer ----------------------------------------------------------
+def reference_lrp_epsilon(a, weight, bias, relevance, eps):
+    """R_j = a_j Σ_k w_kj R_k / (z_k + ε·sign(z_k)),  z = a Wᵀ + b,  sign(0) = +1, 0/0 := 0.
+    a (N, in), weight (out, in) as PyTorch, bias (out,), relevance (N, out) → (N, in)."""
+    a, w, b, r = (np.asarray(v, dtype=np.float64) for v in (a, weight, bias, relevance))
+    z = a @ w.T + b
+    denominator = z + eps * np.where(z >= 0, 1.0, -1.0)
+    s = np.divide(r, denominator, out=np.zeros_like(r), where=denominator != 0)
+    return a * (s @ w)
+
+
+def _dense_layer_cases(seed, nonnegative=False):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(4, 5))
+    if nonnegative:
+        a = np.maximum(a, 0)  # after a ReLU
+    w, b = rng.normal(size=(3, 5)), rng.normal(size=3) * 0.5
+    r = rng.normal(size=(4, 3))
+    a_zero = np.array([[1.0, 2.0]])
+    w_zero = np.array([[1.0, -0.5], [2.0, 1.0]])   # z_0 = 1·1 + 2·(−0.5) = 0 exactly
+    return a, w, b, r, a_zero, w_zero
+
+
+def _epsilon_cases():
+    a, w, b, r, a_zero, w_zero = _dense_layer_cases(101)
+    z = a @ w.T + b
+    return [
+        Case("one output, z = −2, ε = 0.5: the denominator is z − ε = −2.5",
+             np.array([[1.0, 1.0]]), np.array([[1.0, -3.0]]), np.zeros(1), np.array([[-2.0]]), 0.5),
+        Case("z_0 = 0 exactly, ε = 0.1: sign(0) = +1, so the denominator is +ε",
+             a_zero, w_zero, np.zeros(2), np.array([[1.0, 3.0]]), 0.1),
+        Case("z_0 = 0 exactly, ε = 0 (LRP-0): 0/0 is taken as 0", a_zero, w_zero, np.zeros(2), np.array([[0.0, 3.0]]), 0.0),
+        Case("random layer with bias, ε = 0.3 (mixed signs of z)", a, w, b, r, 0.3),
+        Case("random layer, ε = 0, R = z (relevance is conserved up to the bias)", a, w, b, z, 0.0),
+    ]
+
+
+def check_lrp_epsilon(student_fn):
+    """Exercise 10.1: `student_fn(a, weight, bias, relevance, eps)` → the ε rule's input relevance."""
+    name = "10.1 LRP-ε of a dense layer"
+    cases = _epsilon_cases()
+    got = np.asarray(run_case(name, student_fn, cases[0]), dtype=float)
+    if np.allclose(got, [[1.0 * -2 / -1.5, -3.0 * -2 / -1.5]]):
+        fail(name, "for z = −2 you divided by z + ε = −1.5: the stabiliser must push the denominator away "
+                   "from 0 on its own side, z + ε·sign(z) = −2.5.")
+    return check_exercise(name, student_fn, reference_lrp_epsilon, cases, rtol=1e-10, atol=1e-12)
+
+
+# ---- 10.2 the z⁺ rule ------------------------------------------------------------------------
+def reference_lrp_zplus(a, weight, relevance):
+    """R_j = Σ_k a_j w⁺_kj R_k / Σ_j a_j w⁺_kj  for a ≥ 0 (after a ReLU), bias ignored, 0/0 := 0."""
+    a, w, r = (np.asarray(v, dtype=np.float64) for v in (a, weight, relevance))
+    w_pos = np.maximum(w, 0)
+    z = a @ w_pos.T
+    s = np.divide(r, z, out=np.zeros_like(r), where=z != 0)
+    return a * (s @ w_pos)
+
+
+def _zplus_cases():
+    a, w, _, r, _, _ = _dense_layer_cases(102, nonnegative=True)
+    return [
+        Case("two inputs, w = (2, −1): only the positive weight takes relevance",
+             np.array([[1.0, 1.0]]), np.array([[2.0, -1.0]]), np.array([[3.0]])),
+        Case("an output without positive contributions gets no denominator: 0/0 is 0",
+             np.array([[1.0, 2.0]]), np.array([[-1.0, -2.0], [1.0, 1.0]]), np.array([[5.0, 3.0]])),
+        Case("random layer after a ReLU (a ≥ 0)", a, w, r),
+    ]
+
+
+def check_lrp_zplus(student_fn):
+    """Exercise 10.2: `student_fn(a, weight, relevance)` → the z⁺ rule's input relevance."""
+    name = "10.2 LRP-z⁺ of a dense layer"
+    cases = _zplus_cases()
+    got = np.asarray(run_case(name, student_fn, cases[0]), dtype=float)
+    if np.allclose(got, [[6.0, -3.0]]):
+        fail(name, "the negative weight received relevance: z⁺ uses only w⁺ = max(w, 0), in the numerator "
+                   "and in the denominator Σ_j a_j w⁺_jk.")
+    return check_exercise(name, student_fn, reference_lrp_zplus, cases, rtol=1e-10, atol=1e-12)

@@ -6,6 +6,8 @@ For LeNet-5 (1×28×28) and the VGG-ish net (3×32×32), float64, weights copied
 per-image (batch 1) and per-batch (16 images) median milliseconds per call of
   - one forward + backward pass (saliency): the unit of cost,
   - DeepLIFT-Rescale, Integrated Gradients (50 steps, trapezoid), Grad-CAM (last conv),
+  - LRP-ε (every layer ε; target ≤ 1.2 × DeepLIFT) and SmoothGrad of saliency with 50 samples
+    (≈ 50 × one forward+backward at batch 1), against Captum's LRP and NoiseTunnel,
 for minicnn and for Captum (when importable), their ratio, and each method's cost in units of
 one forward+backward (the poster's efficiency claim: DeepLIFT ≈ 1 pass on a doubled batch,
 IG ≈ steps passes). Runs alternate in short bursts (ours, theirs, ours, …) so machine noise hits
@@ -43,6 +45,22 @@ def vgg(lib):
         lib.Conv2d(32, 64, 3, padding=1), lib.ReLU(), lib.Conv2d(64, 64, 3, padding=1), lib.ReLU(), lib.MaxPool2d(2),
         lib.Flatten(), lib.Linear(4096, 128), lib.ReLU(), lib.Linear(128, 10),
     ), (3, 32, 32), "7"
+
+
+def captum_lrp_model(torch, sequential):
+    """The same modules with the flatten done in forward: Captum's LRP has no rule for nn.Flatten."""
+    layers = list(sequential)
+    cut = next(i for i, layer in enumerate(layers) if isinstance(layer, torch.nn.Flatten))
+
+    class Twin(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.before, self.after = torch.nn.Sequential(*layers[:cut]), torch.nn.Sequential(*layers[cut + 1:])
+
+        def forward(self, x):
+            return self.after(torch.flatten(self.before(x), 1))
+
+    return Twin().eval()
 
 
 def interleaved(pairs, repeats, burst=3):
@@ -94,11 +112,14 @@ def main(argv=None):
                 "DeepLIFT": lambda: A.deeplift(ours, x, target),
                 "IG (50 steps)": lambda: A.integrated_gradients(ours, x, target, steps=50),
                 "Grad-CAM": lambda: A.grad_cam(ours, x, target),
+                "LRP-ε": lambda: A.lrp(ours, x, target, rule="epsilon", epsilon=1e-6),
+                "SmoothGrad (50)": lambda: A.noise_tunnel("saliency", ours, x, target, samples=50, stdev=0.15),
             }
             theirs_fns = {}
             if torch is not None:
                 tx, tt = torch.from_numpy(x), torch.from_numpy(target)
                 conv = theirs.get_submodule(last_conv)
+                lrp_twin = captum_lrp_model(torch, theirs)
                 theirs_fns = {
                     "forward+backward": lambda: captum_attr.Saliency(theirs).attribute(tx, target=tt, abs=False),
                     "DeepLIFT": lambda: captum_attr.DeepLift(theirs).attribute(tx, target=tt),
@@ -109,6 +130,9 @@ def main(argv=None):
                         captum_attr.LayerGradCam(theirs, conv).attribute(tx, target=tt, relu_attributions=True),
                         size=shape[1:], mode="bilinear", align_corners=False,
                     ),
+                    "LRP-ε": lambda: captum_attr.LRP(lrp_twin).attribute(tx, target=tt),  # EpsilonRule everywhere
+                    "SmoothGrad (50)": lambda: captum_attr.NoiseTunnel(captum_attr.Saliency(theirs)).attribute(
+                        tx, target=tt, nt_type="smoothgrad", nt_samples=50, stdevs=0.15),
                 }
             unit = None
             for method in ours_fns:

@@ -16,9 +16,11 @@ Table 1; DeepLIFT §3; IG §3); the demo measures the rest.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
 from .. import deeplift, grad_cam, gradient_x_input, guided_grad_cam, integrated_gradients, saliency
+from .. import lrp, noise_tunnel  # issue 15
 from ..metrics import centre_gaussian_attribution, random_attribution
 
 __all__ = ["Method", "METHODS", "IG_STEPS", "register", "get", "names"]
@@ -96,6 +98,19 @@ register(Method("grad_cam", grad_cam, "Grad-CAM", "Grad-CAM", needs_layer=True, 
                 area="feature maps", sign="positive"))
 register(Method("guided_grad_cam", guided_grad_cam, "Guided Grad-CAM", "Guided\nGrad-CAM", needs_layer=True,
                 class_discriminative=True, area="input + feature maps"))
+# ---- beyond the poster: LRP and noise (issue 15) ----
+# LRP-ε is gradient × input in disguise on ReLU nets (Ancona et al. 2018), so it claims what
+# gradient × input claims; the composite is the recommended practice (Kohlbrenner et al. 2020,
+# "Towards best practice in explaining neural network decisions with LRP"), class-discriminative
+# through its ε upper layers. SmoothGrad/VarGrad wrap saliency: magnitudes, hence positive.
+register(Method("lrp_epsilon", lrp, "LRP-ε", "LRP\nε", {"rule": "epsilon", "epsilon": 1e-6}))
+register(Method("lrp_epsilon_plus_flat", lrp, "LRP ε-z⁺-flat", "LRP\nε-z⁺-flat", {"composite": "epsilon_plus_flat"},
+                class_discriminative=True))
+register(Method("smoothgrad", partial(noise_tunnel, "saliency"), "SmoothGrad", "SmoothGrad",
+                {"mode": "smoothgrad", "samples": 50, "stdev": 0.15}, sign="positive"))
+register(Method("vargrad", partial(noise_tunnel, "saliency"), "VarGrad", "VarGrad",
+                {"mode": "vargrad", "samples": 50, "stdev": 0.15}, sign="positive"))
+
 register(Method("random", random_attribution, "Random (control)", "Random", control=True))
 register(Method("centre_gaussian", centre_gaussian_attribution, "Centre Gaussian (control)", "Centre\nGaussian",
                 control=True))
