@@ -30,6 +30,14 @@ from .gradcam import find_layer, grad_cam, grad_cam_maps, guided_backprop, guide
 from .gradients import gradient_x_input, input_gradient, saliency
 from .integrated_gradients import integrated_gradients, quadrature
 
+# beyond the poster (issue 15): the CAM family, several baselines, layers, occlusion, deconvolution
+from .cam_variants import eigen_cam, grad_cam_plus_plus, hires_cam, layer_cam, score_cam, xgrad_cam
+from .deconvolution import deconvolution
+from .deeplift_shap import deeplift_shap
+from .expected_gradients import expected_gradients
+from .layer_attribution import conductance, layer_deeplift, layer_integrated_gradients, layer_map, neuron_conductance
+from .occlusion import occlusion
+
 __all__ = [
     "saliency", "gradient_x_input", "input_gradient",
     "integrated_gradients", "quadrature",
@@ -38,6 +46,11 @@ __all__ = [
     "completeness_delta",
     "zero_baseline", "blurred_baseline", "uniform_noise_baseline", "mean_baseline",
     "metrics", "visualize",
+    # beyond the poster (issue 15)
+    "grad_cam_plus_plus", "xgrad_cam", "hires_cam", "layer_cam", "score_cam", "eigen_cam",
+    "expected_gradients", "deeplift_shap",
+    "layer_integrated_gradients", "layer_deeplift", "conductance", "neuron_conductance", "layer_map",
+    "occlusion", "deconvolution",
 ]
 
 
