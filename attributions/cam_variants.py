@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import numpy as np
 
-import minicnn as mc
 
 from .gradcam import (
+    check_flag,
     class_activation_maps,
     layer_activation,
     upsample_maps,
     upsampled_to_input,
     weighted_sum,
-    check_flag,
 )
 from .inputs import eval_mode, forward_scores, prepare_input, prepare_targets
 

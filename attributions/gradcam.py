@@ -41,6 +41,7 @@ __all__ = [
     "run_capturing",
     "weighted_sum",
     "upsampled_to_input",
+    "check_flag",
     "upsample_maps",
     "find_layer",
     "default_layer",

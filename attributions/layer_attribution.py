@@ -57,6 +57,16 @@ def _layer_values(model, x, layer):
         return run_capturing(model, x, layer, requires_grad=False)[1].data
 
 
+def _setup(model, x, target, layer, baseline):
+    """(x, x′, targets, the shape of one row of y), validated (a bad layer fails before any
+    work); in eval mode by the caller."""
+    x = prepare_input(x, model)
+    reference = prepare_baseline(baseline, x)
+    targets = prepare_targets(target, len(x))
+    find_layer(model, layer, x)
+    return x, reference, targets, _layer_values(model, x[:1], layer).shape[1:]
+
+
 def _broadcast(alphas, ndim):
     return alphas[(slice(None),) + (None,) * (ndim - 1)]
 
@@ -71,12 +81,9 @@ def layer_integrated_gradients(model, x, target, layer, baseline=None, steps=50,
                                  gausslegendre; ours stays IG's riemann_trapezoid)
     """
     alphas, weights = quadrature(method, steps)
-    x = prepare_input(x, model)
-    reference = prepare_baseline(baseline, x)
-    n = len(x)
     with eval_mode(model):
-        targets = prepare_targets(target, n)
-        find_layer(model, layer, x)  # a bad layer fails before any work
+        x, reference, targets, _ = _setup(model, x, target, layer, baseline)
+        n = len(x)
         y, y_ref = _layer_values(model, x, layer), _layer_values(model, reference, layer)
         delta = y - y_ref
         total = np.zeros(y.shape, dtype=np.float64)
@@ -141,12 +148,8 @@ def conductance(model, x, target, layer, baseline=None, steps=50, method="rieman
     like the layer's output. Arguments as `layer_integrated_gradients`; `steps` ≥ 1 intervals.
     """
     alphas, _ = quadrature(method, steps + 1)
-    x = prepare_input(x, model)
-    reference = prepare_baseline(baseline, x)
     with eval_mode(model):
-        targets = prepare_targets(target, len(x))
-        find_layer(model, layer, x)
-        shape = _layer_values(model, x[:1], layer).shape[1:]
+        x, reference, targets, shape = _setup(model, x, target, layer, baseline)
         ys = np.zeros((len(x), steps + 1) + shape, dtype=np.float64)
         grads = np.zeros_like(ys)
 
@@ -177,15 +180,11 @@ def neuron_conductance(model, x, target, layer, neuron, baseline=None, steps=50,
 
     neuron -- unit j: an index tuple into one row of the layer's output ((c, i, j) for a feature
               map) or a flat int index. Other arguments as `layer_integrated_gradients`.
-    Two backward passes per batch: ∂F/∂y, then ∂(Σ_j-row ∂F/∂y_j · y_j)/∂x.
+    Two backward passes per batch: ∂F/∂y at the layer, then ∂(∂F/∂y_j · y_j)/∂x with ∂F/∂y_j held fixed.
     """
     alphas, weights = quadrature(method, steps)
-    x = prepare_input(x, model)
-    reference = prepare_baseline(baseline, x)
     with eval_mode(model):
-        targets = prepare_targets(target, len(x))
-        find_layer(model, layer, x)
-        shape = _layer_values(model, x[:1], layer).shape[1:]
+        x, reference, targets, shape = _setup(model, x, target, layer, baseline)
         j = _neuron_index(neuron, shape)
         total = np.zeros(x.shape, dtype=np.float64)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import attributions as A
-from minicnn import models, nn
+from minicnn import models
 from attributions.gradcam import upsample_maps
 from attributions.inputs import forward_scores
 
@@ -122,14 +122,14 @@ def test_bad_arguments(method):
 
 
 # ---- the contract of every method beyond the poster ------------------------------------------------
-def check_contract(method, model, x, target, expected_shape, **kw):
+def check_contract(explain, model, x, target, expected_shape, **kw):
     """Mode and .grad as found, finite output of the model's dtype and the expected shape."""
     model.train()
     flags = [m.training for m in model.modules()]
     first = next(iter(model.parameters()))
     first.grad = np.full_like(first.data, 7.0)
     others = [p.grad for p in list(model.parameters())[1:]]
-    a = method(model, x, target, **kw)
+    a = explain(model, x, target, **kw)
     assert [m.training for m in model.modules()] == flags
     np.testing.assert_array_equal(first.grad, 7.0)
     assert all(p.grad is q for p, q in zip(list(model.parameters())[1:], others))
