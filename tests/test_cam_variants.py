@@ -160,3 +160,18 @@ def test_contract_on_resnet18_layer4():
     net, x = resnet18_case()
     for method in (A.hires_cam, A.eigen_cam):
         check_contract(method, net, x, 2, (1, 32, 32), layer="layer4")
+
+
+# ---- the exercise checker (tutorial 07, Exercise 7.3) --------------------------------------------
+def test_exercise_reference_is_the_library_and_rejects_unclipped_gradients():
+    from attributions import exercises
+    from attributions.cam_variants import grad_cam_plus_plus_weights
+    from minicnn.exercises import ExerciseError
+
+    for case in exercises._gradcam_pp_cases():
+        np.testing.assert_allclose(exercises.reference_gradcam_pp_weights(*case.args),
+                                   grad_cam_plus_plus_weights(*case.args), rtol=1e-13, atol=1e-15)
+    assert exercises.check_gradcam_pp_weights(grad_cam_plus_plus_weights)
+    unclipped = lambda a, g: (g**2 / (2 * g**2 + a.sum(axis=(2, 3), keepdims=True) * g**3 + 1e-300) * g).sum(axis=(2, 3))  # noqa: E731
+    with pytest.raises(ExerciseError, match="negative gradients"):
+        exercises.check_gradcam_pp_weights(unclipped)
