@@ -35,6 +35,13 @@ from .integrated_gradients import integrated_gradients, quadrature
 # ---- beyond the poster: LRP and noise (issue 15) ----
 from .lrp_rules import LrpError, lrp
 from .noise_tunnel import noise_tunnel
+# beyond the poster (issue 15): the CAM family, several baselines, layers, occlusion, deconvolution
+from .cam_variants import eigen_cam, grad_cam_plus_plus, hires_cam, layer_cam, score_cam, xgrad_cam
+from .deconvolution import deconvolution
+from .deeplift_shap import deeplift_shap
+from .expected_gradients import expected_gradients
+from .layer_attribution import conductance, layer_deeplift, layer_integrated_gradients, layer_map, neuron_conductance
+from .occlusion import occlusion
 
 __all__ = [
     "saliency", "gradient_x_input", "input_gradient",
@@ -44,6 +51,11 @@ __all__ = [
     "completeness_delta",
     "zero_baseline", "blurred_baseline", "uniform_noise_baseline", "mean_baseline",
     "metrics", "visualize",
+    # beyond the poster (issue 15)
+    "grad_cam_plus_plus", "xgrad_cam", "hires_cam", "layer_cam", "score_cam", "eigen_cam",
+    "expected_gradients", "deeplift_shap",
+    "layer_integrated_gradients", "layer_deeplift", "conductance", "neuron_conductance", "layer_map",
+    "occlusion", "deconvolution",
 ]
 __all__ += ["lrp", "LrpError", "noise_tunnel"]  # issue 15
 

@@ -831,3 +831,41 @@ def check_lrp_zplus(student_fn):
         fail(name, "the negative weight received relevance: z⁺ uses only w⁺ = max(w, 0), in the numerator "
                    "and in the denominator Σ_j a_j w⁺_jk.")
     return check_exercise(name, student_fn, reference_lrp_zplus, cases, rtol=1e-10, atol=1e-12)
+
+
+# ---- 7.3 Grad-CAM++ channel weights (issue 15; appended) --------------------------------------
+def reference_gradcam_pp_weights(activations, gradients):
+    """Grad-CAM++ (Chattopadhyay et al. 2018, eq. 19), (N, K, m, n) twice → (N, K):
+    a_ij = g²/(2g² + Σ_ab A_ab g³) (0 where g = 0), w_k = Σ_ij a_ij ReLU(g_ij)."""
+    a, g = np.asarray(activations, dtype=np.float64), np.asarray(gradients, dtype=np.float64)
+    denominator = 2 * g**2 + a.sum(axis=(2, 3), keepdims=True) * g**3
+    safe = np.where(denominator == 0, 1.0, denominator)
+    alpha = np.where(g == 0, 0.0, g**2 / safe)
+    return (alpha * np.maximum(g, 0)).sum(axis=(2, 3))
+
+
+def _gradcam_pp_cases():
+    rng = np.random.default_rng(73)
+    hand_activations, hand_gradients = _hand_example()
+    relu_like = np.maximum(rng.normal(size=(2, 3, 4, 5)), 0)
+    return [
+        Case("docs/methods.md case 7 (w = (1/24, 0))", hand_activations, hand_gradients),
+        Case("non-negative maps, random gradients, N = 2, K = 3, 4×5", relu_like, rng.normal(size=(2, 3, 4, 5))),
+        Case("some gradients exactly 0", relu_like, np.where(rng.random((2, 3, 4, 5)) < 0.4, 0.0,
+                                                             rng.normal(size=(2, 3, 4, 5)))),
+    ]
+
+
+def check_gradcam_pp_weights(student_fn):
+    """Exercise 7.3: `student_fn(activations, gradients)`, both (N, K, m, n) → w of shape (N, K)."""
+    name = "7.3 Grad-CAM++ channel weights"
+    cases = _gradcam_pp_cases()
+    got = np.asarray(run_case(name, student_fn, cases[0]), dtype=float)
+    if got.shape == (1, 2) and np.allclose(got, [[3 / 72, -2 / 32]]):
+        fail(name, "the weights sum a_ij · ReLU(g_ij): negative gradients must not count.")
+    if got.shape == (1, 2) and not np.isfinite(got).all():
+        fail(name, "a_ij is 0/0 where g = 0: set it to 0 there (the position adds nothing).")
+    return check_exercise(name, student_fn, reference_gradcam_pp_weights, cases, rtol=1e-9, atol=1e-12)
+
+
+__all__ += ["reference_gradcam_pp_weights", "check_gradcam_pp_weights"]

@@ -37,6 +37,11 @@ __all__ = [
     "class_activation_maps",
     "gradcam_weights",
     "layer_activation_and_gradient",
+    "layer_activation",
+    "run_capturing",
+    "weighted_sum",
+    "upsampled_to_input",
+    "check_flag",
     "upsample_maps",
     "find_layer",
     "default_layer",
@@ -140,26 +145,52 @@ def find_layer(model, layer, x):
 
 
 # ---- the shared mechanism ---------------------------------------------------------------------
-def layer_activation_and_gradient(model, x, targets, layer=None):
-    """(A, ∂y^c/∂A) at `layer` for every row: one forward pass with a hook, one backward pass.
-
-    x must be validated (`prepare_input`) and the model in eval mode; targets one int per row.
-    """
+def run_capturing(model, x, layer, requires_grad=True, replace=None, input_tensor=None):
+    """(logits, the layer's output Tensor A, layer name) from one forward pass of x with a hook
+    on `layer` (as in `find_layer`). `replace`: A ↦ a Tensor the rest of the model sees instead
+    (Layer Integrated Gradients); `input_tensor`: the Tensor of x to run on, when the caller
+    differentiates with respect to it. The layer must run exactly once per forward pass."""
     name, module = find_layer(model, layer, x)
     captured = []
-    handle = module.register_forward_hook(lambda m, inputs, output: captured.append(output))
+
+    def hook(m, inputs, output):
+        captured.append(output)
+        return None if replace is None else replace(output)
+
+    handle = module.register_forward_hook(hook)
     try:
         # requires_grad on the input: the graph then reaches A even for a frozen model.
-        out = model(mc.Tensor(x, requires_grad=True))
+        out = model(mc.Tensor(x, requires_grad=requires_grad) if input_tensor is None else input_tensor)
     finally:
         handle.remove()
     if len(captured) != 1:
         problem = "never runs" if not captured else f"runs {len(captured)} times"
         raise _no_such_layer(model, x, f"the layer {name!r} {problem} in a forward pass; pick one that runs once")
-    activation = captured[0]
-    if not isinstance(activation, mc.Tensor) or activation.ndim != 4:
-        shape = getattr(activation, "shape", type(activation).__name__)
-        raise _no_such_layer(model, x, f"the output of layer {name!r} has shape {shape}, not (N, C, H, W)")
+    if not isinstance(captured[0], mc.Tensor):
+        raise _no_such_layer(model, x, f"the output of layer {name!r} is a {type(captured[0]).__name__}, not a Tensor")
+    return out, captured[0], name
+
+
+def _require_4d(model, x, activation, name):
+    if activation.ndim != 4:
+        raise _no_such_layer(model, x, f"the output of layer {name!r} has shape {activation.shape}, not (N, C, H, W)")
+
+
+def layer_activation(model, x, layer=None):
+    """A at `layer` (N, K, m, n) from one forward pass without a graph (gradient-free CAMs)."""
+    with mc.no_grad():
+        _, activation, name = run_capturing(model, x, layer, requires_grad=False)
+    _require_4d(model, x, activation, name)
+    return activation.data
+
+
+def layer_activation_and_gradient(model, x, targets, layer=None):
+    """(A, ∂y^c/∂A) at `layer` for every row: one forward pass with a hook, one backward pass.
+
+    x must be validated (`prepare_input`) and the model in eval mode; targets one int per row.
+    """
+    out, activation, name = run_capturing(model, x, layer)
+    _require_4d(model, x, activation, name)
     if out.ndim != 2:
         raise ValueError(f"model: Grad-CAM needs logits of shape (N, classes), got shape {out.shape}")
     (grad,) = mc.grad(out, [activation], grad_outputs=target_seed(out.shape, targets).astype(out.dtype))
@@ -171,24 +202,35 @@ def gradcam_weights(activations, gradients):
     return gradients.mean(axis=(2, 3))
 
 
+def weighted_sum(weights, activations):
+    """Σ_k α_k ⊙ A^k → (N, m, n), for channel weights α (N, K) or element-wise weights (N, K, m, n)
+    (HiResCAM, LayerCAM)."""
+    if weights.ndim == 2:
+        return np.einsum("nk,nkij->nij", weights, activations)
+    return (weights * activations).sum(axis=1)
+
+
+def check_flag(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {value!r}")
+
+
 def class_activation_maps(model, x, target, layer=None, channel_weights=gradcam_weights, relu=True, counterfactual=False):
     """L = ReLU(Σ_k α_k A^k) at `layer`, shape (N, m, n), before upsampling, for any CAM variant.
 
-    channel_weights -- (A, G) ↦ α of shape (N, K), with G = ∂y^c/∂A (or −∂y^c/∂A if counterfactual)
+    channel_weights -- (A, G) ↦ α of shape (N, K) (or (N, K, m, n): element-wise), with
+                       G = ∂y^c/∂A (or −∂y^c/∂A if counterfactual)
     relu            -- False keeps the negative part of Σ_k α_k A^k
     """
-    if not isinstance(relu, (bool, np.bool_)):
-        raise TypeError(f"relu: expected True or False, got {relu!r}")
-    if not isinstance(counterfactual, (bool, np.bool_)):
-        raise TypeError(f"counterfactual: expected True or False, got {counterfactual!r}")
+    check_flag("relu", relu)
+    check_flag("counterfactual", counterfactual)
     x = prepare_input(x, model)
     with eval_mode(model):
         targets = prepare_targets(target, len(x))
         activations, gradients = layer_activation_and_gradient(model, x, targets, layer)
     if counterfactual:
         gradients = -gradients
-    alpha = channel_weights(activations, gradients)
-    maps = np.einsum("nk,nkij->nij", alpha, activations)
+    maps = weighted_sum(channel_weights(activations, gradients), activations)
     return np.maximum(maps, 0) if relu else maps
 
 
@@ -206,17 +248,21 @@ def grad_cam(model, x, target, layer=None, relu=True, upsample=True, counterfact
     model  -- a minicnn Module returning logits (N, classes); run in eval mode, mode restored
     x      -- batch (N, C, H, W); cast to the model's dtype
     target -- int, or one int per row: the class c (its logit y^c is differentiated)
-    layer  -- where A is taken: None (default) = the output of the *last nn.Conv2d* module in
-              `model.named_modules()` order (before its activation, like Captum's
-              LayerGradCam(model, conv)); or a dotted name from `named_modules()` ("features.3"),
-              or a Module of the model. Its output must be 4-D and it must run once per forward.
+    layer  -- where A is taken: None (default) = `default_layer`, the last 4-D feature map that
+              reaches the classifier, in execution order; or a dotted name from
+              `named_modules()` ("features.3"), or a Module of the model. Its output must be 4-D
+              and it must run once per forward.
     relu   -- apply the final ReLU (False: the signed map Σ_k α_k A^k)
     upsample -- True: bilinear resize to x's (H, W) (after the ReLU); False: the layer's (m, n)
     counterfactual -- use −∂y^c/∂A: regions whose removal would raise the score of c
     """
-    if not isinstance(upsample, (bool, np.bool_)):
-        raise TypeError(f"upsample: expected True or False, got {upsample!r}")
     maps = class_activation_maps(model, x, target, layer, gradcam_weights, relu, counterfactual)
+    return upsampled_to_input(maps, x, upsample)
+
+
+def upsampled_to_input(maps, x, upsample=True):
+    """The (N, m, n) maps bilinearly resized to x's (H, W) (`upsample_maps`), or as they are."""
+    check_flag("upsample", upsample)
     if not upsample:
         return maps
     shape = np.shape(x.data if isinstance(x, mc.Tensor) else x)

@@ -8,6 +8,8 @@ per-image (batch 1) and per-batch (16 images) median milliseconds per call of
   - DeepLIFT-Rescale, Integrated Gradients (50 steps, trapezoid), Grad-CAM (last conv),
   - LRP-ε (every layer ε; target ≤ 1.2 × DeepLIFT) and SmoothGrad of saliency with 50 samples
     (≈ 50 × one forward+backward at batch 1), against Captum's LRP and NoiseTunnel,
+  - Occlusion (window 1×4×4, stride 1×2×2, 64 occluded inputs per forward pass on both sides;
+    batch 1 only),
 for minicnn and for Captum (when importable), their ratio, and each method's cost in units of
 one forward+backward (the poster's efficiency claim: DeepLIFT ≈ 1 pass on a doubled batch,
 IG ≈ steps passes). Runs alternate in short bursts (ours, theirs, ours, …) so machine noise hits
@@ -29,6 +31,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import attributions as A  # noqa: E402
 from minicnn import nn  # noqa: E402
+
+
+# Forward passes only, one per window position (LeNet: 13 × 13; VGG-ish: 3 × 15 × 15), 64 per batch
+OCCLUSION = "Occlusion (1×4×4, stride 2)"
 
 
 def lenet(lib):
@@ -115,6 +121,9 @@ def main(argv=None):
                 "LRP-ε": lambda: A.lrp(ours, x, target, rule="epsilon", epsilon=1e-6),
                 "SmoothGrad (50)": lambda: A.noise_tunnel("saliency", ours, x, target, samples=50, stdev=0.15),
             }
+            if batch == 1:  # 16 images are ~10⁴ occluded forward rows a call (Captum: 90 s on the VGG-ish net)
+                ours_fns[OCCLUSION] = lambda: A.occlusion(ours, x, target, window=(1, 4, 4), stride=(1, 2, 2),
+                                                          batch_size=64)
             theirs_fns = {}
             if torch is not None:
                 tx, tt = torch.from_numpy(x), torch.from_numpy(target)
@@ -134,10 +143,14 @@ def main(argv=None):
                     "SmoothGrad (50)": lambda: captum_attr.NoiseTunnel(captum_attr.Saliency(theirs)).attribute(
                         tx, target=tt, nt_type="smoothgrad", nt_samples=50, stdevs=0.15),
                 }
+                theirs_fns[OCCLUSION] = lambda: captum_attr.Occlusion(theirs).attribute(
+                    tx, target=tt, sliding_window_shapes=(1, 4, 4), strides=(1, 2, 2), baselines=0.0,
+                    perturbations_per_eval=64,
+                )
             unit = None
             for method in ours_fns:
                 pairs = {"ours": ours_fns[method]}
-                if theirs_fns:
+                if method in theirs_fns:
                     pairs["captum"] = theirs_fns[method]
                 times = interleaved(pairs, repeats)
                 unit = unit or times["ours"]

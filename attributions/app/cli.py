@@ -128,7 +128,8 @@ def build_parser():
                          help="class to explain: top (default: the predicted class) or a class index; "
                               "for an ImageNet --arch also a class name such as tabby")
     explain.add_argument("--method", default="all",
-                         help=f"comma-separated methods or 'all' (default): {', '.join(names())}")
+                         help=f"comma-separated methods, or 'all' (default) for the poster's: {', '.join(names())}; "
+                              f"also: {', '.join(n for n in names(beyond_demo=True) if n not in names())}")
     explain.add_argument("--out", metavar="FILE", default="explanation.png", help="output figure (default: explanation.png)")
     explain.add_argument("--ig-steps", type=_positive_int, default=IG_STEPS, help=f"Integrated Gradients steps (default: {IG_STEPS})")
     explain.add_argument("--dpi", type=_positive_int, default=120, help="resolution of the figure (default: 120)")
@@ -244,10 +245,10 @@ def run_demo_command(args):
 def _parse_methods(text):
     from .registry import names
 
-    known = names()
+    known = names(beyond_demo=True)
     chosen = [m.strip() for m in text.split(",") if m.strip()]
     if chosen == ["all"]:
-        return list(known)
+        return list(names())  # the poster's methods, as in the demo
     unknown = [m for m in chosen if m not in known]
     if unknown or not chosen:
         raise UsageError(f"--method: unknown method {', '.join(map(repr, unknown)) or repr(text)}; "

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable
 
+import numpy as np
+
 from .. import deeplift, grad_cam, gradient_x_input, guided_grad_cam, integrated_gradients, saliency
 from .. import lrp, noise_tunnel  # issue 15
 from ..metrics import centre_gaussian_attribution, random_attribution
@@ -42,6 +44,8 @@ class Method:
     takes_steps    -- accepts `steps=` (the path methods: its number is a run setting)
     class_discriminative, area, sign -- the claimed columns of Table 1
     control        -- a control "explanation" every method must beat, not a method
+    in_demo        -- one of the poster's methods in `demo`'s Table 1 and Figure 1 (the methods
+                      added beyond the poster are False: `explain` and `compare` still run them)
     """
 
     name: str
@@ -56,6 +60,7 @@ class Method:
     area: str = "input"
     sign: str = "signed"
     control: bool = False
+    in_demo: bool = True
 
     def __call__(self, model, x, target, steps=None):
         """Attributions for batch x and target(s); `steps` only for methods that take steps."""
@@ -74,9 +79,11 @@ def register(method: Method) -> Method:
     return method
 
 
-def names(controls=False) -> tuple:
-    """The registered names in order; the controls only when asked for."""
-    return tuple(name for name, m in METHODS.items() if controls or not m.control)
+def names(controls=False, beyond_demo=False) -> tuple:
+    """The registered names in order: the demo's methods, and the controls and the methods
+    beyond the poster (in_demo=False) only when asked for."""
+    return tuple(name for name, m in METHODS.items()
+                 if (controls or not m.control) and (beyond_demo or m.in_demo or m.control))
 
 
 def get(name) -> Method:
@@ -103,14 +110,71 @@ register(Method("guided_grad_cam", guided_grad_cam, "Guided Grad-CAM", "Guided\n
 # gradient × input claims; the composite is the recommended practice (Kohlbrenner et al. 2020,
 # "Towards best practice in explaining neural network decisions with LRP"), class-discriminative
 # through its ε upper layers. SmoothGrad/VarGrad wrap saliency: magnitudes, hence positive.
-register(Method("lrp_epsilon", lrp, "LRP-ε", "LRP\nε", {"rule": "epsilon", "epsilon": 1e-6}))
+# Not in the demo's Table 1 (in_demo=False): the demo is the poster's seven methods.
+register(Method("lrp_epsilon", lrp, "LRP-ε", "LRP\nε", {"rule": "epsilon", "epsilon": 1e-6}, in_demo=False))
 register(Method("lrp_epsilon_plus_flat", lrp, "LRP ε-z⁺-flat", "LRP\nε-z⁺-flat", {"composite": "epsilon_plus_flat"},
-                class_discriminative=True))
+                class_discriminative=True, in_demo=False))
 register(Method("smoothgrad", partial(noise_tunnel, "saliency"), "SmoothGrad", "SmoothGrad",
-                {"mode": "smoothgrad", "samples": 50, "stdev": 0.15}, sign="positive"))
+                {"mode": "smoothgrad", "samples": 50, "stdev": 0.15}, sign="positive", in_demo=False))
 register(Method("vargrad", partial(noise_tunnel, "saliency"), "VarGrad", "VarGrad",
-                {"mode": "vargrad", "samples": 50, "stdev": 0.15}, sign="positive"))
+                {"mode": "vargrad", "samples": 50, "stdev": 0.15}, sign="positive", in_demo=False))
 
 register(Method("random", random_attribution, "Random (control)", "Random", control=True))
 register(Method("centre_gaussian", centre_gaussian_attribution, "Centre Gaussian (control)", "Centre\nGaussian",
                 control=True))
+
+
+# ---- beyond the poster (issue 15): not in the demo's Table 1 (in_demo=False) ------------------------
+from .. import (  # noqa: E402  (kept in this block so that other additions merge without conflicts)
+    conductance, deconvolution, deeplift_shap, eigen_cam, expected_gradients, grad_cam_plus_plus, hires_cam,
+    layer_cam, layer_deeplift, layer_integrated_gradients, layer_map, occlusion, score_cam, xgrad_cam,
+)
+from ..baselines import uniform_noise_baseline  # noqa: E402
+
+REFERENCES = 8  # baselines of the multi-baseline methods in the commands
+
+
+def references(x):
+    """The baselines the commands give the multi-baseline methods: 8 seeded images of uniform noise
+    over x's value range, one set shared by every row (`A.expected_gradients(..., baselines=)`)."""
+    low, high = float(np.min(x)), float(np.max(x))
+    return uniform_noise_baseline(np.zeros((REFERENCES,) + np.shape(x)[1:]), low, max(high, low + 1e-12), seed=0)
+
+
+def _with_references(method):
+    def explain(model, x, target, **settings):
+        return method(model, x, target, baselines=references(x), **settings)
+
+    explain.__name__ = method.__name__
+    return explain
+
+
+def _as_picture(layer_method):
+    """A layer attribution at the default layer shown like Grad-CAM: channels summed, resized to x."""
+    def explain(model, x, target, **settings):
+        return layer_map(layer_method(model, x, target, layer=None, **settings), x)
+
+    explain.__name__ = layer_method.__name__
+    return explain
+
+
+_CAM = dict(needs_layer=True, class_discriminative=True, area="feature maps", sign="positive", in_demo=False)
+register(Method("grad_cam_plus_plus", grad_cam_plus_plus, "Grad-CAM++", "Grad-CAM++", **_CAM))
+register(Method("xgrad_cam", xgrad_cam, "XGrad-CAM", "XGrad-CAM", **_CAM))
+register(Method("hires_cam", hires_cam, "HiResCAM", "HiResCAM", **_CAM))
+register(Method("layer_cam", layer_cam, "LayerCAM", "LayerCAM", **_CAM))
+register(Method("score_cam", score_cam, "Score-CAM", "Score-CAM", **_CAM))
+register(Method("eigen_cam", eigen_cam, "Eigen-CAM", "Eigen-CAM", **{**_CAM, "class_discriminative": False}))
+register(Method("expected_gradients", _with_references(expected_gradients), "Expected Gradients",
+                "Expected\nGradients", needs_baseline=True, class_discriminative=True, in_demo=False))
+register(Method("deeplift_shap", _with_references(deeplift_shap), "DeepLIFT-SHAP", "DeepLIFT\nSHAP",
+                needs_baseline=True, class_discriminative=True, in_demo=False))
+_LAYER = dict(needs_layer=True, needs_baseline=True, class_discriminative=True, area="feature maps", in_demo=False)
+register(Method("layer_integrated_gradients", _as_picture(layer_integrated_gradients), "Layer IG", "Layer\nIG",
+                takes_steps=True, **_LAYER))
+register(Method("layer_deeplift", _as_picture(layer_deeplift), "Layer DeepLIFT", "Layer\nDeepLIFT", **_LAYER))
+register(Method("conductance", _as_picture(conductance), "Layer conductance", "Layer\nconductance",
+                takes_steps=True, **_LAYER))
+register(Method("occlusion", occlusion, "Occlusion", "Occlusion", needs_baseline=True, class_discriminative=True,
+                in_demo=False))
+register(Method("deconvolution", deconvolution, "Deconvolution", "Deconvolution", in_demo=False))

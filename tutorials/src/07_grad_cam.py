@@ -345,6 +345,45 @@ print(f"correlation of the class-A and class-B maps: guided backprop {corr(gb_a,
       f"Grad-CAM {corr(cam_a, cam_b).mean():+.2f}")
 
 # %% [markdown]
+# ## Beyond the mean gradient: Grad-CAM++
+#
+# Grad-CAM gives every position of a map the same say in its weight. Grad-CAM++ (Chattopadhyay et
+# al. 2018) weighs the positive gradients by position:
+#
+# $$w_k = \sum_{ij} a^k_{ij}\,\mathrm{ReLU}(g^k_{ij}),\qquad
+#   a^k_{ij} = \frac{(g^k_{ij})^2}{2(g^k_{ij})^2 + \sum_{ab} A^k_{ab}\,(g^k_{ij})^3},\qquad
+#   g^k_{ij} = \partial S^c/\partial A^k_{ij}$$
+#
+# (and $a^k_{ij} = 0$ where $g^k_{ij} = 0$). The squares and cubes are the second and third
+# derivatives of $Y^c = \exp(S^c)$ through a ReLU network, divided by $\exp(S^c)$: the closed form
+# holds only for that exponential output (pytorch-grad-cam issue 369). `A.grad_cam_plus_plus` uses it.
+
+# %%
+# Exercise 7.3: Grad-CAM++ channel weights
+def gradcam_pp_weights(activations, gradients):
+    """w of shape (N, K) from A and ∂S^c/∂A, both (N, K, m, n)."""
+    ### BEGIN SOLUTION
+    g2 = gradients**2
+    denominator = 2 * g2 + activations.sum(axis=(2, 3), keepdims=True) * gradients**3
+    a = np.divide(g2, denominator, out=np.zeros_like(g2), where=denominator != 0)  # 0 where g = 0
+    return (a * np.maximum(gradients, 0)).sum(axis=(2, 3))
+    ### END SOLUTION
+
+
+print(gradcam_pp_weights(A_tiny, G_tiny))
+
+# %%
+exercises.check_gradcam_pp_weights(gradcam_pp_weights)
+
+# %% [markdown]
+# On the shapes model, Grad-CAM++ and Grad-CAM usually agree on *where*; Grad-CAM++ spreads the
+# map over more of an object when several parts of it raise the score:
+
+# %%
+cam_pp = A.grad_cam_plus_plus(model, composites, class_a)
+print(f"correlation of Grad-CAM++ and Grad-CAM maps for class A: {corr(cam_pp, cam_a).mean():+.2f}")
+
+# %% [markdown]
 # ## Summary
 #
 # * Grad-CAM weighs the channels of a conv layer by their **mean gradient**,
