@@ -60,6 +60,7 @@ LAYERS = [
 
 
 # name, input (C, H, W), out channels, kernel, stride, padding, occurrences in the net
+# (bench_layer takes padding before stride)
 RESNET_LAYERS = {
     "resnet18": [
         ("stem7x7s2", (3, 224, 224), 64, 7, 2, 3, 1),
@@ -234,7 +235,7 @@ def layer_table(args, dtypes, repeats):
         peak = gemm_peak(dtype, n=1024 if args.quick else 2048)
         print(f"\nNumPy GEMM peak {np.dtype(dtype).name}: {peak:.1f} GFLOP/s (all threads)")
         for net in args.layers.split(","):
-            results = [(layer, *bench_layer(layer[:6], args.batch, dtype, repeats))
+            results = [(layer, *bench_layer(layer[:4] + (layer[5], layer[4]), args.batch, dtype, repeats))
                        for layer in RESNET_LAYERS[net]]
             total_ours = sum(m["ours"] * layer[6] for layer, m, _ in results)
             total_torch = sum(m["torch"] * layer[6] for layer, m, _ in results)

@@ -277,7 +277,7 @@ def conv2d_forward(x, w, stride, padding, bias=None, dilation=(1, 1), groups=1):
     oh, ow = output_hw(x.shape[2], x.shape[3], w.shape[2:], stride, padding)
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
-    if n > 0 and winograd.applies(w.shape, stride, padding):
+    if n > 0 and winograd.applies(w.shape, stride, padding, (oh, ow)):
         return winograd.forward(x, w, padding, bias)
     k, plane = c * kh * kw, oh * ow
     y = np.empty((n, o, plane), dtype=x.dtype)
@@ -310,7 +310,7 @@ def conv2d_backward_input(grad_y, w, x_shape, stride, padding, dilation=(1, 1), 
     plane, k = oh * ow, c * kh * kw
     if n == 0 or c == 0 or o == 0:
         return np.zeros(x_shape, dtype=w.dtype)
-    if winograd.applies(w.shape, stride, padding):
+    if winograd.applies(w.shape, stride, padding, (oh, ow)):
         return winograd.backward_input(grad_y, w, x_shape, padding)
     grad_x = np.empty(x_shape, dtype=w.dtype)
     c_block = _channel_block(c, o * k * plane)
@@ -345,7 +345,7 @@ def conv2d_backward_weight(grad_y, x, w_shape, stride, padding, dilation=(1, 1),
     k = c * kh * kw
     if n == 0 or k == 0 or o == 0:
         return np.zeros(w_shape, dtype=x.dtype)
-    if winograd.applies(w_shape, stride, padding):
+    if winograd.applies(w_shape, stride, padding, (oh, ow)):
         return winograd.backward_weight(grad_y, x, w_shape, padding)
     # grad_wᵀ[(c,p,q), o] = Σ_n im2col(x[n]) @ grad_y[n]ᵀ, one partial product per image.
     partial = np.empty((n, k, o), dtype=x.dtype)

@@ -36,7 +36,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .threads import ceil_div, parts_per_image, per_thread, run_items, threaded
+from .threads import ceil_div, one_blas_thread, parts_per_image, per_thread, run_items, threaded
 
 G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 
@@ -45,12 +45,24 @@ G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0
 MIN_CHANNELS = 16
 
 
-def applies(w_shape, stride, padding):
+# Below MIN_TILES 2×2 tiles per image (7×7 planes: 16) and from BIG_FILTERS = C·O on, the filter
+# transforms, which read C·O·9 and write C·O·16 values per call and no longer fit in cache, cost
+# more than the 2.25x fewer multiplications save (ResNet's last stage, 512 × 512 × 3 × 3 on 7×7
+# at batch 1: 27 ms with Winograd, 12 ms with im2col). Small filter banks stay in cache.
+MIN_TILES = 32
+BIG_FILTERS = 128 * 128
+
+
+def applies(w_shape, stride, padding, out_hw=None):
     """True for the convolutions computed here: 3×3, stride 1, padding at most 2 (∂L/∂x pads
-    ∂L/∂y by 2 − p), at least MIN_CHANNELS input and output channels."""
+    ∂L/∂y by 2 − p), at least MIN_CHANNELS input and output channels and, if the output plane
+    (OH, OW) is given, at least MIN_TILES tiles in it for big filter banks (a property of the
+    layer, not of the batch)."""
     o, c, kh, kw = w_shape
     return ((kh, kw) == (3, 3) and tuple(stride) == (1, 1) and max(padding) <= 2
-            and min(o, c) >= MIN_CHANNELS)
+            and min(o, c) >= MIN_CHANNELS
+            and (out_hw is None or o * c < BIG_FILTERS
+                 or _tiles(*out_hw)[0] * _tiles(*out_hw)[1] >= MIN_TILES))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -73,6 +85,45 @@ def _at(m0, m1, m2, m3):
 def _a(y0, y1):
     """A · (y0, y1), the adjoint of _at."""
     return y0, y0 + y1, y0 - y1, -y1
+
+
+# ----------------------------------------------------------------------------------------------
+# The filter transforms, U = G g Gᵀ and ∂L/∂g = Gᵀ Ū G, as one GEMM each with the Kronecker
+# product (G ⊗ G)[4i + j, 3p + q] = G[i, p]·G[j, q]: U_ξ[c, o] = Σ_pq (G ⊗ G)[ξ, pq]·w[o, c, pq].
+# With tensordot (float64 temporaries and a transposed copy of U) they took longer than the whole
+# convolution of a deep layer at batch 1 (512 × 512 filters: 100+ ms against a few ms).
+# ----------------------------------------------------------------------------------------------
+
+GG = np.kron(G, G)                               # (16, 9)
+
+
+def filter_transform(w, flip, o_block, dtype):
+    """U (blocks, 16, C, o_block), u[b, ξ, c, o − b·o_block] = (G g Gᵀ)_ξ for g = w[o, c], the last
+    block zero-padded. With ``flip``, the filters of ∂L/∂x instead: g[p, q] = w[c, o, 2−p, 2−q]."""
+    gg = GG.astype(dtype)
+    if flip:                                     # o ↔ c, and the 9 taps reversed
+        gg = gg[:, ::-1]
+        w = w.transpose(1, 0, 2, 3)
+    n_out, n_ch = w.shape[:2]
+    blocks = ceil_div(n_out, o_block)
+    if blocks * o_block != n_out:
+        w = np.concatenate([w, np.zeros((blocks * o_block - n_out,) + w.shape[1:], dtype=w.dtype)])
+    # (blocks, C, o_block, 9): for one block without flip this is just w transposed to (C, O, 9).
+    taps = np.ascontiguousarray(w.reshape(blocks, o_block, n_ch, 9).transpose(0, 2, 1, 3), dtype=dtype)
+    u = np.empty((blocks, 16, n_ch, o_block), dtype=dtype)
+    with one_blas_thread():
+        for b in range(blocks):
+            np.dot(gg, taps[b].reshape(n_ch * o_block, 9).T, out=u[b].reshape(16, n_ch * o_block))
+    return u
+
+
+def filter_gradient(partial, dtype):
+    """∂L/∂g (O, C, 3, 3) = Gᵀ Ū G with Ū = Σ_k partial[k] (16, C, O), summed in order of k."""
+    u_bar = partial[0] if len(partial) == 1 else partial.sum(axis=0)
+    n_ch, n_out = u_bar.shape[1:]
+    with one_blas_thread():
+        g = GG.T.astype(dtype) @ u_bar.reshape(16, n_ch * n_out)              # (9, C·O)
+    return np.ascontiguousarray(g.reshape(3, 3, n_ch, n_out).transpose(3, 2, 0, 1))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -282,22 +333,18 @@ def _split(tiles_h, tiles_w, n_ch, n_out, image_macs):
     return tiles_h, ceil_div(n_out, parts)
 
 
-def forward(x, w, padding, bias=None):
-    """y[n,o,i,j] = b[o] + Σ_{c,p,q} w[o,c,p,q]·x_pad[n,c,i+p,j+q] for 3×3 w, stride 1."""
+def forward(x, w, padding, bias=None, flip=False):
+    """y[n,o,i,j] = b[o] + Σ_{c,p,q} w[o,c,p,q]·x_pad[n,c,i+p,j+q] for 3×3 w, stride 1 (with
+    ``flip``, for w' [o,c,p,q] = w[c,o,2−p,2−q] instead)."""
     n, c, h, wd = x.shape
-    o = w.shape[0]
+    o = w.shape[1] if flip else w.shape[0]
     oh, ow = h + 2 * padding[0] - 2, wd + 2 * padding[1] - 2
     th, tw = _tiles(oh, ow)
     band_rows, o_block = _split(th, tw, c, o, o * c * 9 * oh * ow)
     o_block = o_block or o
     o_blocks = ceil_div(o, o_block)
-    # U = G g Gᵀ for every (o, c) (tensordot: much faster than 4096 tiny matmuls), laid out
-    # (blocks, 16, C, o_block) for the products V_ξ @ U_ξ, the last block padded with zeros.
-    g_gt = np.tensordot(np.tensordot(G, w, axes=([1], [2])), G, axes=([3], [1]))  # (4, O, C, 4)
-    u16 = g_gt.transpose(0, 3, 2, 1).reshape(16, c, o)
-    u = np.zeros((o_blocks, 16, c, o_block), dtype=x.dtype)
-    for b in range(o_blocks):
-        u[b, :, :, :min(o_block, o - b * o_block)] = u16[:, :, b * o_block:(b + 1) * o_block]
+    # U = G g Gᵀ for every (o, c), laid out (blocks, 16, C, o_block) for the products V_ξ @ U_ξ.
+    u = filter_transform(w, flip, o_block, x.dtype)
     y = np.empty((n, o, oh, ow), dtype=x.dtype)
     bias = np.empty(0, dtype=x.dtype) if bias is None else bias
     dt = x.dtype
@@ -312,8 +359,7 @@ def forward(x, w, padding, bias=None):
 
 def backward_input(grad_y, w, x_shape, padding):
     """∂L/∂x: the forward algorithm on ∂L/∂y padded by 2 − p, with w'[c,o,p,q] = w[o,c,2−p,2−q]."""
-    w_flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-    return forward(grad_y, w_flipped, (2 - padding[0], 2 - padding[1]))
+    return forward(grad_y, w, (2 - padding[0], 2 - padding[1]), flip=True)
 
 
 def backward_weight(grad_y, x, w_shape, padding):
@@ -335,9 +381,5 @@ def backward_weight(grad_y, x, w_shape, padding):
               per_thread((16, max(c, o)), dt), per_thread((16 * band_tiles * c_block,), dt),
               per_thread((2 * band_rows, 2 * tw, o), dt), per_thread((16 * band_tiles * o,), dt),
               per_thread((c_block * o,), dt), partial)
-    # The partial sums in a fixed order: image groups, then bands.
-    u_bar = partial.reshape(groups * bands, 16, c, o).sum(axis=0)
-    # ∂L/∂g = Gᵀ Ū G for every (o, c):  Σ_ij G[i,p] Ū[i,j,c,o] G[j,q]  → (O, C, 3, 3)
-    gt_u_g = np.tensordot(np.tensordot(G, u_bar.reshape(4, 4, c, o), axes=([0], [0])), G,
-                          axes=([1], [0]))                                          # (3, C, O, 3)
-    return np.ascontiguousarray(gt_u_g.transpose(2, 1, 0, 3), dtype=dt)
+    # ∂L/∂g = Gᵀ Ū G, Ū the partial sums added in a fixed order (image groups, then bands).
+    return filter_gradient(partial.reshape(groups * bands, 16, c, o), dt)
