@@ -19,10 +19,11 @@ offsets); this file is the fast one, with the same signatures. "im2col" copies e
   cols[(c,p,q), (i,j)] = x_pad[c, i·sh+p, j·sw+q], so the image's convolution becomes one
   matrix product  y[n] = w.reshape(O, C·KH·KW) @ cols  that BLAS runs close to peak FLOP/s.
   The backward passes are the two other products (wᵀ @ g[n] and cols @ g[n]ᵀ); "col2im" adds
-  the columns of wᵀ @ g[n] back onto the image. Numba ``prange`` kernels give each thread whole
-  images: it copies, calls the GEMM (np.dot in Numba) and writes the result in place.
-  3×3 stride-1 layers with at least 16 channels in and out go to ``winograd.py`` instead
-  (2.25x fewer multiplications; the same results up to rounding).
+  the columns of wᵀ @ g[n] back onto the image. Numba ``prange`` kernels hand each thread work
+  items — whole images, or fixed parts of a large one (bands of output rows, blocks of channels)
+  so that a single image keeps every core busy: it copies, calls the GEMM (np.dot in Numba) and
+  writes its part of the result in place. 3×3 stride-1 layers with at least 16 channels in and
+  out go to ``winograd.py`` instead (2.25x fewer multiplications; the same results up to rounding).
 """
 
 import numba
@@ -39,11 +40,12 @@ from .threads import ceil_div, contiguous, parts_per_image, per_thread, run_item
 # Numba kernels
 # ----------------------------------------------------------------------------------------------
 #
-# The fast path works one image at a time: a thread builds the im2col matrix of its image,
+# The fast path works one item at a time: a thread builds the im2col matrix of its image (or of
+# its part of the image),
 # cols[(c·KH + p)·KW + q, i·OW + j] = x_pad[c, i·sh + p, j·sw + q]   (C·KH·KW rows, OH·OW columns),
 # in a scratch buffer of its own (about 1 MB: it stays in the core's L2 cache) and hands it to a
 # single-threaded BLAS GEMM called from inside Numba (np.dot, through SciPy's BLAS), whose output
-# is already the NCHW plane block y[n]. Two threads work on two images at once. Compared with one
+# is already the NCHW plane block y[n]. Two threads work on two items at once. Compared with one
 # big GEMM over the whole batch, nothing is copied into or out of a batch-wide matrix layout, and
 # the columns never travel to main memory; that traffic, not the arithmetic, dominated before.
 #

@@ -25,10 +25,11 @@ output transform. Backward, as the adjoints of the same linear steps:
            Ū_ξ = Σ_t V_ξ[t]ᵀ M̄_ξ[t]  (16 GEMMs per image), and ∂L/∂g = Gᵀ Ū G.
 
 Tiles: the output (OH, OW) is covered by TH × TW tiles of 2×2 (TH = ⌈OH/2⌉); tile t = a·TW + b
-reads rows 2a..2a+3 and columns 2b..2b+3 of x_pad. As in conv.py each Numba thread takes whole
-images, with its buffers (about 1 MB) in its core's cache and single-threaded GEMMs (small
-enough for OpenBLAS's small-matrix kernels). An image is first copied into a zero-padded
-channels-last buffer xp (2·TH + 2, 2·TW + 2, C), so every tile is in range and the transforms
+reads rows 2a..2a+3 and columns 2b..2b+3 of x_pad. As in conv.py each Numba thread takes work
+items — whole images, or for a large image fixed bands of tile rows or blocks of channels
+(`_split`) — with its buffers in its core's cache and single-threaded GEMMs (small enough for
+OpenBLAS's small-matrix kernels). The rows of a band are first copied into a zero-padded
+channels-last buffer xp (2·rows + 2, 2·TW + 2, C), so every tile is in range and the transforms
 run over contiguous channels, which LLVM vectorises. The engine's functional wrappers validate inputs.
 """
 
