@@ -19,10 +19,11 @@ offsets); this file is the fast one, with the same signatures. "im2col" copies e
   cols[(c,p,q), (i,j)] = x_pad[c, i·sh+p, j·sw+q], so the image's convolution becomes one
   matrix product  y[n] = w.reshape(O, C·KH·KW) @ cols  that BLAS runs close to peak FLOP/s.
   The backward passes are the two other products (wᵀ @ g[n] and cols @ g[n]ᵀ); "col2im" adds
-  the columns of wᵀ @ g[n] back onto the image. Numba ``prange`` kernels give each thread whole
-  images: it copies, calls the GEMM (np.dot in Numba) and writes the result in place.
-  3×3 stride-1 layers with at least 16 channels in and out go to ``winograd.py`` instead
-  (2.25x fewer multiplications; the same results up to rounding).
+  the columns of wᵀ @ g[n] back onto the image. Numba ``prange`` kernels hand each thread work
+  items — whole images, or fixed parts of a large one (bands of output rows, blocks of channels)
+  so that a single image keeps every core busy: it copies, calls the GEMM (np.dot in Numba) and
+  writes its part of the result in place. 3×3 stride-1 layers with at least 16 channels in and
+  out go to ``winograd.py`` instead (2.25x fewer multiplications; the same results up to rounding).
 """
 
 import numba
@@ -33,17 +34,18 @@ from numba import njit, prange
 from ..windows import output_hw, pair
 from . import grouped_conv, winograd
 from .columns import valid_columns
-from .threads import contiguous, per_thread, run_per_image, threaded
+from .threads import ceil_div, contiguous, parts_per_image, per_thread, run_items, threaded
 
 # ----------------------------------------------------------------------------------------------
 # Numba kernels
 # ----------------------------------------------------------------------------------------------
 #
-# The fast path works one image at a time: a thread builds the im2col matrix of its image,
+# The fast path works one item at a time: a thread builds the im2col matrix of its image (or of
+# its part of the image),
 # cols[(c·KH + p)·KW + q, i·OW + j] = x_pad[c, i·sh + p, j·sw + q]   (C·KH·KW rows, OH·OW columns),
 # in a scratch buffer of its own (about 1 MB: it stays in the core's L2 cache) and hands it to a
 # single-threaded BLAS GEMM called from inside Numba (np.dot, through SciPy's BLAS), whose output
-# is already the NCHW plane block y[n]. Two threads work on two images at once. Compared with one
+# is already the NCHW plane block y[n]. Two threads work on two items at once. Compared with one
 # big GEMM over the whole batch, nothing is copied into or out of a batch-wide matrix layout, and
 # the columns never travel to main memory; that traffic, not the arithmetic, dominated before.
 #
@@ -102,66 +104,98 @@ def _col2im(cols, kh, kw, sh, sw, ph, pw, i0, i1, ow, grad_x):
                         grad_row[np.uint64(j * sw + shift)] += col_row[np.uint64(start + j)]
 
 
-# One thread per image. Each thread has its own slices of the scratch buffers
-# (scratch[thread], thread = numba.get_thread_id()), flat so that a block of any width is a contiguous prefix.
-# The forward and ∂L/∂x products go through blocks of `rows` output rows (see _rows_per_block).
+# Work items. An image is one item, or — when its convolution is large (threads.parts_per_image) —
+# a few: bands of output rows or blocks of output channels for the forward product, blocks of
+# input channels for the two backward ones. The cut depends only on the layer's shape, and every
+# item writes a part of the result that no other item writes, so a batch of one image keeps both
+# cores busy and the bits do not depend on the number of threads or on the batch size. Each
+# thread has its own slices of the scratch buffers (scratch[thread], thread = numba.get_thread_id()),
+# flat so that a block of any width is a contiguous prefix.
 
 @threaded
-def _forward_images(x, w2, bias, kh, kw, sh, sw, ph, pw, oh, ow, rows, scratch, y_scratch, y):
-    """y[n] = w2 @ im2col(x[n]) + b   (O × OH·OW): the convolution of every image. ``bias`` is
-    (O,) or empty; it is added while y[n] is still in cache (a separate pass over y cost more)."""
+def _forward_items(x, w2, bias, kh, kw, sh, sw, ph, pw, oh, ow, rows, o_block, scratch, y_scratch, y):
+    """y[n, o0:o1, band] = w2[o0:o1] @ im2col(x[n], band) + b[o0:o1] for every item (n, band of
+    ``rows`` output rows, block of ``o_block`` output channels). ``bias`` is (O,) or empty; it is
+    added while the block is still in cache (a separate pass over y cost more)."""
     n_out, k = w2.shape
-    for n in prange(x.shape[0]):
+    bands = (oh + rows - 1) // rows
+    o_blocks = (n_out + o_block - 1) // o_block
+    per_image = bands * o_blocks
+    for item in prange(x.shape[0] * per_image):
+        n, band, ob = item // per_image, (item % per_image) // o_blocks, item % o_blocks
         thread = numba.get_thread_id()
+        i0, o0 = band * rows, ob * o_block
+        i1, o1 = min(i0 + rows, oh), min(o0 + o_block, n_out)
+        width = (i1 - i0) * ow
+        cols = scratch[thread, :k * width].reshape((k, width))
+        _im2col(x[n], kh, kw, sh, sw, ph, pw, i0, i1, ow, cols)
         y_n = y[n]
-        for i0 in range(0, oh, rows):
-            i1 = min(i0 + rows, oh)
-            width = (i1 - i0) * ow
-            cols = scratch[thread, :k * width].reshape((k, width))
-            _im2col(x[n], kh, kw, sh, sw, ph, pw, i0, i1, ow, cols)
-            if width == oh * ow:                # the whole image at once: straight into y[n]
-                np.dot(w2, cols, y_n)
-            else:
-                block = y_scratch[thread, :n_out * width].reshape((n_out, width))
-                np.dot(w2, cols, block)
-                y_n[:, i0 * ow:i1 * ow] = block
-        for o in range(bias.shape[0]):
-            y_n[o] += bias[o]
+        if width == oh * ow:                # whole planes at once: straight into y[n]
+            out = y_n[o0:o1]
+            np.dot(w2[o0:o1], cols, out)
+            if bias.shape[0] > 0:
+                for o in range(o0, o1):
+                    out[o - o0] += bias[o]
+        else:
+            block = y_scratch[thread, :(o1 - o0) * width].reshape((o1 - o0, width))
+            np.dot(w2[o0:o1], cols, block)
+            for o in range(o0, o1):
+                y_n[o, i0 * ow:i1 * ow] = block[o - o0]
+                if bias.shape[0] > 0:
+                    y_n[o, i0 * ow:i1 * ow] += bias[o]
 
 
 @threaded
-def _backward_input_images(grad_y, w2_t, kh, kw, sh, sw, ph, pw, oh, ow, rows, scratch,
-                           g_scratch, grad_x):
-    """grad_x[n] = col2im(w2ᵀ @ grad_y[n]): each output gradient goes back to its receptive field."""
+def _backward_input_items(grad_y, w2_t, kh, kw, sh, sw, ph, pw, oh, ow, rows, c_block, scratch,
+                          g_scratch, grad_x):
+    """grad_x[n, c0:c1] = col2im(w2ᵀ[rows of c0:c1] @ grad_y[n]) for every item (n, block of
+    ``c_block`` input channels): cols rows (c, p, q) only reach grad_x[n, c], so the items write
+    disjoint planes (adjacent blocks of output rows would overlap in input rows)."""
     k, n_out = w2_t.shape
-    for n in prange(grad_y.shape[0]):
+    n_ch = grad_x.shape[1]
+    taps = kh * kw
+    c_blocks = (n_ch + c_block - 1) // c_block
+    for item in prange(grad_y.shape[0] * c_blocks):
+        n, cb = item // c_blocks, item % c_blocks
         thread = numba.get_thread_id()
+        c0 = cb * c_block
+        c1 = min(c0 + c_block, n_ch)
+        w_rows = w2_t[c0 * taps:c1 * taps]
+        k_block = (c1 - c0) * taps
         g_n = grad_y[n]
-        grad_x[n][:, :, :] = 0
+        grad_block = grad_x[n, c0:c1]
+        grad_block[:, :, :] = 0
         for i0 in range(0, oh, rows):
             i1 = min(i0 + rows, oh)
             width = (i1 - i0) * ow
-            cols = scratch[thread, :k * width].reshape((k, width))
+            cols = scratch[thread, :k_block * width].reshape((k_block, width))
             if width == oh * ow:
-                np.dot(w2_t, g_n, cols)
+                np.dot(w_rows, g_n, cols)
             else:
                 g_block = g_scratch[thread, :n_out * width].reshape((n_out, width))
                 g_block[:, :] = g_n[:, i0 * ow:i1 * ow]
-                np.dot(w2_t, g_block, cols)
-            _col2im(cols, kh, kw, sh, sw, ph, pw, i0, i1, ow, grad_x[n])
+                np.dot(w_rows, g_block, cols)
+            _col2im(cols, kh, kw, sh, sw, ph, pw, i0, i1, ow, grad_block)
 
 
 @threaded
-def _backward_weight_images(grad_y, x, kh, kw, sh, sw, ph, pw, oh, ow, scratch, partial):
-    """partial[n] = im2col(x[n]) @ grad_y[n]ᵀ   (C·KH·KW × O): image n's share of ∂L/∂w.
+def _backward_weight_items(grad_y, x, kh, kw, sh, sw, ph, pw, oh, ow, c_block, scratch, partial):
+    """partial[n, rows of c0:c1] = im2col(x[n, c0:c1]) @ grad_y[n]ᵀ for every item (n, block of
+    ``c_block`` input channels): image n's share of ∂L/∂w, rows (c, p, q) of it.
 
     Stored per image and summed afterwards in image order, so the result does not depend on
-    which thread handled which image. (One product per image: blocks only slowed this one.)"""
-    k = partial.shape[1]
-    for n in prange(x.shape[0]):
-        cols = scratch[numba.get_thread_id(), :k * oh * ow].reshape((k, oh * ow))
-        _im2col(x[n], kh, kw, sh, sw, ph, pw, 0, oh, ow, cols)
-        np.dot(cols, grad_y[n].T, partial[n])
+    which thread handled which item. (One product per item: blocks of rows only slowed this one.)"""
+    n_ch = x.shape[1]
+    taps = kh * kw
+    c_blocks = (n_ch + c_block - 1) // c_block
+    for item in prange(x.shape[0] * c_blocks):
+        n, cb = item // c_blocks, item % c_blocks
+        c0 = cb * c_block
+        c1 = min(c0 + c_block, n_ch)
+        k_block = (c1 - c0) * taps
+        cols = scratch[numba.get_thread_id(), :k_block * oh * ow].reshape((k_block, oh * ow))
+        _im2col(x[n, c0:c1], kh, kw, sh, sw, ph, pw, 0, oh, ow, cols)
+        np.dot(cols, grad_y[n].T, partial[n, c0 * taps:c1 * taps])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -183,6 +217,30 @@ def _rows_per_block(o, k, oh, ow):
     if rows * ow < _MIN_BLOCK_PIXELS:
         return max(oh, 1)
     return max(1, min(rows, oh))
+
+
+# ----------------------------------------------------------------------------------------------
+# How an image is cut into work items (shape only: see threads.parts_per_image)
+# ----------------------------------------------------------------------------------------------
+
+def _forward_split(o, k, oh, ow):
+    """(rows per band, output channels per block) of the forward items. A large image is cut
+    along whichever side of its product is smaller to repeat: every band re-reads the whole
+    weight matrix w2 (O × K) and every channel block rebuilds the columns (K × OH·OW). So
+    early layers (large planes, few channels) get bands of rows, deep ones blocks of channels."""
+    parts = parts_per_image(o * k * oh * ow)
+    if parts > 1 and o >= oh * ow:
+        o_block = ceil_div(o, parts)
+        return _rows_per_block(o_block, k, oh, ow), o_block
+    rows = _rows_per_block(o, k, oh, ow)
+    if parts > 1:
+        rows = min(rows, ceil_div(oh, parts))
+    return rows, o
+
+
+def _channel_block(c, image_macs):
+    """Input channels per item of the two backward products."""
+    return ceil_div(c, parts_per_image(image_macs))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -221,16 +279,17 @@ def conv2d_forward(x, w, stride, padding, bias=None, dilation=(1, 1), groups=1):
     oh, ow = output_hw(x.shape[2], x.shape[3], w.shape[2:], stride, padding)
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
-    if n > 0 and winograd.applies(w.shape, stride, padding):
+    if n > 0 and winograd.applies(w.shape, stride, padding, (oh, ow)):
         return winograd.forward(x, w, padding, bias)
-    k = c * kh * kw
-    y = np.empty((n, o, oh * ow), dtype=x.dtype)
+    k, plane = c * kh * kw, oh * ow
+    y = np.empty((n, o, plane), dtype=x.dtype)
     if n > 0 and o > 0:
         bias = np.empty(0, dtype=x.dtype) if bias is None else bias
-        rows = _rows_per_block(o, k, oh, ow)
-        run_per_image(_forward_images, n, n * o * k * oh * ow, x, w.reshape(o, k), bias,
-                      kh, kw, *stride, *padding, oh, ow, rows, per_thread((k * rows * ow,), x.dtype),
-                      per_thread((o * rows * ow,), x.dtype), y)
+        rows, o_block = _forward_split(o, k, oh, ow)
+        n_items = n * ceil_div(oh, rows) * ceil_div(o, o_block)
+        run_items(_forward_items, n_items, n * o * k * plane, x, w.reshape(o, k), bias,
+                  kh, kw, *stride, *padding, oh, ow, rows, o_block, per_thread((k * rows * ow,), x.dtype),
+                  per_thread((o_block * rows * ow,), x.dtype), y)
     return y.reshape(n, o, oh, ow)
 
 
@@ -253,13 +312,15 @@ def conv2d_backward_input(grad_y, w, x_shape, stride, padding, dilation=(1, 1), 
     plane, k = oh * ow, c * kh * kw
     if n == 0 or c == 0 or o == 0:
         return np.zeros(x_shape, dtype=w.dtype)
-    if winograd.applies(w.shape, stride, padding):
+    if winograd.applies(w.shape, stride, padding, (oh, ow)):
         return winograd.backward_input(grad_y, w, x_shape, padding)
     grad_x = np.empty(x_shape, dtype=w.dtype)
-    rows = _rows_per_block(o, k, oh, ow)
-    run_per_image(_backward_input_images, n, n * o * k * plane, grad_y.reshape(n, o, plane),
-                  np.ascontiguousarray(w.reshape(o, k).T), kh, kw, *stride, *padding, oh, ow, rows,
-                  per_thread((k * rows * ow,), w.dtype), per_thread((o * rows * ow,), w.dtype), grad_x)
+    c_block = _channel_block(c, o * k * plane)
+    rows = _rows_per_block(o, c_block * kh * kw, oh, ow)
+    run_items(_backward_input_items, n * ceil_div(c, c_block), n * o * k * plane,
+              grad_y.reshape(n, o, plane), np.ascontiguousarray(w.reshape(o, k).T), kh, kw, *stride,
+              *padding, oh, ow, rows, c_block, per_thread((c_block * kh * kw * rows * ow,), w.dtype),
+              per_thread((o * rows * ow,), w.dtype), grad_x)
     return grad_x
 
 
@@ -286,11 +347,13 @@ def conv2d_backward_weight(grad_y, x, w_shape, stride, padding, dilation=(1, 1),
     k = c * kh * kw
     if n == 0 or k == 0 or o == 0:
         return np.zeros(w_shape, dtype=x.dtype)
-    if winograd.applies(w_shape, stride, padding):
+    if winograd.applies(w_shape, stride, padding, (oh, ow)):
         return winograd.backward_weight(grad_y, x, w_shape, padding)
     # grad_wᵀ[(c,p,q), o] = Σ_n im2col(x[n]) @ grad_y[n]ᵀ, one partial product per image.
     partial = np.empty((n, k, o), dtype=x.dtype)
-    run_per_image(_backward_weight_images, n, n * o * k * plane, grad_y.reshape(n, o, plane), x,
-                  kh, kw, *stride, *padding, oh, ow, per_thread((k * plane,), x.dtype), partial)
+    c_block = _channel_block(c, o * k * plane)
+    run_items(_backward_weight_items, n * ceil_div(c, c_block), n * o * k * plane,
+              grad_y.reshape(n, o, plane), x, kh, kw, *stride, *padding, oh, ow, c_block,
+              per_thread((c_block * kh * kw * plane,), x.dtype), partial)
     grad_w_t = partial.sum(axis=0)
     return np.ascontiguousarray(grad_w_t.T).reshape(w_shape)

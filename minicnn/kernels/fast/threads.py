@@ -7,8 +7,9 @@ Starting Numba's worker threads costs far more than a serial kernel needs for a 
 images at a time, so for small work the serial twin is used: in it `prange` is an ordinary
 `range`, so both twins compute exactly the same thing.
 
-`run_per_image` runs the conv kernels, which give each thread whole images and call BLAS from
-inside Numba; `one_blas_thread` keeps BLAS single-threaded meanwhile (see its docstring).
+`run_items` runs the conv kernels, which hand out work items (an image, or a fixed part of one:
+`parts_per_image`) to the threads and call BLAS from inside Numba; `one_blas_thread` keeps BLAS
+single-threaded meanwhile (see its docstring).
 """
 
 import types
@@ -18,7 +19,8 @@ import numpy as np
 import threadpoolctl
 from numba import njit
 
-__all__ = ["threaded", "SMALL_WORK", "one_blas_thread", "run_per_image", "per_thread", "contiguous"]
+__all__ = ["threaded", "SMALL_WORK", "one_blas_thread", "run_items", "parts_per_image", "ceil_div",
+           "per_thread", "contiguous"]
 
 # Elements of the largest array argument below which the serial twin runs.
 SMALL_WORK = 1 << 18
@@ -82,12 +84,30 @@ class one_blas_thread:
 PARALLEL_MACS = 8_000_000
 
 
-def run_per_image(kernel, n_images, macs, *args):
-    """Run a `threaded` kernel that gives each thread whole images (the conv kernels), with
-    BLAS single-threaded: the threaded twin for two images or more and at least PARALLEL_MACS
-    multiply-adds in all, else the serial one. Either way every image is computed by the same
-    code and the same single-threaded GEMMs, so results do not depend on the number of threads."""
-    parallel = n_images > 1 and macs >= PARALLEL_MACS and numba.get_num_threads() > 1
+# An image whose convolution takes at least this many multiply-adds is cut into PARTS_PER_IMAGE
+# work items (bands of output rows, blocks of channels: each kernel says which), so that one
+# image keeps every core busy. The cut depends on the layer's shape only — never on the batch
+# size or the number of threads — and every item writes its own part of the result (or its own
+# partial sum, added in a fixed order), so the results are the same bits on 1 or 2 threads and
+# for an image alone or inside a batch.
+PARTS_PER_IMAGE = 4
+
+
+def parts_per_image(image_macs):
+    """Work items per image: PARTS_PER_IMAGE for an image of at least PARALLEL_MACS multiply-adds, else 1."""
+    return PARTS_PER_IMAGE if image_macs >= PARALLEL_MACS else 1
+
+
+def ceil_div(a, b):
+    return -(-a // b)
+
+
+def run_items(kernel, n_items, macs, *args):
+    """Run a `threaded` conv kernel over `n_items` work items with BLAS single-threaded: the
+    threaded twin for two items or more and at least PARALLEL_MACS multiply-adds in all, else the
+    serial one. Either way every item is computed by the same code and the same single-threaded
+    GEMMs, so results do not depend on the number of threads."""
+    parallel = n_items > 1 and macs >= PARALLEL_MACS and numba.get_num_threads() > 1
     with one_blas_thread():
         (kernel.parallel if parallel else kernel.serial)(*args)
 
