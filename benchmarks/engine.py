@@ -223,7 +223,7 @@ def _conv_flops(fn_name, args):
         n, (o, c, kh, kw) = x.shape[0], w_shape
         g_shape = g.shape
     if g_shape is None:
-        (sh, sw), (ph, pw) = K._checks.as_pair(args[2], "s"), K._checks.as_pair(args[3], "p")
+        (sh, sw), (ph, pw) = K.windows.pair(args[2]), K.windows.pair(args[3])
         oh = K.output_size(x.shape[2], kh, sh, ph)
         ow = K.output_size(x.shape[3], kw, sw, pw)
     else:
