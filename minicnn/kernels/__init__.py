@@ -57,11 +57,19 @@ _modules = {"reference": reference}
 
 
 def _module(name):
-    """The backend's module; the fast one is imported (and compiled kernels loaded) on first use,
-    so a process that runs only the reference backend never starts Numba."""
+    """The backend's module; the fast one is imported when the engine loads unless the process
+    starts on the reference backend (MINICNN_KERNELS=reference), which then never starts Numba."""
     if name not in _modules:
         _modules[name] = importlib.import_module(f".{name}", __name__)
     return _modules[name]
+
+
+# The fast backend (its Numba settings included) loads with the engine unless the reference backend
+# was chosen: Numba's threading layer must be chosen before anything starts Numba's threads, and
+# a user's own `numba.get_num_threads()` would start them with the default (OpenMP) layer, which
+# made PyTorch's float64 step 10x slower in the same process (docs/performance.md).
+if _active == "fast":
+    _module("fast")
 
 
 def active_backend() -> str:
