@@ -27,7 +27,7 @@ import minicnn as mc
 import minicnn.functional as F
 from minicnn import nn, ops
 
-from .inputs import eval_mode, prepare_input, prepare_targets, target_gradient, target_seed
+from .inputs import eval_mode, module_outputs, prepare_input, prepare_targets, target_gradient, target_seed
 
 __all__ = [
     "grad_cam",
@@ -51,25 +51,8 @@ __all__ = [
 # ---- the layer: a Module of the model, or its dotted name ------------------------------------
 def _layers_with_4d_output(model, x):
     """Dotted names of the submodules whose output is 4-D for input x (one row, no graph)."""
-    names, handles = [], []
-
-    def remember(name):
-        def hook(module, inputs, output):
-            if isinstance(output, mc.Tensor) and output.ndim == 4 and name not in names:
-                names.append(name)
-
-        return hook
-
-    try:
-        for name, module in model.named_modules():
-            if name:
-                handles.append(module.register_forward_hook(remember(name)))
-        with mc.no_grad():
-            model(mc.Tensor(x[:1]))
-    finally:
-        for handle in handles:
-            handle.remove()
-    return names
+    names = [name for name, _, output in module_outputs(model, x[0]) if isinstance(output, mc.Tensor) and output.ndim == 4]
+    return list(dict.fromkeys(names))
 
 
 def _no_such_layer(model, x, problem):
@@ -95,20 +78,7 @@ def default_layer(model, x):
     Registration order would be wrong: ResNet registers each block's 1×1 shortcut convolution
     after its main path, and DenseNet-style models compute with functional ops after the last module.
     """
-    finished = []  # (name, module, output) in the order the forward calls finish: a child before its container
-
-    def remember(name):
-        def hook(module, inputs, output):
-            finished.append((name, module, output))
-        return hook
-
-    handles = [module.register_forward_hook(remember(name)) for name, module in model.named_modules() if name]
-    try:
-        with mc.no_grad():
-            model(mc.Tensor(x[:1]))
-    finally:
-        for handle in handles:
-            handle.remove()
+    finished = module_outputs(model, x[0])  # a child before its container
     pooled = {id(output) for _, module, output in finished if isinstance(module, nn.AdaptiveAvgPool2d)}
 
     def feature_map(output):

@@ -20,6 +20,7 @@ import numpy as np
 import minicnn as mc
 
 __all__ = [
+    "module_outputs",
     "prepare_input",
     "prepare_targets",
     "prepare_baseline",
@@ -161,3 +162,25 @@ def num_classes(model, x) -> int:
         out = model(mc.Tensor(x[:1]))
     _check_logits(out, model)
     return out.shape[1]
+
+
+def module_outputs(model, row):
+    """[(dotted name, Module, output)] of every submodule for one forward pass of one input row
+    (no graph), in the order the modules *finish*: a child before its container, and a module
+    used twice appears twice. Grad-CAM reads the execution order from it, Integrated Gradients
+    the bytes a row's activations take."""
+    finished = []
+
+    def remember(name):
+        def hook(module, inputs, output):
+            finished.append((name, module, output))
+        return hook
+
+    handles = [module.register_forward_hook(remember(name)) for name, module in model.named_modules() if name]
+    try:
+        with mc.no_grad():
+            model(mc.Tensor(row[None]))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return finished

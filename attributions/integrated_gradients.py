@@ -19,9 +19,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.polynomial.legendre import leggauss
 
+import minicnn as mc
+
 from .inputs import (
     eval_mode,
     forward_scores,
+    module_outputs,
     prepare_baseline,
     prepare_input,
     prepare_targets,
@@ -79,22 +82,8 @@ def activation_bytes_per_row(model, row):
 
     This, not the input's size, is what bounds a batch: a 224×224 photo is 0.6 MB in float32,
     but its activations through ResNet-50 are more than a hundred times that."""
-    import minicnn as mc
-
-    total = [row.nbytes]
-
-    def count(module, inputs, output):
-        if isinstance(output, mc.Tensor):
-            total[0] += output.data.nbytes
-
-    handles = [m.register_forward_hook(count) for m in model.modules() if not list(m.children())]
-    try:
-        with mc.no_grad():
-            model(mc.Tensor(row[None]))
-    finally:
-        for handle in handles:
-            handle.remove()
-    return total[0]
+    leaves = (output for _, module, output in module_outputs(model, row) if not list(module.children()))
+    return row.nbytes + sum(output.data.nbytes for output in leaves if isinstance(output, mc.Tensor))
 
 
 # A CNN's activations are typically 10-200 times its input (ResNet-50 at 224×224: ~200×). Below
