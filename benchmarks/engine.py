@@ -62,7 +62,6 @@ import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
-import resource  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -78,7 +77,7 @@ except ImportError:                     # running from a checkout without instal
     sys.path.insert(0, _ROOT)
 import minicnn.functional as F  # noqa: E402
 import minicnn.kernels as K  # noqa: E402
-from _timing import gemm_peak  # noqa: E402
+from _timing import gemm_peak, reset_peak_rss, rss_mb  # noqa: E402,F401  (rss_mb, reset_peak_rss: used by MEMORY_CODE as engine.*)
 from minicnn import nn, optim  # noqa: E402
 from minicnn.interop import from_torch_state_dict  # noqa: E402
 
@@ -385,33 +384,6 @@ if framework == "minicnn":
     tracemalloc.stop()
 print(json.dumps({{"before": before, "peak": peak, "reset": reset, "traced": traced}}))
 """
-
-
-def rss_mb(field):
-    """VmRSS (now) or VmHWM (peak) of this process in MB, from /proc/self/status (Linux).
-
-    Not resource.getrusage's ru_maxrss: Linux carries the parent's peak across fork + exec into
-    the child's ru_maxrss, so a child of this (large) benchmark process would report the
-    parent's size. Elsewhere we fall back to ru_maxrss for the peak."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def reset_peak_rss():
-    """Reset VmHWM to the current RSS (Linux: write 5 to /proc/self/clear_refs); True if done,
-    so that the peak afterwards is the peak of the train steps alone."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def bench_memory(framework, batch, threads):

@@ -19,6 +19,9 @@ Cases
                (PyTorch side: a ResNet written without module reuse, which Captum needs)
     ig50       Integrated Gradients, 50 steps, internal batch 10, against Captum's
     gradcam    Grad-CAM at layer4 against Captum's LayerGradCam + bilinear upsampling
+    memory     the fwdbwd step once more after the timed ones, with the peak-RSS counter reset
+               just before it (Linux /proc/self/clear_refs): the row gives the peak's increase over
+               the RSS before the step (model, input and libraries already in place), in MB
 
 Runs go without this machine's OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE overrides (benchmarks/_env.py).
 """
@@ -38,7 +41,7 @@ import subprocess  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _timing import gemm_peak  # noqa: E402
+from _timing import gemm_peak, reset_peak_rss, rss_mb  # noqa: E402
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -51,6 +54,7 @@ ROWS = [
     ("mobilenet_v2", "fwdbwd", 1, "float32", 2.0),
     ("resnet50", "deeplift", 1, "float32", None), ("resnet50", "ig50", 1, "float32", 1.2),
     ("resnet50", "gradcam", 1, "float32", 1.2),
+    ("resnet50", "memory", 16, "float32", 1.5),
 ]
 QUICK = [row for row in ROWS if row[0] == "resnet18" and row[2] == 1]
 
@@ -99,7 +103,13 @@ def child(framework, arch, case, batch, dtype, repeats):
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
-    print(json.dumps({"seconds": statistics.median(times)}))
+    result = {"seconds": statistics.median(times)}
+    if case == "memory":
+        before = rss_mb("VmRSS")
+        reset = reset_peak_rss()
+        run()
+        result["megabytes"] = rss_mb("VmHWM") - before if reset else float("nan")
+    print(json.dumps(result))
 
 
 def _try_torch():
@@ -111,11 +121,12 @@ def _try_torch():
 
 
 def _minicnn_case(case, model, x, mc):
+    sys.path.insert(0, _ROOT)  # the package, not benchmarks/attributions.py beside this script
     import attributions as A
 
     if case == "fwd":
         return lambda: model(x)
-    if case == "fwdbwd":
+    if case in ("fwdbwd", "memory"):
         def step():
             model.zero_grad()
             xt = mc.Tensor(x, requires_grad=True)
@@ -137,7 +148,7 @@ def _torch_case(case, tmodel, tx, torch):
             with torch.no_grad():
                 tmodel(tx)
         return forward
-    if case == "fwdbwd":
+    if case in ("fwdbwd", "memory"):
         def step():
             tmodel.zero_grad()
             xt = tx.clone().requires_grad_(True)
@@ -198,7 +209,8 @@ def measure(framework, row, repeats, threads):
     proc = subprocess.run(code, env=env, capture_output=True, text=True, timeout=3600)
     if proc.returncode != 0:
         raise RuntimeError(f"{framework} {row_name(row)} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result["megabytes"] if row[1] == "memory" else result["seconds"]
 
 
 def main(argv=None):
@@ -224,18 +236,19 @@ def main(argv=None):
         print(line)
     print(f"{time.strftime('%Y-%m-%d')}, {args.threads} threads, {rounds} rounds × {repeats} timed calls per child; "
           f"NumPy GEMM peak {gemm_peak(np.float32, 1024):.0f} GFLOP/s float32, {gemm_peak(np.float64, 1024):.0f} float64")
-    print(f"{'row':<34}{'minicnn ms':>12}{'spread':>15}{'PyTorch ms':>12}{'spread':>15}{'ratio':>8}{'limit':>7}")
+    print(f"{'row':<34}{'minicnn':>12}{'spread':>15}{'PyTorch':>12}{'spread':>15}{'ratio':>8}{'limit':>7}   (ms; memory rows: MB)")
     for row in rows:
         ours, theirs = [], []
         for _ in range(rounds):
             ours.append(measure("minicnn", row, repeats, args.threads))
             if has_torch:
                 theirs.append(measure("torch", row, repeats, args.threads))
-        mine = statistics.median(ours) * 1e3
-        spread = f"{min(ours) * 1e3:.0f}–{max(ours) * 1e3:.0f}"
+        unit = 1 if row[1] == "memory" else 1e3  # memory rows: MB of peak RSS increase, not ms
+        mine = statistics.median(ours) * unit
+        spread = f"{min(ours) * unit:.0f}–{max(ours) * unit:.0f}"
         if theirs:
-            ref = statistics.median(theirs) * 1e3
-            ref_spread = f"{min(theirs) * 1e3:.0f}–{max(theirs) * 1e3:.0f}"
+            ref = statistics.median(theirs) * unit
+            ref_spread = f"{min(theirs) * unit:.0f}–{max(theirs) * unit:.0f}"
             ratio = f"{mine / ref:.2f}"
         else:
             ref, ref_spread, ratio = float("nan"), "", "n/a"
