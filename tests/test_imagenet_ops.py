@@ -113,6 +113,10 @@ CEIL_CASES = {
     "rectangular": ((2, 1, 10, 6), (3, 2), (2, 3), (1, 0), (6, 2), (5, 2)),   # rows: extra; columns: dropped
     "squeezenet-65": ((1, 1, 65, 65), 3, 2, 0, (32, 32), (32, 32)),
     "squeezenet-32": ((1, 1, 32, 32), 3, 2, 0, (16, 16), (15, 15)),
+    # The window is larger than the padded input: floor mode has no window (refused), ceil mode
+    # keeps one clipped window, as PyTorch does.
+    "kernel-larger-than-input": ((1, 2, 2, 2), 3, 2, 0, (1, 1), None),
+    "kernel-larger-padded": ((1, 1, 1, 3), 3, 2, 1, (1, 2), (1, 2)),
 }
 
 
@@ -163,7 +167,11 @@ class TestGradcheck:
         shape, kernel, stride, padding, ceil_hw, floor_hw = CEIL_CASES[case]
         x = distinct(shape, 0)
         assert F.max_pool2d(x, kernel, stride, padding, ceil_mode=True).shape[2:] == ceil_hw
-        assert F.max_pool2d(x, kernel, stride, padding).shape[2:] == floor_hw
+        if floor_hw is None:
+            with pytest.raises(ValueError, match="larger than the padded input"):
+                F.max_pool2d(x, kernel, stride, padding)
+        else:
+            assert F.max_pool2d(x, kernel, stride, padding).shape[2:] == floor_hw
         if x.size <= 200:  # the 65×65 and 32×32 planes: shapes only (the Jacobians are large)
             check_gradients(lambda t: F.max_pool2d(t, kernel, stride, padding, ceil_mode=True), x)
 
@@ -369,17 +377,19 @@ ERRORS = {
     "hardtanh-min-above-max": (lambda: F.hardtanh(zeros(3), 2.0, 1.0), r"^hardtanh: min_val must be less than max_val, got 2.0 and 1.0"),
     "adaptive-size-0": (lambda: F.adaptive_avg_pool2d(zeros(1, 1, 4, 4), 0), r"^adaptive_avg_pool2d: output_size"),
     "adaptive-size-(3,0)": (lambda: F.adaptive_avg_pool2d(zeros(1, 1, 4, 4), (3, 0)), r"^adaptive_avg_pool2d: output_size"),
-    "ceil-pool-kernel-too-large": (lambda: F.max_pool2d(zeros(1, 1, 2, 2), 3, 2, ceil_mode=True),
-                                   r"^max_pool2d: kernel \(3, 3\) is larger than the padded input"),
-    "ceil-pool-kernel-too-large-padded": (lambda: F.max_pool2d(zeros(1, 1, 1, 5), (4, 2), 1, (1, 0), ceil_mode=True),
-                                          r"^max_pool2d: kernel \(4, 2\) is larger than the padded input"),
+    # ceil mode keeps a clipped window larger than the input, but not an empty output (PyTorch:
+    # "Output size is too small").
+    "ceil-pool-empty-output": (lambda: F.max_pool2d(zeros(1, 1, 2, 2), 4, 2, ceil_mode=True),
+                               r"^max_pool2d: the output would be empty: .* give \(0, 0\)"),
+    "ceil-pool-empty-output-padded": (lambda: F.max_pool2d(zeros(1, 1, 1, 5), (4, 2), 1, (1, 0), ceil_mode=True),
+                                      r"^max_pool2d: the output would be empty: .* give \(0, 4\)"),
     "Conv2d-groups": (lambda: nn.Conv2d(6, 4, 3, groups=4), r"^Conv2d: groups=4 must divide in_channels=6"),
     "Conv2d-dilation-0": (lambda: nn.Conv2d(6, 6, 3, dilation=0), r"^Conv2d: dilation must be"),
     "Conv2d-input-channels": (lambda: nn.Conv2d(6, 4, 3, groups=2)(zeros(1, 4, 8, 8)), r"^Conv2d\(6, 4, .*groups=2\): expected input of shape \(N, 6, H, W\)"),
     "Hardtanh-min-above-max": (lambda: nn.Hardtanh(1.0, 0.0), r"^Hardtanh: min_val must be less than max_val"),
     "AdaptiveAvgPool2d-size-0": (lambda: nn.AdaptiveAvgPool2d(0), r"^AdaptiveAvgPool2d: output_size"),
-    "MaxPool2d-ceil-kernel-too-large": (lambda: nn.MaxPool2d(3, 2, ceil_mode=True)(zeros(1, 1, 2, 2)),
-                                        r"^MaxPool2d\(.*ceil_mode=True\): max_pool2d: kernel \(3, 3\) is larger than the padded input"),
+    "MaxPool2d-ceil-empty-output": (lambda: nn.MaxPool2d(4, 2, ceil_mode=True)(zeros(1, 1, 2, 2)),
+                                    r"^MaxPool2d\(.*ceil_mode=True\): max_pool2d: the output would be empty"),
     "cat-mismatch": (lambda: mc.cat([zeros(1, 2, 3, 3), zeros(1, 2, 4, 3)], 1), r"^concatenate: shapes .* cannot be joined along axis 1"),
 }
 

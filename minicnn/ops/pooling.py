@@ -11,6 +11,7 @@ from ..autograd import Function
 from ..tensor import as_tensor
 from ..validation import check_pair
 from .checks import check_4d, check_window, window_pairs
+from ..kernels.windows import pooled_hw
 
 __all__ = [
     "MaxPool2d", "max_pool2d", "AvgPool2d", "avg_pool2d", "AdaptiveAvgPool2d", "adaptive_avg_pool2d",
@@ -71,7 +72,15 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     x = as_tensor(x)
     check_4d("max_pool2d", x)
     kernel, stride, padding = pool_window("max_pool2d", kernel_size, stride, padding)
-    check_window("max_pool2d", x.shape[2:], kernel, padding)
+    if ceil_mode:
+        # PyTorch's rule: a last window may hang over the padded input (it is clipped), so only
+        # an empty output is refused, e.g. a 3×3 window, stride 2, on a 2×2 map gives one window.
+        out_hw = pooled_hw(x.shape[2], x.shape[3], kernel, stride, padding, ceil_mode=True)
+        if min(out_hw) < 1:
+            raise ValueError(f"max_pool2d: the output would be empty: spatial size {tuple(x.shape[2:])}, "
+                             f"kernel {kernel}, stride {stride}, padding {padding} give {out_hw}")
+    else:
+        check_window("max_pool2d", x.shape[2:], kernel, padding)
     return MaxPool2d(kernel, stride, padding, bool(ceil_mode))(x)
 
 
