@@ -14,7 +14,8 @@ Where they differ, the test states how, and asserts the relation that follows:
   s_1 … s_T: it has no point s_0 for the unperturbed image. Its AUC is the trapezoid rule with
   unit spacing over those T points. When the step divides P,
       ours · T = AUC_Quantus + ½ (s_0 + s_1).
-  RegionPerturbation with patch_size=1 ranks a pixel with all its channels by their summed
+  PixelFlipping flips single values, one channel of a pixel at a time; these nets have one
+  input channel. RegionPerturbation with patch_size=1 ranks a pixel with all its channels by their summed
   relevance, as we do. Its curve is the drop s_0 − s_t.
 - faithfulness correlation: the same, given the same subsets.
 - pointing game: Quantus counts a hit when any of several tied maxima lies in M. We break the
@@ -23,13 +24,15 @@ Where they differ, the test states how, and asserts the relation that follows:
   ours(a) = Quantus(a⁺), and ours(a) = Quantus(a) for a ≥ 0.
 - relevance rank accuracy: the same when no tie straddles the K-th place.
 - sparseness: Quantus adds ε = 1e-7 to every |a_i| first. Σ_k (2k − n − 1) = 0, so the
-  numerator is unchanged: G_Quantus = G · Σv / (Σv + n ε).
+  numerator is unchanged: G_Quantus = G · Σv / (Σv + n ε). With Quantus's default
+  normalise=True, v is first divided by the largest |a_i| of the whole batch.
 - complexity: Quantus computes −Σ p log(p + 1e-12), which is within n·1e-12 of our entropy.
 - max-sensitivity: the same, given the same perturbations (np.random.uniform replayed).
 - model-parameter randomisation: Quantus re-initialises each layer with torch's
   `reset_parameters` after `torch.manual_seed(seed + 1)`. We use minicnn's with a NumPy
   generator, the same distribution but other draws. The test loads Quantus's draws into our
-  cascade (`randomise_layer` replaced); then the layer order and every ρ agree.
+  cascade (`randomise_layer` replaced); then the layer order and every ρ agree. (Quantus ranks
+  |a| channel by channel, where we rank |Σ_c a|. With one input channel they are the same.)
 
 NumPy 2.4 removed `np.trapz`, which Quantus 0.6's `calculate_auc` still calls. The AUC test
 puts back the alias `np.trapz = np.trapezoid`, the same function that NumPy 2.0 renamed.
@@ -304,10 +307,16 @@ class TestComplexity:
         theirs = quantus.Sparseness(abs=True, normalise=False, disable_warnings=True)(
             None, net.x, net.y, a.copy(), channel_first=True)
         v = np.abs(a).reshape(len(a), -1)
-        total, n = v.sum(axis=1), v.shape[1]
-        assert_agree(M.sparseness(a) * total / (total + n * 1e-7), theirs, tolerance=1e-10)
+        n = v.shape[1]
+        assert_agree(M.sparseness(a) * v.sum(axis=1) / (v.sum(axis=1) + n * 1e-7), theirs, tolerance=1e-10)
+        # Quantus's default normalise=True first divides the whole batch by its largest |a_i| (one
+        # number for the batch, not one per image). G is scale-free, the added ε is not:
+        scaled = v.sum(axis=1) / v.max()
+        default = quantus.Sparseness(disable_warnings=True)(None, net.x, net.y, a.copy(), channel_first=True)
+        assert_agree(M.sparseness(a) * scaled / (scaled + n * 1e-7), default, tolerance=1e-10)
 
     def test_complexity_is_entropy(self, net):
+        """Quantus's Complexity of |a| is −Σ p log(p + 1e-12), within n·1e-12 of our entropy."""
         a = A.gradient_x_input(net.model, net.x, net.y)
         theirs = quantus.Complexity(abs=True, normalise=False, disable_warnings=True)(
             None, net.x, net.y, a.copy(), channel_first=True)
