@@ -103,6 +103,14 @@ class TestCorrelations:
         subsets = np.ones((1, 4, 4, 4), dtype=bool)
         assert np.isnan(M.subset_correlation(np.ones((1, 4, 4)), subsets, np.arange(4.0)[None])).all()
 
+    def test_constant_row_is_nan_although_its_rounded_mean_leaves_residues(self):
+        # Output drops of a saturated probability: every subset takes p = 0.99999999992 to ~1e-26.
+        drops = np.full((1, 12), 0.9999999999155531)
+        assert drops.mean() != drops[0, 0]  # so drops − mean is noise of 2e-16, not 0
+        assert np.isnan(M.pearson_rows(np.arange(12.0)[None], drops)).all()
+        # a small spread that is far above rounding is kept
+        np.testing.assert_allclose(M.pearson_rows(np.arange(12.0)[None], drops + 1e-9 * np.arange(12.0)), 1.0)
+
 
 # ---- localisation -----------------------------------------------------------------------------------
 class TestLocalisation:

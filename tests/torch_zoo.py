@@ -1,4 +1,5 @@
-"""PyTorch twins of minicnn.models' ImageNet architectures, the reference for tests/test_zoo.py.
+"""PyTorch twins of minicnn.models' ImageNet architectures and small nets, the reference for tests/test_zoo.py
+(and for the metrics cross-checked against Quantus in tests/test_metrics_quantus.py).
 
 torchvision cannot be imported next to this torch, so the twins are written here with plain
 `torch.nn`, with torchvision's module names: their state_dict keys are torchvision's (checked
@@ -16,7 +17,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-__all__ = ["TWINS", "seeded_twin", "numpy_state_dict", "randomize_batchnorm", "ResNetSmallTwin"]
+__all__ = ["TWINS", "seeded_twin", "numpy_state_dict", "randomize_batchnorm", "ResNetSmallTwin", "LeNetTwin", "VGGSmallTwin"]
 
 
 # ---- ResNet ---------------------------------------------------------------------------------
@@ -89,6 +90,41 @@ class ResNetSmallTwin(nn.Module):
     def forward(self, x):
         x = self.layer2(self.layer1(torch.relu(self.bn1(self.conv1(x)))))
         return self.fc(x.mean(dim=(2, 3)))
+
+
+class LeNetTwin(nn.Module):
+    """minicnn.models.LeNet (the bundled digits and faces nets) in PyTorch, the same module names."""
+
+    def __init__(self, input_shape=(1, 16, 16), num_classes=10):
+        super().__init__()
+        c, h, w = input_shape
+        self.features = nn.Sequential(nn.Conv2d(c, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                                      nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2))
+        side = (((h // 2) - 4) // 2) * (((w // 2) - 4) // 2)
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(16 * side, 120), nn.ReLU(), nn.Linear(120, 84),
+                                        nn.ReLU(), nn.Linear(84, num_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class VGGSmallTwin(nn.Module):
+    """minicnn.models.VGGSmall (the bundled shapes net) in PyTorch, the same module names."""
+
+    def __init__(self, input_shape=(3, 32, 32), num_classes=10, channels=(16, 32), hidden=64):
+        super().__init__()
+        c, h, w = input_shape
+        layers = []
+        for width in channels:  # two blocks of [conv, ReLU, conv, ReLU, max-pool]
+            layers += [nn.Conv2d(c, width, 3, padding=1), nn.ReLU(), nn.Conv2d(width, width, 3, padding=1), nn.ReLU(),
+                       nn.MaxPool2d(2)]
+            c = width
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(c * (h // 4) * (w // 4), hidden), nn.ReLU(),
+                                        nn.Linear(hidden, num_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
 
 
 # ---- the plain feature stacks: VGG and AlexNet ----------------------------------------------

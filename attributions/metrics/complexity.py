@@ -12,6 +12,8 @@ v_(1) ≤ … ≤ v_(n), p = v / Σ v.
   uniform map, 0 for one-hot. Lower = more concentrated.
 
 A map that is zero everywhere has neither (NaN). Shapes: attributions (N, ...) → (N,).
+Quantus's Sparseness adds ε = 1e-7 to every v_i, so G_Quantus = G · Σv / (Σv + n ε). Its
+Complexity is −Σ p log(p + 1e-12), within n·1e-12 of H (tests/test_metrics_quantus.py).
 """
 
 from __future__ import annotations

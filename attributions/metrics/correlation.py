@@ -4,10 +4,12 @@
     ρ_n = r of the average ranks of a_n and b_n (ties share their mean rank, scipy's 'average')
 
 **Constant-map convention**: r is undefined for a constant row, and a row that is constant up to
-rounding gives a meaningless r from noise. So r_n is NaN when the denominator is at most
-1e-12 · max_p|a_np − ā_n| · max_p|b_np − b̄_n| · P, a threshold relative to the rows' own scale
-(an all-zero Grad-CAM map, a map of one repeated value, …). Callers average with `nanmean` and
-say how many rows were defined.
+rounding gives a meaningless r from noise. Even an exactly constant row is not exactly 0 after
+centring, because the mean ā is rounded: twelve copies of 0.9999999999155531 leave residues of
+2e-16. So r_n is NaN when a row's spread is at the rounding level of its own values,
+max_p|a_np − ā_n| ≤ 1e-12 · max_p|a_np| (likewise for b). Examples are an all-zero Grad-CAM map,
+a map of one repeated value, and the output drops when every subset takes a saturated
+probability to 0. Callers average with `nanmean` and say how many rows were defined.
 """
 
 from __future__ import annotations
@@ -22,15 +24,19 @@ def pearson_rows(a, b) -> np.ndarray:
     NaN where a row of either is constant up to rounding (see the module docstring)."""
     a = a.reshape(len(a), -1).astype(np.float64)
     b = b.reshape(len(b), -1).astype(np.float64)
+    constant = _constant_rows(a) | _constant_rows(b)
     a = a - a.mean(axis=1, keepdims=True)
     b = b - b.mean(axis=1, keepdims=True)
-    denominator = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
-    scale = np.maximum(np.abs(a).max(axis=1), 1e-300) * np.maximum(np.abs(b).max(axis=1), 1e-300)
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = (a * b).sum(axis=1) / denominator
-    # a row that is constant up to rounding has no defined correlation
-    r[denominator <= 1e-12 * scale * a.shape[1]] = np.nan
+        r = (a * b).sum(axis=1) / np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    r[constant] = np.nan
     return r
+
+
+def _constant_rows(v) -> np.ndarray:
+    """True where row v[n] is constant up to rounding: max_p|v_np − v̄_n| ≤ 1e-12 · max_p|v_np|."""
+    spread = np.abs(v - v.mean(axis=1, keepdims=True)).max(axis=1)
+    return spread <= 1e-12 * np.abs(v).max(axis=1)
 
 
 def average_ranks(v) -> np.ndarray:

@@ -12,15 +12,21 @@ decreasing a; k_t = min(t·step, P) for t = 0…T (k_T = P).
 A faithful map makes the probability collapse early when deleting and rise early when
 inserting: **lower deletion AUC is better, higher insertion AUC is better.** The order is by
 *signed* relevance (most positive evidence first); ties are broken in a seeded random order.
+Quantus's PixelFlipping (features_in_step = step) returns s_1 … s_T, without s_0, and integrates
+with unit spacing: AUC_Q = Σ_{t=1}^{T−1} ½ (s_t + s_{t+1}). When step divides P, our
+AUC = (AUC_Q + ½ (s_0 + s_1)) / T (checked in tests/test_metrics_quantus.py).
 
 **Faithfulness correlation** (Bhatt, Weller & Moura, IJCAI 2020). For random pixel subsets
 S_1…S_m of a fixed size (seeded):
     μ_F = Pearson_j ( Σ_{i∈S_j} a_i ,  f_c(x) − f_c(x with S_j set to x′) ).
 **Higher is better** (1: the attribution of a subset predicts exactly how much the score drops).
+Quantus's FaithfulnessCorrelation gives the same numbers for the same subsets.
 
 **Sensitivity-n** (Ancona, Ceolini, Öztireli & Gross, ICLR 2018). The same correlation for subsets
 of exactly n pixels and the baseline 0: Pearson_j (Σ_{i∈S_j} a_i, f_c(x) − f_c(x_{S_j = 0})).
 A method is "sensitivity-n" when it is 1; **higher is better**. Ancona et al. plot it against n.
+(Quantus's SensitivityN is another quantity: it removes the top-ranked pixels step by step and
+correlates across the images of the batch, one number per n.)
 
 f_c is the softmax probability for the curves (as Petsiuk et al.) and the logit for the two
 correlations (default `output="logit"`): IG and DeepLIFT explain logit differences, so their

@@ -11,6 +11,11 @@ the share of the image the mask covers (P = H·W pixels).
   R_mass = Σ_{i∈M} a⁺_i / Σ_i a⁺_i  (NaN when the map has no positive relevance at all).
 - **Relevance rank accuracy** (ibid.): with K = |M| and T_K the K pixels of highest a,
   R_rank = |T_K ∩ M| / K.
+
+Quantus (tests/test_metrics_quantus.py) agrees except in two places. Its PointingGame counts a
+hit when *any* tied maximum lies in M, so ours ≤ Quantus's. Its RelevanceMassAccuracy sums the
+signed a, so ours(a) = Quantus(a⁺). Its RelevanceRankAccuracy agrees unless a tie straddles
+the K-th place.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ no change), or on the signed map with `absolute=False`. An explanation that depe
 model learnt decorrelates quickly: **lower ρ is better** (passes the check); a map that stays
 highly correlated after the top layers are random does not explain the model's decision.
 Row 0 ("none") re-explains with the untouched copy: ρ = 1 for a deterministic method.
+Quantus's MPRT has the same cascade and ρ. It draws the new weights with torch (after
+`torch.manual_seed(seed + 1)` for every layer) and ranks |a| channel by channel, where we rank
+|Σ_c a|. So it agrees given the same draws and one input channel (tests/test_metrics_quantus.py).
 
 **Cross-class correlation** (a class-discriminativeness check, cf. Sixt et al. 2020):
 Spearman (a_c(x), a_c′(x)) for the target class c and another class c′ on the same image.
