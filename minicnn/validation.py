@@ -145,6 +145,8 @@ def torch_kind(value: object) -> str | None:
     """"torch.Tensor", "torch.nn.Module" or "torch object" when `value` comes from PyTorch, else
     None. Recognised by the modules its class and base classes are defined in, without importing
     torch: a user's `class Net(torch.nn.Module)` lives in `__main__`, its base in `torch.nn`."""
+    if isinstance(value, (np.ndarray, np.generic, float, int)):  # the common case, on every op's output
+        return None
     torch_classes = [c for c in type(value).__mro__ if c.__module__ == "torch" or c.__module__.startswith("torch.")]
     if not torch_classes:
         return None

@@ -24,7 +24,10 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from . import reference
 from .windows import output_size
@@ -104,11 +107,11 @@ class use:
         return f"use({self.backend!r})"
 
 
-def _on_active_backend(name):
+def _on_active_backend(name: str) -> Callable[..., np.ndarray]:
     """The kernel `name`, run on whichever backend is active at call time."""
     spec = getattr(reference, name)
 
-    def kernel(*args, **kwargs):
+    def kernel(*args: Any, **kwargs: Any) -> np.ndarray:
         return getattr(_module(_active), name)(*args, **kwargs)
 
     kernel.__name__ = kernel.__qualname__ = name

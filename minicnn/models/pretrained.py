@@ -7,6 +7,7 @@ Bundled weights live in `minicnn/weights/<dataset>_<arch>.npz`, written by
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,7 +32,7 @@ BUNDLED = {
 }
 
 
-def build(arch: str, input_shape: tuple[int, int, int], num_classes: int, **kwargs: Any) -> Module:
+def build(arch: str, input_shape: Sequence[int], num_classes: int, **kwargs: Any) -> Module:
     """An untrained model of architecture `arch` ("lenet", "vgg" or "resnet")."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"arch: expected one of {', '.join(ARCHITECTURES)}, got {arch!r}")

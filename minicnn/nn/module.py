@@ -14,9 +14,9 @@ that tree. Names are dotted paths from the root — `features.0.weight` — exac
 from __future__ import annotations
 
 import itertools
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -73,7 +73,11 @@ class StateDictError(ValueError, KeyError):
         return _mismatch_summary(self.missing_keys, self.unexpected_keys, self.shape_mismatches)
 
 
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class IncompatibleKeys(NamedTuple):
+    """What `load_state_dict` returns (PyTorch's name): the keys it did not find, and did not use."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 class RemovableHandle:

@@ -7,8 +7,7 @@ One exception, PyTorch's own: `max(x, dim=d)` returns the pair (values, indices)
 from __future__ import annotations
 
 import numbers
-from collections import namedtuple
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -124,9 +123,12 @@ class Max(_Reduction):
         return (is_max * g / counts,)
 
 
-# What `max(x, dim=d)` returns, as torch.return_types.max: `.values` a Tensor, `.indices` an
-# int64 ndarray (minicnn's Tensors hold floats only).
-MaxResult = namedtuple("MaxResult", ["values", "indices"])
+class MaxResult(NamedTuple):
+    """What `max(x, dim=d)` returns, as torch.return_types.max: the maxima and where they are
+    (an int64 ndarray: minicnn's Tensors hold floats only)."""
+
+    values: Tensor
+    indices: np.ndarray
 
 
 def max(a: TensorLike, axis: Axis = None, keepdims: bool | None = None, *, dim: int | None = None,
