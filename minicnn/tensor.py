@@ -26,7 +26,7 @@ import numpy as np
 
 from . import autograd
 from .typing import ArrayLike, Axis, DTypeLike, FloatArray, Shape, TensorLike
-from .validation import check_not_torch
+from .validation import check_not_torch, torch_kind
 
 __all__ = ["Tensor", "as_tensor", "as_float_array", "ElementCount"]
 
@@ -39,6 +39,8 @@ def as_float_array(value: TensorLike, dtype: DTypeLike | None = None, name: str 
     check_not_torch(value, name)
     array = np.asarray(value)
     if dtype is not None:
+        if torch_kind(dtype) is not None:  # NumPy would say "Cannot interpret 'torch.float32' as a data type"
+            raise TypeError(f"dtype: expected a NumPy dtype such as np.float32 or np.float64, got {dtype}")
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"dtype: expected a floating-point dtype, got {dtype}")

@@ -4,7 +4,8 @@ A public function validates its inputs once, where the user's call enters, so a 
 passes the wrong thing gets one line naming the argument, what was expected and what was given,
 instead of a NumPy traceback three calls deeper. These helpers keep those messages uniform:
 a value of the wrong *type* raises TypeError, a value of the right type out of range ValueError
-(NumPy's and PyTorch's convention).
+(NumPy's and PyTorch's convention). A PyTorch tensor, model or dtype passed by mistake is named
+as such, with the `minicnn.interop` function that converts it (`check_not_torch`).
 """
 
 from __future__ import annotations
@@ -166,8 +167,8 @@ def check_not_torch(value: Any, name: str) -> Any:
         return value
     if kind == "torch.nn.Module":
         raise TypeError(f"{name}: expected a minicnn Tensor or NumPy array, got a torch.nn.Module "
-                        f"({type(value).__name__}); pass it an input, or build the minicnn model and load its "
-                        f"weights with minicnn.interop.from_torch_state_dict(...)")
+                        f"({type(value).__name__}); to run a PyTorch model here, build its minicnn twin and load "
+                        f"the weights with minicnn.interop.from_torch_state_dict(...)")
     raise TypeError(f"{name}: expected a minicnn Tensor or NumPy array, got {kind}; "
                     "convert it with minicnn.interop.to_numpy(...)")
 

@@ -495,6 +495,13 @@ class TestTorchObjectsRefused:
             assert str(info.value).startswith(f"{name}: {TENSOR_MESSAGE}"), str(info.value)
             assert "\n" not in str(info.value)
 
+    def test_torch_dtype(self):
+        torch = pytest.importorskip("torch", reason="torch not installed")
+        with pytest.raises(TypeError, match=r"^dtype: expected a NumPy dtype such as np.float32 or np.float64, got torch.float32"):
+            Tensor([1.0], dtype=torch.float32)
+        with pytest.raises(TypeError, match=r"^to: dtype must be np.float32 or np.float64, got torch.float32"):
+            nn.Linear(2, 2).to(torch.float32)
+
     def test_modules(self, torch_objects):
         tensor, model = torch_objects
         with pytest.raises(TypeError, match=r"^load_state_dict: state_dict: expected a mapping .* got a torch.nn.Module "
