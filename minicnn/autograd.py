@@ -211,7 +211,8 @@ def find_rule(rules: Mapping[type, Rule], node: Function) -> Rule | None:
 
 
 def backward_pass(roots: Sequence[Tensor], grad_roots: Sequence[np.ndarray],
-                  rules: Mapping[type, Rule] | None = None, wanted: Sequence[Tensor] | None = None, accumulate: bool = True) -> list[FloatArray | None]:
+                  rules: Mapping[type, Rule] | None = None, wanted: Sequence[Tensor] | None = None,
+                  accumulate: bool = True) -> list[FloatArray | None]:
     """Propagate gradients from `roots` (with seeds `grad_roots`) back through the graph.
 
     rules      -- {Function subclass: rule(node, grad_output) -> tuple of input gradients};

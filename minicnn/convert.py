@@ -91,7 +91,9 @@ def build_architecture(arch: str, state: StateDict | None = None, num_classes: i
         raise ValueError(f"input_shape: the ImageNet architecture {arch!r} takes no input shape, got {input_shape}")
 
     def build(classes: int) -> Module:
-        return constructor(num_classes=classes) if kind == "imagenet" else constructor(tuple(input_shape or ()), classes)
+        if kind == "imagenet":
+            return constructor(num_classes=classes)
+        return constructor(tuple(input_shape or ()), classes)  # input_shape is checked above
 
     default = _DEFAULT_CLASSES[kind]
     model = build(num_classes or default)

@@ -354,13 +354,16 @@ class TestLosses:
             build()
 
     @pytest.mark.parametrize("call, error, message", [
-        (lambda z: F.cross_entropy(z, [0, 1, 2]), ValueError, r"class indices of shape \(2,\).*got targets of shape \(3,\)"),
+        (lambda z: F.cross_entropy(z, [0, 1, 2]), ValueError,
+         r"class indices of shape \(2,\).*got targets of shape \(3,\)"),
         (lambda z: F.cross_entropy(z, [0, 3]), ValueError, r"targets must lie in \[0, 3\).*got 3"),
         (lambda z: F.cross_entropy(z, np.ones((2, 3)), ignore_index=0), ValueError, "ignore_index is not supported"),
         (lambda z: F.cross_entropy(z, np.ones((2, 3), dtype=int)), TypeError, "class probabilities and must be floats"),
-        (lambda z: F.cross_entropy(z, [0, 1], weight=[1.0, 2.0]), ValueError, r"weight must hold one number per class, shape \(3,\)"),
+        (lambda z: F.cross_entropy(z, [0, 1], weight=[1.0, 2.0]), ValueError,
+         r"weight must hold one number per class, shape \(3,\)"),
         # PyTorch's third positional argument is weight; minicnn's has always been reduction
-        (lambda z: F.cross_entropy(z, [0, 1], np.ones(3)), TypeError, r"reduction must be .* got ndarray; pass class weights as weight="),
+        (lambda z: F.cross_entropy(z, [0, 1], np.ones(3)), TypeError,
+         r"reduction must be .* got ndarray; pass class weights as weight="),
         (lambda z: F.mse_loss(z, np.zeros((2, 3)), True), TypeError, r"mse_loss: reduction must be"),
     ])
     def test_bad_targets(self, call, error, message):

@@ -97,7 +97,8 @@ class ResNet(nn.Module):
     the net downsamples 32-fold, and the average pooling accepts any final size.
     """
 
-    def __init__(self, block: type[BasicBlock] | type[Bottleneck], layers: Sequence[int], num_classes: int = 1000) -> None:
+    def __init__(self, block: type[BasicBlock] | type[Bottleneck], layers: Sequence[int],
+                 num_classes: int = 1000) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
