@@ -18,6 +18,7 @@ import contextlib
 import numpy as np
 
 import minicnn as mc
+from minicnn.validation import check_not_torch, check_not_torch_module
 
 __all__ = [
     "module_outputs",
@@ -42,7 +43,10 @@ def model_dtype(model):
 
 
 def prepare_input(x, model, name="x") -> np.ndarray:
-    """`x` as a finite float batch of the model's dtype, shape (N, ...) with N ≥ 1 and ≥ 2 axes."""
+    """`x` as a finite float batch of the model's dtype, shape (N, ...) with N ≥ 1 and ≥ 2 axes.
+    A PyTorch model or tensor is refused with the `minicnn.interop` call that converts it."""
+    check_not_torch_module(model, "model")
+    check_not_torch(x, name)
     array = np.asarray(x.data if isinstance(x, mc.Tensor) else x)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected a numeric array, got dtype {array.dtype}")

@@ -7,7 +7,8 @@
 The reading order of the engine, file by file: tensor.py (Tensor), autograd.py (Function, the
 backward pass, the rule hook), ops/ (each op: formula, derivative, argument checks),
 kernels/reference.py (the arithmetic in NumPy; kernels/fast/ is the same in Numba), nn/
-(Module, layers), optim.py, models/, train.py, data/.
+(Module, layers), optim.py, models/, train.py, data/. The type hints' few aliases (TensorLike,
+Axis, ...) are in typing.py.
 """
 
 from . import functional, interop, kernels, nn, ops, optim

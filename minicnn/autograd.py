@@ -20,8 +20,15 @@ from __future__ import annotations
 
 import contextlib
 import copy
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from .typing import ArrayLike, FloatArray
+
+if TYPE_CHECKING:  # tensor.py imports this module
+    from .tensor import Tensor
 
 __all__ = [
     "Function",
@@ -33,6 +40,7 @@ __all__ = [
     "find_rule",
     "backward_pass",
     "grad",
+    "Rule",
 ]
 
 _grad_enabled = True
@@ -44,7 +52,7 @@ def is_grad_enabled() -> bool:
 
 
 @contextlib.contextmanager
-def _set_grad_enabled(mode: bool):
+def _set_grad_enabled(mode: bool) -> Iterator[None]:
     global _grad_enabled
     previous = _grad_enabled
     _grad_enabled = mode
@@ -54,12 +62,12 @@ def _set_grad_enabled(mode: bool):
         _grad_enabled = previous
 
 
-def no_grad():
+def no_grad() -> contextlib.AbstractContextManager[None]:
     """Context manager: ops inside build no graph (inference, optimiser steps)."""
     return _set_grad_enabled(False)
 
 
-def enable_grad():
+def enable_grad() -> contextlib.AbstractContextManager[None]:
     """Context manager: turn graph building back on inside a `no_grad()` block."""
     return _set_grad_enabled(True)
 
@@ -85,34 +93,39 @@ class Function:
     rules may read, next to whatever the op exposes by name (e.g. `MaxPool2d.argmax`).
     """
 
-    def __init__(self):
+    saved: tuple
+    inputs: tuple[Tensor, ...]
+    output: np.ndarray | None
+    needs_input_grad: tuple[bool, ...]
+
+    def __init__(self) -> None:
         self.saved = ()
         self.inputs = ()
         self.output = None
         self.needs_input_grad = ()
 
-    def save_for_backward(self, *values):
+    def save_for_backward(self, *values: Any) -> None:
         """Keep `values` (arrays, shapes) for `backward`, as `self.saved`."""
         self.saved = values
 
-    def evaluate(self, *arrays):
+    def evaluate(self, *arrays: np.ndarray) -> np.ndarray:
         """f(arrays) with this node's settings, leaving the node itself (what it saved for its
         backward pass) untouched. DeepLIFT's RevealCancel rule runs a linear op's forward
         formula again on the positive and negative parts of its input's difference."""
         fresh = copy.copy(self)  # a shallow copy: the settings are shared, `saved` is its own
         return fresh.forward(*arrays)
 
-    def forward(self, *arrays):  # pragma: no cover - abstract
+    def forward(self, *arrays: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
 
-    def backward(self, grad_output):  # pragma: no cover - abstract
+    def backward(self, grad_output: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
 
-    def __call__(self, *inputs):
+    def __call__(self, *inputs: Any) -> Tensor:
         """Run the op on Tensors (or array-likes) and record it in the graph when needed."""
         from .tensor import Tensor
 
-        tensors = promote_inputs(inputs)
+        tensors = promote_inputs(inputs, op=type(self).__name__)
         out = self.forward(*(t.data for t in tensors))
         needs_grad = _grad_enabled and any(t.requires_grad for t in tensors)
         result = Tensor(out, requires_grad=needs_grad, _copy=False)
@@ -124,15 +137,19 @@ class Function:
         return result
 
     @classmethod
-    def apply(cls, *inputs, **settings):
+    def apply(cls, *inputs: Any, **settings: Any) -> Tensor:
         """`cls(**settings)(*inputs)`: build the node and run it."""
         return cls(**settings)(*inputs)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<{type(self).__name__} node>"
 
 
-def promote_inputs(inputs):
+# A backward rule of the hook point: rule(node, grad_output) -> one gradient (or None) per input.
+Rule = Callable[[Function, np.ndarray], Any]
+
+
+def promote_inputs(inputs: Iterable[Any], op: str = "op") -> tuple[Tensor, ...]:
     """The inputs as Tensors, with PyTorch's type promotion between float32 and float64:
 
     - Tensors, and NumPy float arrays with at least one axis, keep their dtype, and an op on
@@ -142,24 +159,25 @@ def promote_inputs(inputs):
       first Tensor operand, so `float32_tensor * 2.0` stays float32 (a "wrapped number" in
       PyTorch does not promote); with no Tensor operand they become float64.
 
-    Gradients come back in each input's own dtype (see `backward_pass`).
+    Gradients come back in each input's own dtype (see `backward_pass`). `op` names the op in
+    the message that refuses an input (a torch tensor, say).
     """
     from .tensor import Tensor, as_tensor
 
     like = next((x for x in inputs if isinstance(x, Tensor)), None)
     dtype = like.dtype if like is not None else None
 
-    def promoted(x):
+    def promoted(x: Any, name: str) -> Tensor:
         if isinstance(x, Tensor):
             return x
         if isinstance(x, np.ndarray) and x.ndim > 0 and x.dtype.kind == "f":
-            return as_tensor(x)
-        return as_tensor(x, dtype=dtype)
+            return as_tensor(x, name=name)
+        return as_tensor(x, dtype=dtype, name=name)
 
-    return tuple(promoted(x) for x in inputs)
+    return tuple(promoted(x, f"{op}: input {i}") for i, x in enumerate(inputs))
 
 
-def topological_order(roots) -> list:
+def topological_order(roots: Iterable[Tensor]) -> list[Tensor]:
     """Tensors reachable from `roots` that take part in differentiation, inputs before outputs.
 
     Iterative depth-first search with an explicit stack, so deep graphs (long training runs,
@@ -183,7 +201,7 @@ def topological_order(roots) -> list:
     return order
 
 
-def find_rule(rules, node):
+def find_rule(rules: Mapping[type, Rule], node: Function) -> Rule | None:
     """The entry of `rules` for node's Function type or its nearest base class (None if none)."""
     for cls in type(node).__mro__:
         rule = rules.get(cls)
@@ -192,7 +210,9 @@ def find_rule(rules, node):
     return None
 
 
-def backward_pass(roots, grad_roots, rules=None, wanted=None, accumulate=True):
+def backward_pass(roots: Sequence[Tensor], grad_roots: Sequence[np.ndarray],
+                  rules: Mapping[type, Rule] | None = None, wanted: Sequence[Tensor] | None = None,
+                  accumulate: bool = True) -> list[FloatArray | None]:
     """Propagate gradients from `roots` (with seeds `grad_roots`) back through the graph.
 
     rules      -- {Function subclass: rule(node, grad_output) -> tuple of input gradients};
@@ -204,8 +224,8 @@ def backward_pass(roots, grad_roots, rules=None, wanted=None, accumulate=True):
     rules = rules or {}
     wanted = list(wanted or [])
     wanted_ids = {id(t) for t in wanted}
-    found = {}
-    grads = {}
+    found: dict[int, np.ndarray] = {}
+    grads: dict[int, np.ndarray] = {}
     for root, seed in zip(roots, grad_roots):
         _accumulate(grads, root, seed)
     order = topological_order(roots)
@@ -252,7 +272,7 @@ def backward_pass(roots, grad_roots, rules=None, wanted=None, accumulate=True):
     return [found.get(id(t)) for t in wanted]
 
 
-def _tensors_needing_grad(order, wanted_ids):
+def _tensors_needing_grad(order: list[Tensor], wanted_ids: set[int]) -> set[int]:
     """ids of the tensors in `order` that are wanted or computed from a wanted tensor."""
     needed = set()
     for tensor in order:  # inputs before outputs
@@ -263,12 +283,14 @@ def _tensors_needing_grad(order, wanted_ids):
     return needed
 
 
-def _accumulate(grads, tensor, g):
+def _accumulate(grads: dict[int, np.ndarray], tensor: Tensor, g: np.ndarray) -> None:
     key = id(tensor)
     grads[key] = g if key not in grads else grads[key] + g
 
 
-def grad(outputs, inputs, grad_outputs=None, rules=None):
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: ArrayLike | Sequence[ArrayLike] | None = None,
+         rules: Mapping[type, Rule] | None = None) -> list[FloatArray]:
     """Gradients of `outputs` with respect to `inputs`, returned, not stored in `.grad`.
 
     Like `torch.autograd.grad`: leaves' `.grad` (e.g. model parameters) are left untouched, and
@@ -293,5 +315,5 @@ def grad(outputs, inputs, grad_outputs=None, rules=None):
     return [np.zeros_like(t.data) if g is None else np.array(g, copy=True) for g, t in zip(result, inputs)]
 
 
-def _as_list(x):
+def _as_list(x: Any) -> list:
     return list(x) if isinstance(x, (list, tuple)) else [x]

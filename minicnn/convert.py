@@ -22,12 +22,14 @@ import argparse
 import os
 import sys
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
 from .interop import load_torch_checkpoint
 from .io import FORMATS, load, save
-from .nn import StateDictError
+from .nn import Module, StateDictError
+from .typing import PathLike, StateDict
 
 __all__ = ["convert", "read_weights", "build_architecture", "architectures", "ConversionError", "main"]
 
@@ -38,12 +40,12 @@ _DEFAULT_CLASSES = {"imagenet": 1000, "small": 10}
 class ConversionError(ValueError):
     """The weights do not fit the architecture; `problems` has one line per kind of problem."""
 
-    def __init__(self, message, problems=()):
+    def __init__(self, message: str, problems: Iterable[str] = ()) -> None:
         super().__init__(message)
         self.problems = list(problems)
 
 
-def architectures():
+def architectures() -> dict[str, tuple[Callable[..., Module], str]]:
     """{name: (constructor, kind)}: kind "imagenet" (``f(num_classes=...)``, from
     `minicnn.models.IMAGENET`) or "small" (``f(input_shape, num_classes)``)."""
     from . import models
@@ -53,7 +55,7 @@ def architectures():
     return found
 
 
-def read_weights(path):
+def read_weights(path: PathLike) -> tuple[StateDict, list[str]]:
     """(state {name: ndarray}, notes): a checkpoint, .safetensors or .npz file. The notes are
     what reading it involved (e.g. "stripped the 'module.' prefix"), one line each."""
     path = os.fspath(path)
@@ -68,7 +70,8 @@ def read_weights(path):
     return state, [str(w.message).replace(f"load_torch_checkpoint: {path!r}: ", "") for w in caught]
 
 
-def build_architecture(arch, state=None, num_classes=None, input_shape=None):
+def build_architecture(arch: str, state: StateDict | None = None, num_classes: int | None = None,
+                       input_shape: Sequence[int] | None = None) -> tuple[Module, str]:
     """(model, note): an untrained `arch` sized for `state`.
 
     num_classes -- None reads it off `state`: the first dimension of the weight the model's last
@@ -87,8 +90,10 @@ def build_architecture(arch, state=None, num_classes=None, input_shape=None):
     if kind == "imagenet" and input_shape is not None:
         raise ValueError(f"input_shape: the ImageNet architecture {arch!r} takes no input shape, got {input_shape}")
 
-    def build(classes):
-        return constructor(num_classes=classes) if kind == "imagenet" else constructor(tuple(input_shape), classes)
+    def build(classes: int) -> Module:
+        if kind == "imagenet":
+            return constructor(num_classes=classes)
+        return constructor(tuple(input_shape or ()), classes)  # input_shape is checked above
 
     default = _DEFAULT_CLASSES[kind]
     model = build(num_classes or default)
@@ -110,7 +115,8 @@ def _classifier_key(model, num_classes):
     return matching[-1] if matching else None
 
 
-def convert(source, target, arch=None, num_classes=None, input_shape=None):
+def convert(source: PathLike, target: PathLike, arch: str | None = None, num_classes: int | None = None,
+            input_shape: Sequence[int] | None = None) -> list[str]:
     """Read `source`, check it against `arch` when given, write `target` (.npz / .safetensors).
 
     Returns the notes (one line each) on what was done. Raises ConversionError, with one line per
@@ -159,7 +165,7 @@ def _positive_int(text):
     return value
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """The command line; returns the exit status (0 written, 1 not written)."""
     parser = argparse.ArgumentParser(
         prog="python -m minicnn.convert",

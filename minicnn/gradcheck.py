@@ -9,7 +9,10 @@ side perturbs one input element at a time:
 An element passes when |numeric − analytic| ≤ atol + rtol·|numeric|, as torch.autograd.gradcheck.
 """
 
+from __future__ import annotations
+
 import warnings
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -23,32 +26,33 @@ class GradcheckError(AssertionError):
     """Raised by `gradcheck` when an analytic gradient disagrees with finite differences."""
 
 
-def _outputs(fn, inputs):
+def _outputs(fn: Callable[..., Tensor], inputs: Sequence[Tensor]) -> Tensor:
     out = fn(*inputs)
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
     return out
 
 
-def numerical_jacobian(fn, inputs, index, eps=1e-6):
+def numerical_jacobian(fn: Callable[..., Tensor], inputs: Sequence[Tensor], index: int,
+                       eps: float = 1e-6) -> np.ndarray:
     """J (output size × input size) of fn with respect to inputs[index], by central differences."""
     x = inputs[index]
     with no_grad():
         out_size = _outputs(fn, inputs).size
         jacobian = np.zeros((out_size, x.size), dtype=np.float64)
         for j in range(x.size):
-            index = np.unravel_index(j, x.shape)  # perturb x.data in place (works for any strides)
-            original = x.data[index]
-            x.data[index] = original + eps
+            element = np.unravel_index(j, x.shape)  # perturb x.data in place (works for any strides)
+            original = x.data[element]
+            x.data[element] = original + eps
             plus = _outputs(fn, inputs).data.astype(np.float64).reshape(-1)
-            x.data[index] = original - eps
+            x.data[element] = original - eps
             minus = _outputs(fn, inputs).data.astype(np.float64).reshape(-1)
-            x.data[index] = original
+            x.data[element] = original
             jacobian[:, j] = (plus - minus) / (2 * eps)
     return jacobian
 
 
-def analytical_jacobian(fn, inputs, index):
+def analytical_jacobian(fn: Callable[..., Tensor], inputs: Sequence[Tensor], index: int) -> np.ndarray:
     """J of fn with respect to inputs[index], one backward pass (unit seed) per output element."""
     out = _outputs(fn, inputs)
     x = inputs[index]
@@ -61,7 +65,8 @@ def analytical_jacobian(fn, inputs, index):
     return jacobian
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
+def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Tensor], eps: float = 1e-6, atol: float = 1e-5,
+              rtol: float = 1e-3) -> bool:
     """True if every input's analytic Jacobian matches central differences; else GradcheckError.
 
     fn     -- callable taking the inputs (Tensors) and returning a Tensor

@@ -45,8 +45,11 @@ import os
 import re
 import warnings
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
+
+from .typing import DTypeLike, PathLike, StateDict
 
 __all__ = ["from_torch_state_dict", "to_torch_state_dict", "to_numpy", "load_torch_checkpoint"]
 
@@ -55,7 +58,7 @@ _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model")
 _PARALLEL_PREFIX = "module."  # what nn.DataParallel / DistributedDataParallel put before every key
 
 
-def to_numpy(value) -> np.ndarray:
+def to_numpy(value: Any) -> np.ndarray:
     """A copy of `value` as an ndarray: a torch tensor (detached, moved to the CPU), a minicnn
     Tensor, or anything `np.asarray` accepts. Recognises torch tensors without importing torch."""
     if hasattr(value, "detach") and hasattr(value, "cpu") and hasattr(value, "numpy"):
@@ -63,12 +66,12 @@ def to_numpy(value) -> np.ndarray:
     return np.array(getattr(value, "data", value), copy=True)
 
 
-def _check_mapping(state_dict, name):
+def _check_mapping(state_dict: Any, name: str) -> None:
     if not hasattr(state_dict, "items"):
         raise TypeError(f"{name}: expected a mapping name → tensor/array (a state_dict), got {type(state_dict).__name__}")
 
 
-def from_torch_state_dict(state_dict, dtype=None) -> OrderedDict:
+def from_torch_state_dict(state_dict: StateDict, dtype: DTypeLike | None = None) -> OrderedDict[str, np.ndarray]:
     """{name: ndarray} from a PyTorch state_dict (tensors, on any device), order kept.
 
     dtype -- None keeps each tensor's dtype; e.g. np.float64 casts the floating-point entries
@@ -90,7 +93,7 @@ def from_torch_state_dict(state_dict, dtype=None) -> OrderedDict:
     return result
 
 
-def to_torch_state_dict(state_dict, dtype=None):
+def to_torch_state_dict(state_dict: StateDict, dtype: Any = None) -> OrderedDict[str, Any]:
     """A PyTorch state_dict (OrderedDict of CPU torch tensors) from minicnn's {name: ndarray}.
 
     dtype -- None keeps each array's dtype (float64 stays float64: call `.double()` on the torch
@@ -110,7 +113,7 @@ def to_torch_state_dict(state_dict, dtype=None):
     return result
 
 
-def load_torch_checkpoint(path, dtype=None) -> OrderedDict:
+def load_torch_checkpoint(path: PathLike, dtype: DTypeLike | None = None) -> OrderedDict[str, np.ndarray]:
     """{name: ndarray} from a PyTorch checkpoint file (a torchvision ``.pth``), order kept.
 
     The file is read only with ``torch.load(path, weights_only=True, map_location="cpu")``: a

@@ -16,6 +16,8 @@ Every write goes to a temporary file in the same directory that is then renamed 
 name (``os.replace`` is atomic), so a crash or a full disk never leaves a half-written file.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import tempfile
@@ -23,6 +25,8 @@ import zipfile
 from collections import OrderedDict
 
 import numpy as np
+
+from .typing import PathLike, StateDict
 
 __all__ = ["save", "load", "FORMATS"]
 
@@ -34,7 +38,7 @@ _ORDER_KEY = "minicnn.key_order"
 _TORCH_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".tar")
 
 
-def save(state_dict, path):
+def save(state_dict: StateDict, path: PathLike) -> None:
     """Write {name: array} to `path`: an .npz or a .safetensors file, by its extension.
 
     Values may be ndarrays, minicnn Tensors or anything `np.asarray` accepts, as long as they
@@ -51,7 +55,7 @@ def save(state_dict, path):
     _write_atomically(path, directory, suffix, lambda f: writer(f, arrays))
 
 
-def load(path):
+def load(path: PathLike) -> OrderedDict[str, np.ndarray]:
     """Read an .npz or .safetensors file into an OrderedDict {name: ndarray}; never unpickles.
 
     The arrays are plain, writable ndarrays in the dtypes stored in the file.

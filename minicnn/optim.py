@@ -15,16 +15,21 @@ each with its own settings: `SGD([{"params": a}, {"params": b, "lr": 0.01}], lr=
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
+from typing import Any, Union
 
 import numpy as np
 
 from .autograd import enable_grad, no_grad
 from .tensor import Tensor
 
-__all__ = ["Optimizer", "SGD", "Adam"]
+__all__ = ["Optimizer", "SGD", "Adam", "Params"]
+
+# What an optimiser is given: Tensors (model.parameters()), or parameter groups (dicts).
+Params = Union[Iterable[Tensor], Iterable[dict]]
 
 
-def _number(value):
+def _number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
@@ -32,23 +37,23 @@ class Optimizer:
     """Base class: holds `param_groups` (list of dicts with "params" and settings) and a
     per-parameter `state` dict; subclasses implement `_update(param, grad, state, group)`."""
 
-    def __init__(self, params, defaults: dict):
+    def __init__(self, params: Params, defaults: dict) -> None:
         self.defaults = dict(defaults)
-        self.param_groups = []
-        self.state = {}  # Parameter → dict (Tensors hash by identity)
+        self.param_groups: list[dict] = []
+        self.state: dict[Tensor, dict] = {}  # Parameter → dict (Tensors hash by identity)
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{type(self).__name__}: params must be an iterable of Tensors (e.g. model.parameters()), "
                 "got a single Tensor; wrap it in a list"
             )
-        params = list(params)
-        if not params:
+        given: list[Any] = list(params)
+        if not given:
             raise ValueError(f"{type(self).__name__}: params is an empty parameter list")
-        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        groups = given if isinstance(given[0], dict) else [{"params": given}]
         for group in groups:
             self.add_param_group(group)
 
-    def add_param_group(self, group: dict):
+    def add_param_group(self, group: dict) -> None:
         """Add a dict {"params": [...], setting: value, ...}; missing settings take the defaults."""
         if not isinstance(group, dict) or "params" not in group:
             raise TypeError(f"{type(self).__name__}: a parameter group must be a dict with a 'params' entry")
@@ -69,16 +74,16 @@ class Optimizer:
         self._validate(full)
         self.param_groups.append(full)
 
-    def _validate(self, group):  # pragma: no cover - overridden
+    def _validate(self, group: dict) -> None:  # pragma: no cover - overridden
         pass
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Forget every parameter's gradient (`p.grad = None`, PyTorch's default)."""
         for group in self.param_groups:
             for p in group["params"]:
                 p.grad = None
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient (those with grad None are skipped).
 
         `closure` (optional) re-evaluates the model and returns the loss, which is returned.
@@ -100,10 +105,10 @@ class Optimizer:
                     self._update(p, grad.astype(p.data.dtype, copy=False), self.state.setdefault(p, {}), group)
         return loss
 
-    def _update(self, param, grad, state, group):  # pragma: no cover - abstract
+    def _update(self, param: Tensor, grad: np.ndarray, state: dict, group: dict) -> None:  # pragma: no cover
         raise NotImplementedError
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
@@ -120,11 +125,12 @@ class SGD(Optimizer):
         θ ← θ − η d
     """
 
-    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0, nesterov=False, dampening=0.0):
+    def __init__(self, params: Params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
+                 nesterov: bool = False, dampening: float = 0.0) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay,
                                       nesterov=nesterov, dampening=dampening))
 
-    def _validate(self, group):
+    def _validate(self, group: dict) -> None:
         for name in ("lr", "momentum", "weight_decay", "dampening"):
             if not _number(group[name]) or not group[name] >= 0:
                 raise ValueError(f"SGD: {name} must be a number ≥ 0, got {group[name]!r}")
@@ -134,7 +140,7 @@ class SGD(Optimizer):
                 f"dampening={group['dampening']}"
             )
 
-    def _update(self, param, grad, state, group):
+    def _update(self, param: Tensor, grad: np.ndarray, state: dict, group: dict) -> None:
         lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
         d = grad + wd * param.data if wd != 0 else grad
         if mu != 0:
@@ -157,10 +163,11 @@ class Adam(Optimizer):
         θ ← θ − (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
 
-    def _validate(self, group):
+    def _validate(self, group: dict) -> None:
         for name in ("lr", "eps", "weight_decay"):
             if not _number(group[name]) or not group[name] >= 0:
                 raise ValueError(f"Adam: {name} must be a number ≥ 0, got {group[name]!r}")
@@ -169,7 +176,7 @@ class Adam(Optimizer):
                 or not all(_number(b) and 0 <= b < 1 for b in betas)):
             raise ValueError(f"Adam: betas must be a pair of numbers in [0, 1), got {betas!r}")
 
-    def _update(self, param, grad, state, group):
+    def _update(self, param: Tensor, grad: np.ndarray, state: dict, group: dict) -> None:
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         if not state:
             state["step"] = 0

@@ -8,9 +8,14 @@ initialisation (`minicnn.nn.init`), dropout masks (`F.dropout`, `nn.Dropout`). S
 `nn.init.manual_seed` is the same function (its older home).
 """
 
+from __future__ import annotations
+
 import numbers
 
 import numpy as np
+
+from .typing import Seed
+from .validation import check_seed
 
 __all__ = ["manual_seed", "get_rng"]
 
@@ -20,13 +25,11 @@ _generator = np.random.default_rng()
 def manual_seed(seed: int) -> np.random.Generator:
     """Reset the generator used when no `rng` is given; returns it."""
     global _generator
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"manual_seed: seed must be a non-negative int, got {seed!r}")
-    _generator = np.random.default_rng(int(seed))
+    _generator = np.random.default_rng(check_seed(seed, "manual_seed: seed"))
     return _generator
 
 
-def get_rng(rng=None) -> np.random.Generator:
+def get_rng(rng: Seed = None) -> np.random.Generator:
     """`rng` as a Generator: None → the engine's generator, an int → a new seeded Generator."""
     if rng is None:
         return _generator

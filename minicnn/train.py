@@ -14,6 +14,8 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -23,11 +25,12 @@ from .autograd import no_grad
 from .data import DataLoader, load_dataset
 from .io import save
 from .models import ARCHITECTURES, BUNDLED, build
+from .nn import Module
 
 __all__ = ["train", "evaluate", "predict", "main"]
 
 
-def predict(model, x, batch_size=256):
+def predict(model: Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Logits for every row of x, in batches, without building a graph."""
     outputs = []
     with no_grad():
@@ -36,7 +39,7 @@ def predict(model, x, batch_size=256):
     return np.concatenate(outputs)
 
 
-def evaluate(model, x, y, batch_size=256):
+def evaluate(model: Module, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> float:
     """Accuracy of `model` (in eval mode; its mode is restored) on (x, y)."""
     was_training = model.training
     model.eval()
@@ -46,7 +49,8 @@ def evaluate(model, x, y, batch_size=256):
         model.train(was_training)
 
 
-def train(model, data, epochs=10, lr=1e-3, batch_size=64, seed=0, weight_decay=0.0, progress=True):
+def train(model: Module, data: Any, epochs: int = 10, lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
+          weight_decay: float = 0.0, progress: bool = True) -> list[dict[str, float]]:
     """Train `model` on data.x_train / y_train with Adam; returns a list of per-epoch records
     {epoch, loss, train_accuracy, test_accuracy, seconds}."""
     if epochs < 1:
@@ -96,7 +100,7 @@ def _progress(iterable, description, enabled):
     return tqdm(iterable, desc=description, leave=False, file=sys.stderr)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m minicnn.train", description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", choices=sorted(BUNDLED), default="digits")
     parser.add_argument("--model", choices=sorted(ARCHITECTURES), default=None, help="default: the bundled one")

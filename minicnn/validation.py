@@ -4,14 +4,18 @@ A public function validates its inputs once, where the user's call enters, so a 
 passes the wrong thing gets one line naming the argument, what was expected and what was given,
 instead of a NumPy traceback three calls deeper. These helpers keep those messages uniform:
 a value of the wrong *type* raises TypeError, a value of the right type out of range ValueError
-(NumPy's and PyTorch's convention).
+(NumPy's and PyTorch's convention). A PyTorch tensor, model or dtype passed by mistake is named
+as such, with the `minicnn.interop` function that converts it (`check_not_torch`).
 """
 
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import numpy as np
+
+from .typing import DTypeLike
 
 __all__ = [
     "check_int",
@@ -21,10 +25,13 @@ __all__ = [
     "check_seed",
     "check_range",
     "check_array",
+    "torch_kind",
+    "check_not_torch",
+    "check_not_torch_module",
 ]
 
 
-def check_int(value, name, minimum=None, maximum=None):
+def check_int(value: Any, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
     """Return ``value`` as an ``int``; it must be an integer in [minimum, maximum] (None: unbounded).
 
     ``bool`` is rejected on purpose: ``True`` is an ``int`` in Python, but a
@@ -44,7 +51,7 @@ def check_int(value, name, minimum=None, maximum=None):
     return value
 
 
-def check_fraction(value, name, include_zero=False, include_one=False):
+def check_fraction(value: Any, name: str, include_zero: bool = False, include_one: bool = False) -> float:
     """Return ``value`` as a ``float`` between 0 and 1: the open interval (0, 1) unless
     ``include_zero`` / ``include_one`` close an end."""
     interval = f"{'[' if include_zero else '('}0, 1{']' if include_one else ')'}"
@@ -58,7 +65,7 @@ def check_fraction(value, name, include_zero=False, include_one=False):
     return value
 
 
-def check_pair(value, name, minimum=0):
+def check_pair(value: Any, name: str, minimum: int = 0) -> tuple[int, int]:
     """Return ``value`` as a pair of ints (h, w), each ``>= minimum``; an int ``k`` means (k, k).
 
     Kernel sizes, strides, paddings and output sizes of the 2-D layers all take this form.
@@ -78,7 +85,7 @@ def check_pair(value, name, minimum=0):
     return int(pair[0]), int(pair[1])
 
 
-def check_float_dtype(dtype, name="dtype"):
+def check_float_dtype(dtype: DTypeLike, name: str = "dtype") -> np.dtype:
     """Return ``np.dtype(dtype)``; it must be a floating-point type (float32, float64, ...)."""
     try:
         resolved = np.dtype(dtype)
@@ -93,7 +100,7 @@ def check_float_dtype(dtype, name="dtype"):
     return resolved
 
 
-def check_seed(seed, name="seed", allow_none=False, allow_generator=False):
+def check_seed(seed: Any, name: str = "seed", allow_none: bool = False, allow_generator: bool = False) -> Any:
     """Check that ``seed`` is a non-negative int (or None / a Generator when allowed)."""
     if seed is None and allow_none:
         return None
@@ -111,7 +118,7 @@ def check_seed(seed, name="seed", allow_none=False, allow_generator=False):
     return int(seed)
 
 
-def check_range(value, name, lowest, highest):
+def check_range(value: Any, name: str, lowest: float, highest: float) -> tuple[float, float]:
     """Return ``(lo, hi)`` as floats; ``value`` must be a pair with ``lowest <= lo <= hi <= highest``."""
     message = f"{name} must be a pair (low, high) with {lowest} <= low <= high <= {highest}"
     if not isinstance(value, (tuple, list)) or len(value) != 2:
@@ -126,10 +133,52 @@ def check_range(value, name, lowest, highest):
     return low, high
 
 
-def check_array(value, name, ndim=None):
+def check_array(value: Any, name: str, ndim: int | None = None) -> np.ndarray:
     """Check that ``value`` is an ``np.ndarray`` (of ``ndim`` dimensions when given)."""
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(value).__name__}")
     if ndim is not None and value.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions, got shape {value.shape}")
     return value
+
+
+def torch_kind(value: object) -> str | None:
+    """"torch.Tensor", "torch.nn.Module" or "torch object" when `value` comes from PyTorch, else
+    None. Recognised by the modules its class and base classes are defined in, without importing
+    torch: a user's `class Net(torch.nn.Module)` lives in `__main__`, its base in `torch.nn`."""
+    if isinstance(value, (np.ndarray, np.generic, float, int)):  # the common case, on every op's output
+        return None
+    torch_classes = [c for c in type(value).__mro__ if c.__module__ == "torch" or c.__module__.startswith("torch.")]
+    if not torch_classes:
+        return None
+    names = {c.__name__ for c in torch_classes}
+    if "Tensor" in names:
+        return "torch.Tensor"
+    if "Module" in names:
+        return "torch.nn.Module"
+    return f"torch object ({type(value).__name__})"
+
+
+def check_not_torch(value: Any, name: str) -> Any:
+    """Refuse a PyTorch tensor or model where a minicnn Tensor or NumPy array is expected, with
+    the conversion to use, instead of NumPy's "Cannot interpret 'torch.float64' as a data type"."""
+    kind = torch_kind(value)
+    if kind is None:
+        return value
+    if kind == "torch.nn.Module":
+        raise TypeError(f"{name}: expected a minicnn Tensor or NumPy array, got a torch.nn.Module "
+                        f"({type(value).__name__}); to run a PyTorch model here, build its minicnn twin and load "
+                        f"the weights with minicnn.interop.from_torch_state_dict(...)")
+    raise TypeError(f"{name}: expected a minicnn Tensor or NumPy array, got {kind}; "
+                    "convert it with minicnn.interop.to_numpy(...)")
+
+
+def check_not_torch_module(value: Any, name: str) -> Any:
+    """Refuse a PyTorch model (or tensor) where a minicnn Module is expected; the message says
+    how to move its weights: `model.load_state_dict(minicnn.interop.from_torch_state_dict(...))`."""
+    kind = torch_kind(value)
+    if kind is None:
+        return value
+    raise TypeError(f"{name}: expected a minicnn Module, got {kind} ({type(value).__name__}); build the "
+                    f"minicnn model and load the weights with model.load_state_dict("
+                    f"minicnn.interop.from_torch_state_dict(torch_model.state_dict()))")

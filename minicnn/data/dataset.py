@@ -40,7 +40,7 @@ class Dataset:
     masks_test: np.ndarray | None = None
     name: str = "dataset"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not isinstance(self.name, str):
             raise TypeError(f"name must be a str, got {type(self.name).__name__}")
         if not isinstance(self.classes, (list, tuple)) or not all(isinstance(c, str) for c in self.classes):
@@ -89,21 +89,21 @@ class Dataset:
                 )
 
     @property
-    def n_classes(self):
+    def n_classes(self) -> int:
         """Number of classes, ``len(classes)``."""
         return len(self.classes)
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> tuple[int, ...]:
         """Shape of one image, (C, H, W) -- what the first layer of a model sees."""
         return tuple(self.x_train.shape[1:])
 
     @property
-    def has_masks(self):
+    def has_masks(self) -> bool:
         """True when the dataset carries ground-truth relevance masks."""
         return self.masks_train is not None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"Dataset(name={self.name!r}, train={len(self.x_train)}, test={len(self.x_test)}, "
             f"input_shape={self.input_shape}, classes={len(self.classes)}, "

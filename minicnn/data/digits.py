@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..typing import DTypeLike
 from ..validation import check_float_dtype, check_fraction, check_int, check_seed
 from .dataset import Dataset
 from .split import train_test_split
@@ -48,7 +49,7 @@ def _interpolation_matrix(n_in, n_out, method):
     return matrix
 
 
-def upsample(images, size, method="bilinear"):
+def upsample(images: np.ndarray, size: int, method: str = "bilinear") -> np.ndarray:
     """Resize a batch (N, C, H, W) of square images to (N, C, size, size).
 
     Bilinear interpolation is separable: resize the rows, then the columns,
@@ -66,7 +67,8 @@ def upsample(images, size, method="bilinear"):
     return matrix @ images @ matrix.T
 
 
-def load_digits(size=8, test_fraction=0.25, seed=0, dtype=np.float64, method="bilinear"):
+def load_digits(size: int = 8, test_fraction: float = 0.25, seed: int = 0, dtype: DTypeLike = np.float64,
+                method: str = "bilinear") -> Dataset:
     """Load scikit-learn's 8x8 digits as a :class:`Dataset` of shape (N, 1, size, size).
 
     Sizes with the defaults: 1797 images, 1348 train / 449 test, 10 classes

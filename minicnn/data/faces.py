@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..typing import DTypeLike
 from ..validation import check_float_dtype, check_fraction, check_seed
 from .dataset import Dataset
 from .split import train_test_split
@@ -19,7 +20,7 @@ __all__ = ["load_faces"]
 _N_FACES = 100
 
 
-def load_faces(test_fraction=0.25, seed=0, dtype=np.float64):
+def load_faces(test_fraction: float = 0.25, seed: int = 0, dtype: DTypeLike = np.float64) -> Dataset:
     """Load the LFW face/non-face subset as a :class:`Dataset` of shape (N, 1, 25, 25).
 
     Sizes with the defaults: 200 images, 150 train / 50 test, classes

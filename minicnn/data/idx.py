@@ -23,15 +23,17 @@ import gzip
 import math
 import os
 import zlib
+from collections.abc import Sequence
 
 import numpy as np
 
+from ..typing import DTypeLike, PathLike
 from ..validation import check_float_dtype
 from .dataset import Dataset
 
 __all__ = ["read_idx", "load_idx_dataset", "FASHION_MNIST_CLASSES", "IDX_TYPES"]
 
-IDX_TYPES = {
+IDX_TYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
     0x09: np.dtype(">i1"),
     0x0B: np.dtype(">i2"),
@@ -48,13 +50,13 @@ FASHION_MNIST_CLASSES = [
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def _check_path(path, name):
+def _check_path(path: object, name: str) -> str:
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"{name} must be a str or os.PathLike path, got {type(path).__name__}")
     return os.fspath(path)
 
 
-def read_idx(path):
+def read_idx(path: PathLike) -> np.ndarray:
     """Read one IDX file and return its array (native byte order, the file's dtype).
 
     ``path`` is decompressed with gzip when its name ends in ``.gz`` or its
@@ -141,16 +143,9 @@ def _labels(labels, name, n_images, images_name):
     return labels.astype(np.int64)
 
 
-def load_idx_dataset(
-    train_images,
-    train_labels,
-    test_images,
-    test_labels,
-    *,
-    classes=None,
-    name="idx",
-    dtype=np.float64,
-):
+def load_idx_dataset(train_images: PathLike, train_labels: PathLike, test_images: PathLike, test_labels: PathLike,
+                     *, classes: Sequence[str] | None = None, name: str = "idx",
+                     dtype: DTypeLike = np.float64) -> Dataset:
     """Build a :class:`Dataset` from four IDX files (MNIST layout).
 
     Images (N, H, W) become (N, 1, H, W) in [0, 1] (ubyte divided by 255);

@@ -25,9 +25,12 @@ rounded to 8 bits.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
+from ..typing import DTypeLike
 from ..validation import check_float_dtype, check_int
 
 __all__ = [
@@ -48,7 +51,8 @@ class ImageConversionWarning(UserWarning):
     RGB, dropped an alpha channel, enlarged a small image); filter it to silence the notes."""
 
 
-def imagenet_preprocess(image, resize=256, crop=224, dtype=np.float64):
+def imagenet_preprocess(image: Any, resize: int = 256, crop: int = 224,
+                        dtype: DTypeLike = np.float64) -> np.ndarray:
     """One image → the (3, crop, crop) array a torchvision ImageNet model expects.
 
     image -- an RGB array H×W×3, uint8 (0..255) or float in [0, 1], or a PIL image. Also
@@ -78,7 +82,8 @@ def imagenet_preprocess(image, resize=256, crop=224, dtype=np.float64):
     return np.ascontiguousarray(((scaled - mean) / std).transpose(2, 0, 1))
 
 
-def imagenet_batch(images, resize=256, crop=224, dtype=np.float64):
+def imagenet_batch(images: Sequence[Any], resize: int = 256, crop: int = 224,
+                   dtype: DTypeLike = np.float64) -> np.ndarray:
     """A sequence of images (arrays or PIL images, any sizes) → (N, 3, crop, crop), each
     preprocessed by `imagenet_preprocess`. An (N, H, W, 3) array counts as N images."""
     if isinstance(images, np.ndarray) and images.ndim == 4:
@@ -91,7 +96,7 @@ def imagenet_batch(images, resize=256, crop=224, dtype=np.float64):
     return np.stack([imagenet_preprocess(image, resize, crop, dtype) for image in images])
 
 
-def imagenet_unnormalize(x):
+def imagenet_unnormalize(x: np.ndarray) -> np.ndarray:
     """Undo the normalisation for display: (3, H, W) → H×W×3, (N, 3, H, W) → N×H×W×3, with
     x_c · std_c + mean_c, clipped to [0, 1]. A minicnn Tensor is accepted (its data is used)."""
     array = np.asarray(getattr(x, "data", x))

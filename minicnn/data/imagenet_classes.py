@@ -19,7 +19,7 @@ _FILE = os.path.join(os.path.dirname(__file__), "imagenet_classes.txt")
 
 
 @functools.lru_cache(maxsize=None)
-def imagenet_classes():
+def imagenet_classes() -> tuple[str, ...]:
     """The 1000 class names as a tuple; ``imagenet_classes()[281] == 'tabby'``."""
     with open(_FILE, encoding="utf-8") as f:
         names = tuple(line.rstrip("\n") for line in f)
@@ -28,7 +28,7 @@ def imagenet_classes():
     return names
 
 
-def imagenet_class_index(name):
+def imagenet_class_index(name: str) -> int:
     """The index (0..999) of the ImageNet class called `name`, e.g. 'tabby' → 281.
 
     The match is exact (case included); an unknown name raises ValueError suggesting the

@@ -8,8 +8,11 @@ the engine wraps itself.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
+from ..typing import Seed
 from ..validation import check_int, check_seed
 
 __all__ = ["DataLoader"]
@@ -44,7 +47,8 @@ class DataLoader:
     ``ceil(N / batch_size)``, or ``floor(N / batch_size)`` with ``drop_last``.
     """
 
-    def __init__(self, *arrays, batch_size=64, shuffle=False, seed=None, drop_last=False):
+    def __init__(self, *arrays: np.ndarray, batch_size: int = 64, shuffle: bool = False, seed: Seed = None,
+                 drop_last: bool = False) -> None:
         if not arrays:
             raise ValueError("arrays: DataLoader needs at least one array, got none")
         for i, array in enumerate(arrays):
@@ -69,15 +73,15 @@ class DataLoader:
         self._rng = np.random.default_rng(self.seed)
 
     @property
-    def n_samples(self):
+    def n_samples(self) -> int:
         """Number of rows N shared by all arrays."""
         return len(self.arrays[0])
 
-    def __len__(self):
+    def __len__(self) -> int:
         full, rest = divmod(self.n_samples, self.batch_size)
         return full if self.drop_last or rest == 0 else full + 1
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[np.ndarray, ...]]:
         n = self.n_samples
         order = self._rng.permutation(n) if self.shuffle else None
         for start in range(0, len(self) * self.batch_size, self.batch_size):
@@ -88,7 +92,7 @@ class DataLoader:
                 rows = order[start:stop]
                 yield tuple(array[rows] for array in self.arrays)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"DataLoader(n_samples={self.n_samples}, arrays={len(self.arrays)}, "
             f"batch_size={self.batch_size}, shuffle={self.shuffle}, seed={self.seed}, "

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import warnings
 from collections import namedtuple
+from collections.abc import Sequence
 
 import numpy as np
 
+from ..typing import DTypeLike
 from ..validation import check_float_dtype
 from .dataset import Dataset
 from .imagenet import ImageConversionWarning, imagenet_batch
@@ -48,7 +50,7 @@ PHOTOS = {
 }
 
 
-def load_photos(names=None):
+def load_photos(names: Sequence[str] | None = None) -> tuple[tuple[str, ...], list[np.ndarray]]:
     """(names, images): the photos `names` (default: all of PHOTOS, in its order) as shipped,
     uint8 arrays H×W×3 (H×W for the greyscale ones), each its own size."""
     names = _check_names(names)
@@ -63,7 +65,8 @@ def load_photos(names=None):
     return names, images
 
 
-def photos_batch(names=None, dtype=np.float64, resize=256, crop=224):
+def photos_batch(names: Sequence[str] | None = None, dtype: DTypeLike = np.float64, resize: int = 256,
+                 crop: int = 224) -> tuple[np.ndarray, tuple[str, ...]]:
     """(x, names): the photos preprocessed for a torchvision ImageNet model, x of shape
     (N, 3, crop, crop) (see `imagenet_preprocess`). The grey photos are copied to the three
     channels without the ImageConversionWarning (they are known to be grey)."""
@@ -73,7 +76,7 @@ def photos_batch(names=None, dtype=np.float64, resize=256, crop=224):
         return imagenet_batch(images, resize=resize, crop=crop, dtype=dtype), names
 
 
-def load_photos_dataset(dtype=np.float64):
+def load_photos_dataset(dtype: DTypeLike = np.float64) -> Dataset:
     """The labelled photos as a :class:`Dataset` for evaluating a pretrained ImageNet model:
     ``x_test`` (N, 3, 224, 224) preprocessed, ``y_test`` their ImageNet indices, ``classes`` the
     1000 ImageNet names. The train split is empty: there is nothing here to train on."""
@@ -91,7 +94,7 @@ def load_photos_dataset(dtype=np.float64):
     )
 
 
-def _check_names(names):
+def _check_names(names: object) -> tuple[str, ...]:
     if names is None:
         return tuple(PHOTOS)
     if isinstance(names, str):

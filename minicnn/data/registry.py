@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from .dataset import Dataset
 from .digits import load_digits
 from .faces import load_faces
 from .photos import load_photos_dataset
@@ -10,7 +14,7 @@ from .shapes import load_shapes
 __all__ = ["DATASETS", "load_dataset"]
 
 # Only the datasets that need no download; IDX files go through load_idx_dataset.
-DATASETS = {
+DATASETS: dict[str, Callable[..., Dataset]] = {
     "digits": load_digits,
     "faces": load_faces,
     "shapes": load_shapes,
@@ -18,7 +22,7 @@ DATASETS = {
 }
 
 
-def load_dataset(name, **kwargs):
+def load_dataset(name: str, **kwargs: Any) -> Dataset:
     """Return ``DATASETS[name](**kwargs)``: "digits", "faces", "shapes" or "photos".
 
     Keyword arguments go to the loader unchanged, e.g.

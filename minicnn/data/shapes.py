@@ -15,8 +15,11 @@ take a fraction of a second.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from ..typing import DTypeLike
 from ..validation import check_float_dtype, check_int, check_range, check_seed
 from .dataset import Dataset
 
@@ -88,17 +91,10 @@ def _rescale_per_image(images):
     return (images - low) / np.maximum(high - low, 1e-12)
 
 
-def make_shapes(
-    n,
-    size=32,
-    seed=0,
-    *,
-    scale=(8, 14),
-    intensity=(0.6, 1.0),
-    noise=0.2,
-    distractors=(1, 3),
-    dtype=np.float64,
-):
+def make_shapes(n: int, size: int = 32, seed: int | np.random.Generator = 0, *, scale: tuple[int, int] = (8, 14),
+                intensity: tuple[float, float] = (0.6, 1.0), noise: float = 0.2,
+                distractors: tuple[int, int] = (1, 3),
+                dtype: DTypeLike = np.float64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Generate ``n`` shape images with labels and ground-truth masks.
 
     Returns ``(x, y, masks)``:
@@ -219,7 +215,8 @@ def make_shapes(
     return images[:, None, :, :].astype(dtype), labels, masks
 
 
-def load_shapes(n_train=4000, n_test=1000, seed=0, size=32, dtype=np.float64, **kwargs):
+def load_shapes(n_train: int = 4000, n_test: int = 1000, seed: int = 0, size: int = 32,
+                dtype: DTypeLike = np.float64, **kwargs: Any) -> Dataset:
     """Generate the shapes dataset as a :class:`Dataset` with masks.
 
     Sizes with the defaults: 4000 train / 1000 test images of shape

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..typing import ArrayLike
 from ..validation import check_array, check_fraction, check_seed
 
 __all__ = ["train_test_split", "stratified_test_counts"]
 
 
-def stratified_test_counts(counts, n_test):
+def stratified_test_counts(counts: ArrayLike, n_test: int) -> np.ndarray:
     """Split ``n_test`` test slots over classes in proportion to their ``counts``.
 
     Class ``c`` with ``n_c`` of the ``N`` samples has the ideal quota
@@ -34,7 +35,8 @@ def stratified_test_counts(counts, n_test):
     return base
 
 
-def train_test_split(x, y, *others, test_fraction=0.25, seed=0, stratify=True):
+def train_test_split(x: np.ndarray, y: np.ndarray, *others: np.ndarray, test_fraction: float = 0.25,
+                     seed: int = 0, stratify: bool = True) -> tuple[np.ndarray, ...]:
     """Shuffle and split arrays into train and test parts, stratified by ``y``.
 
     Returns ``(x_train, x_test, y_train, y_test, *others_split)`` -- the same
@@ -92,7 +94,7 @@ def train_test_split(x, y, *others, test_fraction=0.25, seed=0, stratify=True):
 
     train_idx = rng.permutation(np.flatnonzero(~is_test))
     test_idx = rng.permutation(np.flatnonzero(is_test))
-    result = []
+    result: list[np.ndarray] = []
     for array in arrays:
         result.extend((array[train_idx], array[test_idx]))
     return tuple(result)

@@ -19,8 +19,15 @@ two on whole models. The reference twins are also importable by their old names
 caller (the ops validate every argument), and return arrays of the input dtype.
 """
 
+from __future__ import annotations
+
+import contextlib
 import importlib
 import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
 
 from . import reference
 from .windows import output_size
@@ -82,30 +89,29 @@ class use:
     ``with use("reference"): ...`` for one block (the previous backend comes back after it,
     even when the block raises)."""
 
-    def __init__(self, backend):
+    def __init__(self, backend: str) -> None:
         global _active
         self.backend = _backend_name(backend, "backend")
         self.previous = _active
         _module(self.backend)
         _active = self.backend
 
-    def __enter__(self):
+    def __enter__(self) -> use:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:  # None: an exception in the block propagates
         global _active
         _active = self.previous
-        return False
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"use({self.backend!r})"
 
 
-def _on_active_backend(name):
+def _on_active_backend(name: str) -> Callable[..., np.ndarray]:
     """The kernel `name`, run on whichever backend is active at call time."""
     spec = getattr(reference, name)
 
-    def kernel(*args, **kwargs):
+    def kernel(*args: Any, **kwargs: Any) -> np.ndarray:
         return getattr(_module(_active), name)(*args, **kwargs)
 
     kernel.__name__ = kernel.__qualname__ = name
@@ -144,6 +150,6 @@ relu_forward_reference = reference.relu_forward
 relu_backward_reference = reference.relu_backward
 
 
-def one_blas_thread():
+def one_blas_thread() -> contextlib.AbstractContextManager[Any]:
     """The fast backend's context manager that keeps BLAS single-threaded (fast/threads.py)."""
     return _module("fast").one_blas_thread()

@@ -15,8 +15,11 @@ x_pad is x with ph zero rows above/below and pw zero columns left/right, and
     OH = (H + 2·ph − KH) // sh + 1,      OW = (W + 2·pw − KW) // sw + 1.
 """
 
+from __future__ import annotations
+
 import numpy as np
 
+from ..typing import DTypeLike
 from .windows import adaptive_bins, output_hw, pair, pooled_hw
 
 __all__ = [
@@ -29,7 +32,7 @@ __all__ = [
 ]
 
 
-def offset_view(x_pad, p, q, oh, ow, stride):
+def offset_view(x_pad: np.ndarray, p: int, q: int, oh: int, ow: int, stride: tuple[int, int]) -> np.ndarray:
     """x_pad[..., i·sh + p, j·sw + q] for all i < OH, j < OW, as a strided view (..., OH, OW).
 
     A convolution or a pooling window is a sum (or max) over its KH·KW offsets (p, q); for one
@@ -39,14 +42,14 @@ def offset_view(x_pad, p, q, oh, ow, stride):
     return x_pad[..., p:p + sh * (oh - 1) + 1:sh, q:q + sw * (ow - 1) + 1:sw]
 
 
-def _pad(x, padding, value=0.0):
+def _pad(x: np.ndarray, padding: tuple[int, int], value: float = 0.0) -> np.ndarray:
     ph, pw = padding
     return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
 
 
 # ---- dense layer ------------------------------------------------------------------------------
 
-def linear_forward(x, weight, bias=None):
+def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
     """y = x Wᵀ + b  (x (N, in) or (*, in), W (out, in), b (out,) or None)."""
     y = x @ weight.T
     if bias is not None:
@@ -54,12 +57,12 @@ def linear_forward(x, weight, bias=None):
     return y
 
 
-def linear_backward_input(grad_y, weight):
+def linear_backward_input(grad_y: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """∂L/∂x = G W."""
     return grad_y @ weight
 
 
-def linear_backward_weight(grad_y, x):
+def linear_backward_weight(grad_y: np.ndarray, x: np.ndarray) -> np.ndarray:
     """∂L/∂W = Gᵀ x, summed over every leading axis of x."""
     return grad_y.reshape(-1, grad_y.shape[-1]).T @ x.reshape(-1, x.shape[-1])
 
@@ -71,19 +74,21 @@ def linear_backward_weight(grad_y, x):
 # (w has shape (O, C/G, KH, KW)) and filter o only sees the channels of its own group; the arrays
 # are viewed as (N, G, C/G, H, W) and (G, O/G, C/G, KH, KW) so one einsum covers every group.
 
-def _grouped(a, groups):
+def _grouped(a: np.ndarray, groups: int) -> np.ndarray:
     """(N, C, H, W) viewed as (N, G, C/G, H, W)."""
     n, c, h, w = a.shape
     return a.reshape(n, groups, c // groups, h, w)
 
 
-def _grouped_weight(w, groups):
+def _grouped_weight(w: np.ndarray, groups: int) -> np.ndarray:
     """(O, C/G, KH, KW) viewed as (G, O/G, C/G, KH, KW)."""
     o = w.shape[0]
     return w.reshape(groups, o // groups, *w.shape[1:])
 
 
-def conv2d_forward(x, w, stride, padding, bias=None, dilation=(1, 1), groups=1):
+def conv2d_forward(x: np.ndarray, w: np.ndarray, stride: tuple[int, int], padding: tuple[int, int],
+                   bias: np.ndarray | None = None, dilation: tuple[int, int] = (1, 1),
+                   groups: int = 1) -> np.ndarray:
     """y[n,o,i,j] = b[o] + Σ_{c ∈ group(o), p, q} w[o,c,p,q]·x_pad[n,c,i·sh + dh·p, j·sw + dw·q]:
     one loop over the KH·KW kernel offsets, an einsum over the channels of each group."""
     stride, padding, dilation = pair(stride), pair(padding), pair(dilation)
@@ -102,7 +107,9 @@ def conv2d_forward(x, w, stride, padding, bias=None, dilation=(1, 1), groups=1):
     return y
 
 
-def conv2d_backward_input(grad_y, w, x_shape, stride, padding, dilation=(1, 1), groups=1):
+def conv2d_backward_input(grad_y: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], stride: tuple[int, int],
+                          padding: tuple[int, int], dilation: tuple[int, int] = (1, 1),
+                          groups: int = 1) -> np.ndarray:
     """∂L/∂x: every output gradient flows back to the inputs its window touched,
     grad_x_pad[n,c,i·sh + dh·p, j·sw + dw·q] += Σ_{o ∈ group(c)} w[o,c,p,q]·grad_y[n,o,i,j];
     padding is then dropped. Rows/columns beyond the last window (when the padded input is not
@@ -123,7 +130,9 @@ def conv2d_backward_input(grad_y, w, x_shape, stride, padding, dilation=(1, 1), 
     return np.ascontiguousarray(grad_x_pad[:, :, ph:ph + h, pw:pw + wd])
 
 
-def conv2d_backward_weight(grad_y, x, w_shape, stride, padding, dilation=(1, 1), groups=1):
+def conv2d_backward_weight(grad_y: np.ndarray, x: np.ndarray, w_shape: tuple[int, ...], stride: tuple[int, int],
+                           padding: tuple[int, int], dilation: tuple[int, int] = (1, 1),
+                           groups: int = 1) -> np.ndarray:
     """∂L/∂w[o,c,p,q] = Σ_{n,i,j} grad_y[n,o,i,j]·x_pad[n, c + C/G·group(o), i·sh + dh·p, j·sw + dw·q]."""
     stride, padding, dilation = pair(stride), pair(padding), pair(dilation)
     oh, ow = grad_y.shape[2:]
@@ -143,7 +152,8 @@ def conv2d_backward_weight(grad_y, x, w_shape, stride, padding, dilation=(1, 1),
 # The window of output (i, j) is W(i, j) = {(i·sh − ph + p, j·sw − pw + q) : p < KH, q < KW},
 # with ph ≤ KH/2 and pw ≤ KW/2 (PyTorch's rule: every window holds at least one real element).
 
-def max_pool2d_forward(x, kernel, stride, padding, ceil_mode=False):
+def max_pool2d_forward(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
+                       ceil_mode: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """y[n,c,i,j] = max_{(h,v) ∈ W(i,j)} x_pad[n,c,h,v], padding counting as −∞ (with
     ``ceil_mode``, so does the part of a last window that hangs over the padded input).
 
@@ -175,7 +185,7 @@ def max_pool2d_forward(x, kernel, stride, padding, ceil_mode=False):
     return best, argmax
 
 
-def max_pool2d_backward(grad_y, argmax, x_shape):
+def max_pool2d_backward(grad_y: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...]) -> np.ndarray:
     """The gradient goes to the argmax only: grad_x[n, c, argmax[n,c,i,j]] += grad_y[n,c,i,j]
     (overlapping windows that chose the same element accumulate)."""
     n, c, h, w = x_shape
@@ -186,7 +196,8 @@ def max_pool2d_backward(grad_y, argmax, x_shape):
     return grad_x.reshape(x_shape)
 
 
-def avg_pool2d_forward(x, kernel, stride, padding):
+def avg_pool2d_forward(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+                       padding: tuple[int, int]) -> np.ndarray:
     """y[n,c,i,j] = (1 / (KH·KW)) Σ_{(h,v) ∈ W(i,j)} x_pad[n,c,h,v]: padding counts as zeros
     and the divisor is always KH·KW (PyTorch's default, count_include_pad=True)."""
     kernel, stride, padding = pair(kernel), pair(stride), pair(padding)
@@ -200,7 +211,8 @@ def avg_pool2d_forward(x, kernel, stride, padding):
     return total / x.dtype.type(kh * kw)
 
 
-def avg_pool2d_backward(grad_y, x_shape, kernel, stride, padding):
+def avg_pool2d_backward(grad_y: np.ndarray, x_shape: tuple[int, ...], kernel: tuple[int, int],
+                        stride: tuple[int, int], padding: tuple[int, int]) -> np.ndarray:
     """grad_x[n,c,h,v] = Σ_{(i,j): (h,v) ∈ W(i,j)} grad_y[n,c,i,j] / (KH·KW)."""
     kernel, stride, padding = pair(kernel), pair(stride), pair(padding)
     kh, kw = kernel
@@ -215,7 +227,7 @@ def avg_pool2d_backward(grad_y, x_shape, kernel, stride, padding):
     return np.ascontiguousarray(grad_pad[:, :, ph:ph + h, pw:pw + w])
 
 
-def adaptive_avg_pool2d_forward(x, output_size):
+def adaptive_avg_pool2d_forward(x: np.ndarray, output_size: tuple[int, int]) -> np.ndarray:
     """y[n,c,i,j] = mean of x[n, c, h0(i):h1(i), w0(j):w1(j)] over PyTorch's bins
     (``windows.adaptive_bins``): output size (OH, OW) from any input size."""
     (oh, ow), (h, w) = output_size, x.shape[2:]
@@ -226,7 +238,7 @@ def adaptive_avg_pool2d_forward(x, output_size):
     return y
 
 
-def adaptive_avg_pool2d_backward(grad_y, x_shape):
+def adaptive_avg_pool2d_backward(grad_y: np.ndarray, x_shape: tuple[int, ...]) -> np.ndarray:
     """Each grad_y[n,c,i,j] is shared equally by the elements of its bin (bins that overlap
     both pass their share to the elements they have in common)."""
     (oh, ow), (h, w) = grad_y.shape[2:], x_shape[2:]
@@ -256,7 +268,7 @@ def adaptive_avg_pool2d_backward(grad_y, x_shape):
 # Downsampling looks at 2 taps per axis too, as PyTorch does. The backward pass is the adjoint:
 # each grad_y[n,c,i,j] is spread onto the same four inputs with the same four weights.
 
-def source_indices(in_len, out_len):
+def source_indices(in_len: int, out_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per output index d: (i0, i1, λ) as above; int64, int64 and float64 arrays of length out_len."""
     scale = in_len / out_len
     src = (np.arange(out_len, dtype=np.float64) + 0.5) * scale - 0.5
@@ -266,7 +278,7 @@ def source_indices(in_len, out_len):
     return i0, i1, src - i0
 
 
-def bilinear_axes(in_size, out_size, dtype):
+def bilinear_axes(in_size: tuple[int, int], out_size: tuple[int, int], dtype: DTypeLike) -> tuple[np.ndarray, ...]:
     """(r0, r1, 1−α, α, c0, c1, 1−β, β) for both axes; the weights are cast to the data dtype so
     float32 data is interpolated in float32."""
     r0, r1, alpha = source_indices(in_size[0], out_size[0])
@@ -275,7 +287,7 @@ def bilinear_axes(in_size, out_size, dtype):
             c0, c1, (1.0 - beta).astype(dtype), beta.astype(dtype))
 
 
-def bilinear_resize_forward(x, out_size):
+def bilinear_resize_forward(x: np.ndarray, out_size: tuple[int, int]) -> np.ndarray:
     """Bilinear resize of x (N, C, H, W) to (N, C, OH, OW): first along the width, then the height."""
     out_size = pair(out_size)
     r0, r1, a0, a1, c0, c1, b0, b1 = bilinear_axes(x.shape[2:], out_size, x.dtype)
@@ -283,30 +295,31 @@ def bilinear_resize_forward(x, out_size):
     return a0[:, None] * along_w[:, :, r0, :] + a1[:, None] * along_w[:, :, r1, :]
 
 
-def bilinear_resize_backward(grad_y, in_size):
+def bilinear_resize_backward(grad_y: np.ndarray, in_size: tuple[int, int]) -> np.ndarray:
     """The adjoint of bilinear_resize_forward: grad_x (N, C, *in_size)."""
     in_size = pair(in_size)
     n, c, oh, ow = grad_y.shape
     r0, r1, a0, a1, c0, c1, b0, b1 = bilinear_axes(in_size, (oh, ow), grad_y.dtype)
     # Transpose of "combine rows": scatter each output row onto its two source rows
-    # (np.add.at accumulates when several outputs share a source row).
+    # (np.add.at accumulates when several outputs share a source row). The `type: ignore`s:
+    # NumPy's type stubs do not accept slices in ufunc.at's index, which NumPy itself does.
     along_w = np.zeros((n, c, in_size[0], ow), dtype=grad_y.dtype)
-    np.add.at(along_w, (slice(None), slice(None), r0), a0[:, None] * grad_y)
-    np.add.at(along_w, (slice(None), slice(None), r1), a1[:, None] * grad_y)
+    np.add.at(along_w, (slice(None), slice(None), r0), a0[:, None] * grad_y)  # type: ignore[arg-type]
+    np.add.at(along_w, (slice(None), slice(None), r1), a1[:, None] * grad_y)  # type: ignore[arg-type]
     # Transpose of "combine columns".
     grad_x = np.zeros((n, c, in_size[0], in_size[1]), dtype=grad_y.dtype)
-    np.add.at(grad_x, (slice(None), slice(None), slice(None), c0), b0 * along_w)
-    np.add.at(grad_x, (slice(None), slice(None), slice(None), c1), b1 * along_w)
+    np.add.at(grad_x, (slice(None), slice(None), slice(None), c0), b0 * along_w)  # type: ignore[arg-type]
+    np.add.at(grad_x, (slice(None), slice(None), slice(None), c1), b1 * along_w)  # type: ignore[arg-type]
     return grad_x
 
 
 # ---- ReLU -------------------------------------------------------------------------------------
 
-def relu_forward(z):
+def relu_forward(z: np.ndarray) -> np.ndarray:
     """y = max(z, 0)  (a NaN stays NaN, as np.maximum)."""
     return np.maximum(z, 0)
 
 
-def relu_backward(grad_y, z):
+def relu_backward(grad_y: np.ndarray, z: np.ndarray) -> np.ndarray:
     """∂L/∂z = grad_y · [z > 0]  (0 at z = 0 and where z is NaN, as PyTorch)."""
     return np.where(z > 0, grad_y, 0).astype(np.result_type(grad_y, z), copy=False)

@@ -14,6 +14,8 @@ import numpy as np
 
 from .. import functional as F
 from .. import nn
+from ..tensor import Tensor
+from ..typing import DTypeLike
 
 __all__ = ["AlexNet", "alexnet"]
 
@@ -22,7 +24,7 @@ class AlexNet(nn.Module):
     """Input (N, 3, H, W), H, W ≥ 63 (224 as trained); the adaptive pool maps whatever the
     features give to the 6×6 the classifier expects."""
 
-    def __init__(self, num_classes=1000, dropout=0.5):
+    def __init__(self, num_classes: int = 1000, dropout: float = 0.5) -> None:
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(3, 64, 11, stride=4, padding=2), nn.ReLU(), nn.MaxPool2d(3, stride=2),
@@ -38,10 +40,10 @@ class AlexNet(nn.Module):
             nn.Linear(4096, num_classes),
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.classifier(F.flatten(self.avgpool(self.features(x)), 1))
 
 
-def alexnet(num_classes=1000, dtype=np.float64):
+def alexnet(num_classes: int = 1000, dtype: DTypeLike = np.float64) -> AlexNet:
     """AlexNet ("one weird trick" variant); 61,100,840 parameters with 1000 classes."""
     return AlexNet(num_classes).to(dtype)

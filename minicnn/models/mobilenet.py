@@ -13,10 +13,14 @@ the residual x + … only where stride is 1 and the width is unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .. import functional as F
 from .. import nn
+from ..tensor import Tensor
+from ..typing import DTypeLike
 
 __all__ = ["Conv2dNormActivation", "InvertedResidual", "MobileNetV2", "mobilenet_v2"]
 
@@ -25,7 +29,8 @@ class Conv2dNormActivation(nn.Sequential):
     """conv (no bias: the BN's shift replaces it; 'same' padding) → BatchNorm → activation,
     as torchvision.ops.Conv2dNormActivation, so the parameters are `0.weight`, `1.weight`, …"""
 
-    def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, groups=1, activation_layer=nn.ReLU):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1,
+                 groups: int = 1, activation_layer: Callable[[], nn.Module] = nn.ReLU) -> None:
         super().__init__(
             nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=(kernel_size - 1) // 2,
                       groups=groups, bias=False),
@@ -38,11 +43,11 @@ class InvertedResidual(nn.Module):
     """Expand `inp` channels by `expand_ratio` (the 1×1 expansion is left out when it is 1),
     depthwise 3×3 conv with `stride`, linear 1×1 projection to `oup` channels."""
 
-    def __init__(self, inp, oup, stride, expand_ratio):
+    def __init__(self, inp: int, oup: int, stride: int, expand_ratio: int) -> None:
         super().__init__()
         hidden_dim = int(round(inp * expand_ratio))
         self.use_res_connect = stride == 1 and inp == oup
-        layers = []
+        layers: list[nn.Module] = []
         if expand_ratio != 1:
             layers.append(Conv2dNormActivation(inp, hidden_dim, 1, activation_layer=nn.ReLU6))
         layers += [
@@ -52,7 +57,7 @@ class InvertedResidual(nn.Module):
         ]
         self.conv = nn.Sequential(*layers)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return x + self.conv(x) if self.use_res_connect else self.conv(x)
 
 
@@ -66,9 +71,9 @@ class MobileNetV2(nn.Module):
         (1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1),
     ]
 
-    def __init__(self, num_classes=1000, dropout=0.2):
+    def __init__(self, num_classes: int = 1000, dropout: float = 0.2) -> None:
         super().__init__()
-        features = [Conv2dNormActivation(3, 32, stride=2, activation_layer=nn.ReLU6)]
+        features: list[nn.Module] = [Conv2dNormActivation(3, 32, stride=2, activation_layer=nn.ReLU6)]
         in_channels = 32
         for t, c, n, s in self.SETTINGS:
             for i in range(n):
@@ -78,11 +83,11 @@ class MobileNetV2(nn.Module):
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(1280, num_classes))
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = F.adaptive_avg_pool2d(self.features(x), (1, 1))
         return self.classifier(F.flatten(x, 1))
 
 
-def mobilenet_v2(num_classes=1000, dtype=np.float64):
+def mobilenet_v2(num_classes: int = 1000, dtype: DTypeLike = np.float64) -> MobileNetV2:
     """MobileNetV2 (width 1.0); 3,504,872 parameters with 1000 classes."""
     return MobileNetV2(num_classes).to(dtype)

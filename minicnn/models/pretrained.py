@@ -7,11 +7,17 @@ Bundled weights live in `minicnn/weights/<dataset>_<arch>.npz`, written by
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..io import load
-from ..nn import StateDictError
+from ..nn import Module, StateDictError
+from ..typing import DTypeLike, PathLike
+
+if TYPE_CHECKING:  # minicnn.data imports this module
+    from ..data import Dataset
 from .small import LeNet, ResNetSmall, VGGSmall
 
 __all__ = ["ARCHITECTURES", "BUNDLED", "WeightsFileError", "build", "load_pretrained", "weights_path"]
@@ -26,14 +32,14 @@ BUNDLED = {
 }
 
 
-def build(arch, input_shape, num_classes, **kwargs):
+def build(arch: str, input_shape: Sequence[int], num_classes: int, **kwargs: Any) -> Module:
     """An untrained model of architecture `arch` ("lenet", "vgg" or "resnet")."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"arch: expected one of {', '.join(ARCHITECTURES)}, got {arch!r}")
     return ARCHITECTURES[arch](tuple(input_shape), num_classes, **kwargs)
 
 
-def weights_path(dataset, arch=None):
+def weights_path(dataset: str, arch: str | None = None) -> str:
     """Path of the bundled weights file for `dataset` (and its bundled architecture)."""
     if dataset not in BUNDLED:
         raise ValueError(f"dataset: expected one of {', '.join(BUNDLED)}, got {dataset!r}")
@@ -45,7 +51,8 @@ class WeightsFileError(OSError):
     """A weights file that is missing or cannot be read (the message names the file)."""
 
 
-def load_pretrained(dataset, path=None, dtype=np.float64, arch=None):
+def load_pretrained(dataset: str, path: PathLike | None = None, dtype: DTypeLike = np.float64,
+                    arch: str | None = None) -> tuple[Module, Dataset]:
     """A model trained on `dataset`, in eval mode: (model, Dataset it was trained on).
 
     path  -- weights (.npz) to load instead of the bundled ones

@@ -11,15 +11,19 @@ shortcut gives the gradient a path around every block, which is what lets 50+ la
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from .. import functional as F
 from .. import nn
+from ..tensor import Tensor
+from ..typing import DTypeLike
 
 __all__ = ["BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50"]
 
 
-def _projection(in_channels, out_channels, stride):
+def _projection(in_channels: int, out_channels: int, stride: int) -> nn.Sequential | None:
     """The shortcut where the block changes the shape: 1×1 conv (strided like the block) + BN;
     None (the identity) where it does not."""
     if stride == 1 and in_channels == out_channels:
@@ -41,7 +45,7 @@ class BasicBlock(nn.Module):
 
     expansion = 1  # output channels = planes · expansion
 
-    def __init__(self, inplanes, planes, stride=1, downsample=None):
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(inplanes, planes, 3, stride=stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -50,7 +54,7 @@ class BasicBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(planes)
         self.downsample = _projection(inplanes, planes, stride) if downsample is None else downsample
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         identity = x if self.downsample is None else self.downsample(x)
@@ -66,7 +70,7 @@ class Bottleneck(nn.Module):
 
     expansion = 4
 
-    def __init__(self, inplanes, planes, stride=1, downsample=None):
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
         super().__init__()
         out_channels = planes * self.expansion
         self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
@@ -78,7 +82,7 @@ class Bottleneck(nn.Module):
         self.relu = nn.ReLU()
         self.downsample = _projection(inplanes, out_channels, stride) if downsample is None else downsample
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
@@ -93,7 +97,8 @@ class ResNet(nn.Module):
     the net downsamples 32-fold, and the average pooling accepts any final size.
     """
 
-    def __init__(self, block, layers, num_classes=1000):
+    def __init__(self, block: type[BasicBlock] | type[Bottleneck], layers: Sequence[int],
+                 num_classes: int = 1000) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
@@ -107,28 +112,29 @@ class ResNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(512 * block.expansion, num_classes)
 
-    def _make_layer(self, block, planes, blocks, stride=1):
+    def _make_layer(self, block: type[BasicBlock] | type[Bottleneck], planes: int, blocks: int,
+                    stride: int = 1) -> nn.Sequential:
         stage = [block(self.inplanes, planes, stride)]
         self.inplanes = planes * block.expansion
         stage += [block(self.inplanes, planes) for _ in range(1, blocks)]
         return nn.Sequential(*stage)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(F.flatten(self.avgpool(x), 1))
 
 
-def resnet18(num_classes=1000, dtype=np.float64):
+def resnet18(num_classes: int = 1000, dtype: DTypeLike = np.float64) -> ResNet:
     """ResNet-18: BasicBlocks [2, 2, 2, 2]; 11,689,512 parameters with 1000 classes."""
     return ResNet(BasicBlock, [2, 2, 2, 2], num_classes).to(dtype)
 
 
-def resnet34(num_classes=1000, dtype=np.float64):
+def resnet34(num_classes: int = 1000, dtype: DTypeLike = np.float64) -> ResNet:
     """ResNet-34: BasicBlocks [3, 4, 6, 3]; 21,797,672 parameters with 1000 classes."""
     return ResNet(BasicBlock, [3, 4, 6, 3], num_classes).to(dtype)
 
 
-def resnet50(num_classes=1000, dtype=np.float64):
+def resnet50(num_classes: int = 1000, dtype: DTypeLike = np.float64) -> ResNet:
     """ResNet-50: Bottlenecks [3, 4, 6, 3]; 25,557,032 parameters with 1000 classes."""
     return ResNet(Bottleneck, [3, 4, 6, 3], num_classes).to(dtype)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from .. import nn
+from ..tensor import Tensor
 from .resnet import BasicBlock
 
 __all__ = ["LeNet", "VGGSmall", "ResNetSmall"]
@@ -20,7 +21,7 @@ class LeNet(nn.Module):
     """LeNet-5 style (LeCun et al. 1998, with ReLU and max pooling):
     conv 6@5×5 (pad 2) → ReLU → max-pool 2 → conv 16@5×5 → ReLU → max-pool 2 → 120 → 84 → classes."""
 
-    def __init__(self, input_shape=(1, 28, 28), num_classes=10):
+    def __init__(self, input_shape: tuple[int, int, int] = (1, 28, 28), num_classes: int = 10) -> None:
         super().__init__()
         c, h, w = input_shape
         self.features = nn.Sequential(
@@ -34,7 +35,7 @@ class LeNet(nn.Module):
             nn.Flatten(), nn.Linear(16 * fh * fw, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, num_classes),
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.classifier(self.features(x))
 
 
@@ -42,7 +43,8 @@ class VGGSmall(nn.Module):
     """VGG style (Simonyan & Zisserman 2015), two blocks of two 3×3 convs:
     [conv c₁, ReLU, conv c₁, ReLU, max-pool 2] → [conv c₂, ReLU, conv c₂, ReLU, max-pool 2] → hidden → classes."""
 
-    def __init__(self, input_shape=(3, 32, 32), num_classes=10, channels=(16, 32), hidden=64):
+    def __init__(self, input_shape: tuple[int, int, int] = (3, 32, 32), num_classes: int = 10,
+                 channels: tuple[int, int] = (16, 32), hidden: int = 64) -> None:
         super().__init__()
         c, h, w = input_shape
         c1, c2 = channels
@@ -56,7 +58,7 @@ class VGGSmall(nn.Module):
             nn.Flatten(), nn.Linear(c2 * (h // 4) * (w // 4), hidden), nn.ReLU(), nn.Linear(hidden, num_classes),
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.classifier(self.features(x))
 
 
@@ -64,7 +66,8 @@ class ResNetSmall(nn.Module):
     """A small ResNet: stem conv 3×3 → BN → ReLU, two of ResNet-18's BasicBlocks at widths
     (w, 2w) (the second strided), global average pooling, linear classifier."""
 
-    def __init__(self, input_shape=(3, 32, 32), num_classes=10, width=16):
+    def __init__(self, input_shape: tuple[int, int, int] = (3, 32, 32), num_classes: int = 10,
+                 width: int = 16) -> None:
         super().__init__()
         c = input_shape[0]
         self.conv1 = nn.Conv2d(c, width, 3, padding=1, bias=False)
@@ -73,7 +76,7 @@ class ResNetSmall(nn.Module):
         self.layer2 = BasicBlock(width, 2 * width, stride=2)
         self.fc = nn.Linear(2 * width, num_classes)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         h = F.relu(self.bn1(self.conv1(x)))
         h = self.layer2(self.layer1(h))
         return self.fc(F.flatten(F.adaptive_avg_pool2d(h, 1), 1))

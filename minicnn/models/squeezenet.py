@@ -16,6 +16,8 @@ import numpy as np
 
 from .. import functional as F
 from .. import nn
+from ..tensor import Tensor
+from ..typing import DTypeLike
 
 __all__ = ["Fire", "SqueezeNet", "squeezenet1_1"]
 
@@ -23,7 +25,7 @@ __all__ = ["Fire", "SqueezeNet", "squeezenet1_1"]
 class Fire(nn.Module):
     """Squeeze to `squeeze_planes` channels, expand to expand1x1_planes + expand3x3_planes."""
 
-    def __init__(self, inplanes, squeeze_planes, expand1x1_planes, expand3x3_planes):
+    def __init__(self, inplanes: int, squeeze_planes: int, expand1x1_planes: int, expand3x3_planes: int) -> None:
         super().__init__()
         self.squeeze = nn.Conv2d(inplanes, squeeze_planes, 1)
         self.squeeze_activation = nn.ReLU()
@@ -32,7 +34,7 @@ class Fire(nn.Module):
         self.expand3x3 = nn.Conv2d(squeeze_planes, expand3x3_planes, 3, padding=1)
         self.expand3x3_activation = nn.ReLU()
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         s = self.squeeze_activation(self.squeeze(x))
         return F.concatenate(
             [self.expand1x1_activation(self.expand1x1(s)), self.expand3x3_activation(self.expand3x3(s))], axis=1,
@@ -45,7 +47,7 @@ class SqueezeNet(nn.Module):
     net was trained); classifier Dropout → conv 1×1 to classes → ReLU → global average pool.
     Input (N, 3, H, W), H, W ≥ 17 (224 as trained)."""
 
-    def __init__(self, num_classes=1000, dropout=0.5):
+    def __init__(self, num_classes: int = 1000, dropout: float = 0.5) -> None:
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(3, 64, 3, stride=2), nn.ReLU(), nn.MaxPool2d(3, stride=2, ceil_mode=True),
@@ -57,10 +59,10 @@ class SqueezeNet(nn.Module):
             nn.Dropout(dropout), nn.Conv2d(512, num_classes, 1), nn.ReLU(), nn.AdaptiveAvgPool2d((1, 1)),
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.flatten(self.classifier(self.features(x)), 1)
 
 
-def squeezenet1_1(num_classes=1000, dtype=np.float64):
+def squeezenet1_1(num_classes: int = 1000, dtype: DTypeLike = np.float64) -> SqueezeNet:
     """SqueezeNet 1.1; 1,235,496 parameters with 1000 classes."""
     return SqueezeNet(num_classes).to(dtype)

@@ -11,33 +11,39 @@ and the five pooled stages are followed by three fully connected layers (4096, 4
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from .. import functional as F
 from .. import nn
+from ..tensor import Tensor
+from ..typing import DTypeLike
 
 __all__ = ["VGG", "CONFIGS", "make_layers", "vgg11", "vgg16", "vgg16_bn"]
 
 # The paper's Table 1: an int is a 3×3 conv with that many output channels, "M" a 2×2 max-pool.
-CONFIGS = {
+CONFIGS: dict[str, list[int | str]] = {
     "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],                       # VGG-11
     "D": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],  # VGG-16
 }
 
 
-def make_layers(config, batch_norm=False):
+def make_layers(config: Sequence[int | str], batch_norm: bool = False) -> nn.Sequential:
     """The `features` Sequential of a configuration, flat (conv, [BN,] ReLU, …, max-pool), so
     its parameters are numbered like torchvision's (features.0.weight, features.3.weight, …)."""
-    layers, in_channels = [], 3
+    layers: list[nn.Module] = []
+    in_channels = 3
     for v in config:
         if v == "M":
             layers.append(nn.MaxPool2d(2, stride=2))
             continue
-        layers.append(nn.Conv2d(in_channels, v, 3, padding=1))
+        out_channels = int(v)
+        layers.append(nn.Conv2d(in_channels, out_channels, 3, padding=1))
         if batch_norm:
-            layers.append(nn.BatchNorm2d(v))
+            layers.append(nn.BatchNorm2d(out_channels))
         layers.append(nn.ReLU())
-        in_channels = v
+        in_channels = out_channels
     return nn.Sequential(*layers)
 
 
@@ -46,7 +52,7 @@ class VGG(nn.Module):
     → flatten → Linear(512·7·7, 4096) → ReLU → Dropout → Linear(4096, 4096) → ReLU → Dropout →
     Linear(4096, classes)."""
 
-    def __init__(self, features, num_classes=1000, dropout=0.5):
+    def __init__(self, features: nn.Module, num_classes: int = 1000, dropout: float = 0.5) -> None:
         super().__init__()
         self.features = features
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
@@ -56,20 +62,20 @@ class VGG(nn.Module):
             nn.Linear(4096, num_classes),
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.classifier(F.flatten(self.avgpool(self.features(x)), 1))
 
 
-def vgg11(num_classes=1000, dtype=np.float64):
+def vgg11(num_classes: int = 1000, dtype: DTypeLike = np.float64) -> VGG:
     """VGG-11 (configuration A); 132,863,336 parameters with 1000 classes."""
     return VGG(make_layers(CONFIGS["A"]), num_classes).to(dtype)
 
 
-def vgg16(num_classes=1000, dtype=np.float64):
+def vgg16(num_classes: int = 1000, dtype: DTypeLike = np.float64) -> VGG:
     """VGG-16 (configuration D); 138,357,544 parameters with 1000 classes."""
     return VGG(make_layers(CONFIGS["D"]), num_classes).to(dtype)
 
 
-def vgg16_bn(num_classes=1000, dtype=np.float64):
+def vgg16_bn(num_classes: int = 1000, dtype: DTypeLike = np.float64) -> VGG:
     """VGG-16 with a BatchNorm after every conv; 138,365,992 parameters with 1000 classes."""
     return VGG(make_layers(CONFIGS["D"], batch_norm=True), num_classes).to(dtype)

@@ -29,6 +29,7 @@ from .layers import (
     Softmax,
     Tanh,
 )
+from .losses import CrossEntropyLoss, MSELoss
 from .module import IncompatibleKeys, Module, Parameter, RemovableHandle, StateDictError
 
 __all__ = [
@@ -36,5 +37,6 @@ __all__ = [
     "Sequential",
     "Identity", "Lambda", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten",
     "ReLU", "ReLU6", "Hardtanh", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout", "BatchNorm1d", "BatchNorm2d",
+    "CrossEntropyLoss", "MSELoss",
     "init",
 ]

@@ -18,16 +18,21 @@ The default initialisation of Linear and Conv2d is PyTorch's:
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 
 import numpy as np
 
 from ..tensor import Tensor
+from ..typing import Seed
 
 __all__ = [
     "manual_seed", "get_rng", "calculate_gain", "calculate_fan_in_and_fan_out",
     "uniform_", "normal_", "constant_", "zeros_", "ones_",
     "kaiming_uniform_", "kaiming_normal_", "xavier_uniform_", "xavier_normal_",
 ]
+
+# What the functions fill in place and return: a Tensor (a layer's Parameter) or an ndarray.
+Initialised = TypeVar("Initialised", Tensor, np.ndarray)
 
 # One generator for the whole engine (minicnn/random.py), so that `manual_seed` also seeds dropout.
 from ..random import get_rng, manual_seed  # noqa: E402
@@ -46,7 +51,7 @@ def _fill(tensor, values):
     return tensor
 
 
-def calculate_gain(nonlinearity: str, param=None) -> float:
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended std gain for a nonlinearity (PyTorch's table)."""
     linear = ("linear", "conv1d", "conv2d", "conv3d", "sigmoid", "identity")
     if nonlinearity in linear:
@@ -63,7 +68,7 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
-def calculate_fan_in_and_fan_out(tensor):
+def calculate_fan_in_and_fan_out(tensor: Initialised) -> tuple[int, int]:
     """fan_in = in_features · receptive field, fan_out = out_features · receptive field,
     for weights laid out (out, in, *kernel) as PyTorch's."""
     shape = _array(tensor).shape
@@ -82,29 +87,30 @@ def _fan(tensor, mode):
     raise ValueError(f"init: mode must be 'fan_in' or 'fan_out', got {mode!r}")
 
 
-def uniform_(tensor, a: float = 0.0, b: float = 1.0, rng=None):
+def uniform_(tensor: Initialised, a: float = 0.0, b: float = 1.0, rng: Seed = None) -> Initialised:
     """Fill with U(a, b)."""
     return _fill(tensor, get_rng(rng).uniform(a, b, size=_array(tensor).shape))
 
 
-def normal_(tensor, mean: float = 0.0, std: float = 1.0, rng=None):
+def normal_(tensor: Initialised, mean: float = 0.0, std: float = 1.0, rng: Seed = None) -> Initialised:
     """Fill with N(mean, std²)."""
     return _fill(tensor, get_rng(rng).normal(mean, std, size=_array(tensor).shape))
 
 
-def constant_(tensor, value: float):
+def constant_(tensor: Initialised, value: float) -> Initialised:
     return _fill(tensor, value)
 
 
-def zeros_(tensor):
+def zeros_(tensor: Initialised) -> Initialised:
     return _fill(tensor, 0)
 
 
-def ones_(tensor):
+def ones_(tensor: Initialised) -> Initialised:
     return _fill(tensor, 1)
 
 
-def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", rng=None):
+def kaiming_uniform_(tensor: Initialised, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                     rng: Seed = None) -> Initialised:
     """He et al. (2015): U(−bound, bound) with bound = gain · √(3 / fan), gain = calculate_gain(nonlinearity, a).
 
     With a = √5 (PyTorch's layer default) the bound is 1/√fan_in.
@@ -113,20 +119,21 @@ def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity:
     return uniform_(tensor, -bound, bound, rng)
 
 
-def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", rng=None):
+def kaiming_normal_(tensor: Initialised, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                    rng: Seed = None) -> Initialised:
     """He et al. (2015): N(0, std²) with std = gain / √fan."""
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return normal_(tensor, 0.0, std, rng)
 
 
-def xavier_uniform_(tensor, gain: float = 1.0, rng=None):
+def xavier_uniform_(tensor: Initialised, gain: float = 1.0, rng: Seed = None) -> Initialised:
     """Glorot & Bengio (2010): U(−bound, bound), bound = gain · √(6 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound, rng)
 
 
-def xavier_normal_(tensor, gain: float = 1.0, rng=None):
+def xavier_normal_(tensor: Initialised, gain: float = 1.0, rng: Seed = None) -> Initialised:
     """Glorot & Bengio (2010): N(0, std²), std = gain · √(2 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), rng)

@@ -14,11 +14,18 @@ that tree. Names are dotted paths from the root — `features.0.weight` — exac
 from __future__ import annotations
 
 import itertools
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from ..tensor import Tensor, as_tensor
+from ..typing import DTypeLike, StateDict, TensorLike
+from ..validation import check_not_torch, check_not_torch_module, torch_kind
+
+if TYPE_CHECKING:
+    from typing import Self  # "the same class as the receiver" (Python ≥ 3.11; only mypy reads it)
 
 __all__ = ["Module", "Parameter", "RemovableHandle", "StateDictError", "IncompatibleKeys"]
 
@@ -31,13 +38,13 @@ class Parameter(Tensor):
     for a cast; an ndarray or list is copied.
     """
 
-    def __init__(self, data, requires_grad=True, dtype=None):
+    def __init__(self, data: TensorLike, requires_grad: bool = True, dtype: DTypeLike | None = None) -> None:
         if isinstance(data, Tensor):
             super().__init__(data.data, requires_grad=requires_grad, dtype=dtype, _copy=False)
         else:
             super().__init__(data, requires_grad=requires_grad, dtype=dtype)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
 
@@ -49,23 +56,28 @@ class StateDictError(ValueError, KeyError):
     `unexpected_keys`, `shape_mismatches` ([(key, the model's shape, the state_dict's shape)]).
     """
 
-    def __init__(self, message, missing_keys=(), unexpected_keys=(), shape_mismatches=()):
+    def __init__(self, message: str, missing_keys: Iterable[str] = (), unexpected_keys: Iterable[str] = (),
+                 shape_mismatches: Iterable[tuple] = ()) -> None:
         super().__init__(message)
         self.missing_keys = list(missing_keys)
         self.unexpected_keys = list(unexpected_keys)
         self.shape_mismatches = list(shape_mismatches)
 
-    def __str__(self):  # KeyError would repr() the message (quotes around it)
+    def __str__(self) -> str:  # KeyError would repr() the message (quotes around it)
         return str(self.args[0])
 
     @property
-    def problems(self):
+    def problems(self) -> list[str]:
         """One phrase per kind of problem in the lists, e.g. ["3 missing keys (first: 'fc.weight')",
         ...]: what a report prints one line each (`python -m minicnn.convert --arch` does)."""
         return _mismatch_summary(self.missing_keys, self.unexpected_keys, self.shape_mismatches)
 
 
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class IncompatibleKeys(NamedTuple):
+    """What `load_state_dict` returns (PyTorch's name): the keys it did not find, and did not use."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 class RemovableHandle:
@@ -73,17 +85,17 @@ class RemovableHandle:
 
     _next_id = itertools.count()
 
-    def __init__(self, hooks: dict):
+    def __init__(self, hooks: dict) -> None:
         self._hooks = hooks
         self.id = next(RemovableHandle._next_id)
 
-    def remove(self):
+    def remove(self) -> None:
         self._hooks.pop(self.id, None)
 
-    def __enter__(self):
+    def __enter__(self) -> RemovableHandle:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.remove()
 
 
@@ -95,7 +107,7 @@ class Module:
     forward pre-hooks, `forward`, then the forward hooks.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         # object.__setattr__: our own __setattr__ needs these dicts to exist already.
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
@@ -112,7 +124,7 @@ class Module:
                 f"(call super().__init__() first in {type(self).__name__}.__init__)"
             )
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         if isinstance(value, Parameter):
             self._check_initialised("parameters")
             self._forget(name, self._parameters)
@@ -121,6 +133,8 @@ class Module:
             self._check_initialised("submodules")
             self._forget(name, self._modules)
             self._modules[name] = value
+        elif torch_kind(value) is not None:  # it would be a plain attribute, its weights unregistered
+            check_not_torch_module(value, f"{type(self).__name__}.{name}")
         elif "_parameters" in self.__dict__ and name in self._parameters:
             if value is not None:
                 raise TypeError(
@@ -148,7 +162,7 @@ class Module:
             if registry is not keep:
                 registry.pop(name, None)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         # Only called when normal lookup fails, i.e. for registered names.
         d = self.__dict__
         for registry in ("_parameters", "_buffers", "_modules"):
@@ -156,14 +170,14 @@ class Module:
                 return d[registry][name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         for registry in (self._parameters, self._buffers, self._modules):
             if name in registry:
                 del registry[name]
                 return
         object.__delattr__(self, name)
 
-    def register_parameter(self, name: str, param):
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register `param` (a Parameter, or None for an absent one such as `bias=False`)."""
         self._check_name(name, "parameter")
         if param is not None and not isinstance(param, Parameter):
@@ -171,7 +185,7 @@ class Module:
         self._forget(name, self._parameters)
         self._parameters[name] = param
 
-    def register_buffer(self, name: str, value):
+    def register_buffer(self, name: str, value: TensorLike | None) -> None:
         """Register a non-trained array (e.g. BatchNorm's running statistics); it is saved in
         `state_dict` and cast by `to(dtype)` when it holds floats."""
         self._check_name(name, "buffer")
@@ -182,10 +196,11 @@ class Module:
         self._forget(name, self._buffers)
         self._buffers[name] = value
 
-    def add_module(self, name: str, module):
+    def add_module(self, name: str, module: Module | None) -> None:
         """Register a child module under `name` (what attribute assignment does)."""
         self._check_name(name, "module")
         if module is not None and not isinstance(module, Module):
+            check_not_torch_module(module, f"add_module: {name}")
             raise TypeError(f"add_module: module must be a Module or None, got {type(module).__name__}")
         self._forget(name, self._modules)
         self._modules[name] = module
@@ -196,10 +211,12 @@ class Module:
             raise ValueError(f"{kind} name must be a non-empty string without '.', got {name!r}")
 
     # ---- the forward pass ----------------------------------------------------------------
-    def forward(self, *inputs):  # pragma: no cover - abstract
+    def forward(self, *inputs: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} has no forward() method")
 
-    def __call__(self, *inputs, **kwargs):
+    def __call__(self, *inputs: Any, **kwargs: Any) -> Any:
+        for index, x in enumerate(inputs):  # a torch tensor would otherwise fail deep in NumPy
+            check_not_torch(x, "x" if len(inputs) == 1 else f"input {index}")
         inputs = tuple(self._as_input(x) for x in inputs)
         for hook in list(self._forward_pre_hooks.values()):
             replaced = hook(self, inputs)
@@ -220,7 +237,7 @@ class Module:
         first = next(self.parameters(), None)
         return as_tensor(x, dtype=None if first is None else first.dtype)
 
-    def register_forward_hook(self, hook):
+    def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> RemovableHandle:
         """Call `hook(module, inputs, output)` after every forward; a non-None return value
         replaces the output. Returns a handle whose `.remove()` unregisters the hook."""
         if not callable(hook):
@@ -229,7 +246,7 @@ class Module:
         self._forward_hooks[handle.id] = hook
         return handle
 
-    def register_forward_pre_hook(self, hook):
+    def register_forward_pre_hook(self, hook: Callable[[Module, tuple], Any]) -> RemovableHandle:
         """Call `hook(module, inputs)` before every forward; a non-None return value replaces
         the inputs (a tuple, or a single input). Returns a removable handle."""
         if not callable(hook):
@@ -239,7 +256,7 @@ class Module:
         return handle
 
     # ---- walking the tree ----------------------------------------------------------------
-    def named_modules(self, prefix: str = "", memo=None):
+    def named_modules(self, prefix: str = "", memo: set[int] | None = None) -> Iterator[tuple[str, Module]]:
         """(name, module) for this module (name `prefix`, "" by default) and all descendants,
         depth first, each module once."""
         memo = set() if memo is None else memo
@@ -252,11 +269,11 @@ class Module:
                 continue
             yield from child.named_modules(f"{prefix}.{name}" if prefix else name, memo)
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
             yield module
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         """(name, module) for the direct submodules."""
         seen = set()
         for name, child in self._modules.items():
@@ -264,7 +281,7 @@ class Module:
                 seen.add(id(child))
                 yield name, child
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         for _, child in self.named_children():
             yield child
 
@@ -278,23 +295,23 @@ class Module:
                 seen.add(id(value))
                 yield (f"{module_name}.{name}" if module_name else name), value
 
-    def named_parameters(self, recurse: bool = True):
+    def named_parameters(self, recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, Parameter) pairs, e.g. ('features.0.weight', ...); shared ones once."""
         return self._named_members("_parameters", recurse)
 
-    def parameters(self, recurse: bool = True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, param in self.named_parameters(recurse):
             yield param
 
-    def named_buffers(self, recurse: bool = True):
+    def named_buffers(self, recurse: bool = True) -> Iterator[tuple[str, np.ndarray]]:
         """(dotted name, ndarray) pairs of the registered buffers."""
         return self._named_members("_buffers", recurse)
 
-    def buffers(self, recurse: bool = True):
+    def buffers(self, recurse: bool = True) -> Iterator[np.ndarray]:
         for _, buf in self.named_buffers(recurse):
             yield buf
 
-    def apply(self, fn):
+    def apply(self, fn: Callable[[Module], Any]) -> Self:
         """Call fn(module) on every submodule (children first) and on self; returns self."""
         for child in self.children():
             child.apply(fn)
@@ -302,7 +319,7 @@ class Module:
         return self
 
     # ---- modes, gradients, dtypes --------------------------------------------------------
-    def train(self, mode: bool = True):
+    def train(self, mode: bool = True) -> Self:
         """Set training mode (Dropout drops, BatchNorm uses batch statistics) recursively."""
         if not isinstance(mode, (bool, np.bool_)):
             raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}")
@@ -310,22 +327,22 @@ class Module:
             object.__setattr__(module, "training", bool(mode))
         return self
 
-    def eval(self):
+    def eval(self) -> Self:
         """Evaluation mode: `train(False)`."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad: bool = True):
+    def requires_grad_(self, requires_grad: bool = True) -> Self:
         """Freeze (False) or unfreeze every parameter; returns self."""
         for param in self.parameters():
             param.requires_grad = bool(requires_grad)
         return self
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Forget the gradients of every parameter (`p.grad = None`, PyTorch's default)."""
         for param in self.parameters():
             param.grad = None
 
-    def to(self, dtype):
+    def to(self, dtype: DTypeLike) -> Self:
         """Cast every parameter (and its gradient) and every floating-point buffer to `dtype`
         (float32 or float64), in place; returns self. `to("cpu")` is accepted and does nothing."""
         if isinstance(dtype, str) and dtype == "cpu":
@@ -346,16 +363,16 @@ class Module:
                     module._buffers[name] = buf.astype(dtype, copy=False)
         return self
 
-    def float(self):
+    def float(self) -> Self:
         """`to(np.float32)`."""
         return self.to(np.float32)
 
-    def double(self):
+    def double(self) -> Self:
         """`to(np.float64)`."""
         return self.to(np.float64)
 
     # ---- saving and loading --------------------------------------------------------------
-    def state_dict(self):
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
         """OrderedDict name → ndarray copy of every parameter and buffer, PyTorch's names and
         order (each module's parameters, then its buffers, then its children)."""
         state = OrderedDict()
@@ -369,7 +386,7 @@ class Module:
                     state[prefix + name] = buf.copy()
         return state
 
-    def load_state_dict(self, state_dict, strict: bool = True):
+    def load_state_dict(self, state_dict: StateDict, strict: bool = True) -> IncompatibleKeys:
         """Copy the arrays of `state_dict` into this module's parameters and buffers, in place
         and in their current dtype.
 
@@ -379,6 +396,10 @@ class Module:
         one-line message counts them and names the first of each kind.
         Returns (missing_keys, unexpected_keys).
         """
+        if torch_kind(state_dict) == "torch.nn.Module":
+            raise TypeError("load_state_dict: state_dict: expected a mapping name → array, got a torch.nn.Module "
+                            f"({type(state_dict).__name__}); pass minicnn.interop.from_torch_state_dict("
+                            "torch_model.state_dict())")
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"load_state_dict: expected a mapping name → array, got {type(state_dict).__name__}")
         targets = self._state_targets()
@@ -426,7 +447,7 @@ class Module:
         """The layer's settings inside the parentheses of its repr; subclasses override it."""
         return ""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = []
         extra = self.extra_repr()
         if extra:

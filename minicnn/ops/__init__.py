@@ -23,8 +23,11 @@ from .pooling import (
     AdaptiveAvgPool2d, AvgPool2d, BilinearResize, MaxPool2d,
     adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d,
 )
-from .reductions import Max, Mean, Sum, max, mean, sum
-from .shapes import Concatenate, GetItem, Reshape, Transpose, cat, concatenate, flatten, getitem, reshape, transpose
+from .reductions import Max, MaxResult, Mean, Sum, max, mean, sum
+from .shapes import (
+    Concatenate, GetItem, Reshape, Transpose,
+    cat, concatenate, flatten, getitem, permute, reshape, squeeze, transpose, unsqueeze, view,
+)
 
 __all__ = [
     "Add", "Sub", "Mul", "Div", "Neg", "Pow", "MatMul", "Exp", "Log", "Cast", "unbroadcast",
@@ -36,8 +39,8 @@ __all__ = [
     "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BilinearResize",
     "BatchNorm", "Dropout",
     "add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "cast",
-    "sum", "mean", "max",
-    "reshape", "transpose", "flatten", "concatenate", "cat", "getitem",
+    "sum", "mean", "max", "MaxResult",
+    "reshape", "view", "transpose", "permute", "unsqueeze", "squeeze", "flatten", "concatenate", "cat", "getitem",
     "relu", "hardtanh", "relu6", "sigmoid", "tanh", "softmax", "log_softmax",
     "cross_entropy", "mse_loss",
     "linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "interpolate",

@@ -8,11 +8,18 @@ gradient of that input is the sum over the copies: `unbroadcast` does that sum, 
 Operands of different float dtypes follow PyTorch's promotion (see `autograd.promote_inputs`).
 """
 
+from __future__ import annotations
+
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..autograd import Function
+from ..typing import DTypeLike, TensorLike
+
+if TYPE_CHECKING:  # tensor.py imports the ops
+    from ..tensor import Tensor
 
 __all__ = [
     "unbroadcast",
@@ -37,7 +44,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad
 
 
-def check_broadcastable(op: str, a, b):
+def check_broadcastable(op: str, a: TensorLike, b: TensorLike) -> None:
     """a and b (Tensors, arrays or numbers) must broadcast together."""
     a_shape, b_shape = np.shape(a), np.shape(b)
     try:
@@ -49,16 +56,16 @@ def check_broadcastable(op: str, a, b):
 class Add(Function):
     """y = a + b;  ∂y/∂a = 1, ∂y/∂b = 1."""
 
-    def forward(self, a, b):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.save_for_backward(a.shape, b.shape)
         return a + b
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> tuple:
         a_shape, b_shape = self.saved
         return unbroadcast(g, a_shape), unbroadcast(g, b_shape)
 
 
-def add(a, b):
+def add(a: TensorLike, b: TensorLike) -> Tensor:
     """a + b (broadcasting)."""
     check_broadcastable("add", a, b)
     return Add()(a, b)
@@ -67,16 +74,16 @@ def add(a, b):
 class Sub(Function):
     """y = a − b;  ∂y/∂a = 1, ∂y/∂b = −1."""
 
-    def forward(self, a, b):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.save_for_backward(a.shape, b.shape)
         return a - b
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> tuple:
         a_shape, b_shape = self.saved
         return unbroadcast(g, a_shape), unbroadcast(-g, b_shape)
 
 
-def sub(a, b):
+def sub(a: TensorLike, b: TensorLike) -> Tensor:
     """a − b (broadcasting)."""
     check_broadcastable("sub", a, b)
     return Sub()(a, b)
@@ -85,16 +92,16 @@ def sub(a, b):
 class Mul(Function):
     """y = a · b;  ∂y/∂a = b, ∂y/∂b = a."""
 
-    def forward(self, a, b):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.save_for_backward(a, b)
         return a * b
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> tuple:
         a, b = self.saved
         return unbroadcast(g * b, a.shape), unbroadcast(g * a, b.shape)
 
 
-def mul(a, b):
+def mul(a: TensorLike, b: TensorLike) -> Tensor:
     """a · b element-wise (broadcasting)."""
     check_broadcastable("mul", a, b)
     return Mul()(a, b)
@@ -103,16 +110,16 @@ def mul(a, b):
 class Div(Function):
     """y = a / b;  ∂y/∂a = 1/b, ∂y/∂b = −a/b²."""
 
-    def forward(self, a, b):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.save_for_backward(a, b)
         return a / b
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> tuple:
         a, b = self.saved
         return unbroadcast(g / b, a.shape), unbroadcast(-g * a / (b * b), b.shape)
 
 
-def div(a, b):
+def div(a: TensorLike, b: TensorLike) -> Tensor:
     """a / b element-wise (broadcasting)."""
     check_broadcastable("div", a, b)
     return Div()(a, b)
@@ -121,14 +128,14 @@ def div(a, b):
 class Neg(Function):
     """y = −a;  ∂y/∂a = −1."""
 
-    def forward(self, a):
+    def forward(self, a: np.ndarray) -> np.ndarray:
         return -a
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> tuple:
         return (-g,)
 
 
-def neg(a):
+def neg(a: TensorLike) -> Tensor:
     """−a."""
     return Neg()(a)
 
@@ -140,16 +147,16 @@ class Pow(Function):
         super().__init__()
         self.exponent = exponent
 
-    def forward(self, a):
+    def forward(self, a: np.ndarray) -> np.ndarray:
         self.save_for_backward(a)
         return a ** self.exponent
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> tuple:
         (a,) = self.saved
         return (g * self.exponent * a ** (self.exponent - 1),)
 
 
-def pow(a, exponent):
+def pow(a: TensorLike, exponent: float) -> Tensor:
     """a ** exponent for a constant (number) exponent."""
     if isinstance(exponent, bool) or not isinstance(exponent, numbers.Real):
         raise TypeError(f"pow: exponent must be a number, got {type(exponent).__name__}")
@@ -159,11 +166,11 @@ def pow(a, exponent):
 class MatMul(Function):
     """Y = A @ B (2-D, or batched over leading axes);  ∂L/∂A = G Bᵀ, ∂L/∂B = Aᵀ G."""
 
-    def forward(self, a, b):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.save_for_backward(a, b)
         return a @ b
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> tuple:
         a, b = self.saved
         # Promote vectors to matrices so one formula covers every case, then undo it.
         a2 = a[None, :] if a.ndim == 1 else a
@@ -181,7 +188,7 @@ class MatMul(Function):
         return grad_a, grad_b
 
 
-def matmul(a, b):
+def matmul(a: TensorLike, b: TensorLike) -> Tensor:
     """a @ b (2-D, vector or batched matrix product)."""
     a_shape, b_shape = np.shape(a), np.shape(b)
     if len(a_shape) < 1 or len(b_shape) < 1:
@@ -198,17 +205,17 @@ def matmul(a, b):
 class Exp(Function):
     """y = eᵃ;  ∂y/∂a = eᵃ = y."""
 
-    def forward(self, a):
+    def forward(self, a: np.ndarray) -> np.ndarray:
         y = np.exp(a)
         self.save_for_backward(y)
         return y
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> tuple:
         (y,) = self.saved
         return (g * y,)
 
 
-def exp(a):
+def exp(a: TensorLike) -> Tensor:
     """eᵃ element-wise."""
     return Exp()(a)
 
@@ -216,16 +223,16 @@ def exp(a):
 class Log(Function):
     """y = ln a;  ∂y/∂a = 1/a."""
 
-    def forward(self, a):
+    def forward(self, a: np.ndarray) -> np.ndarray:
         self.save_for_backward(a)
         return np.log(a)
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> tuple:
         (a,) = self.saved
         return (g / a,)
 
 
-def log(a):
+def log(a: TensorLike) -> Tensor:
     """Natural logarithm element-wise."""
     return Log()(a)
 
@@ -233,20 +240,20 @@ def log(a):
 class Cast(Function):
     """y = a converted to another float dtype;  the gradient is cast back."""
 
-    def __init__(self, dtype):
+    def __init__(self, dtype: DTypeLike):
         super().__init__()
         self.dtype = np.dtype(dtype)
 
-    def forward(self, a):
+    def forward(self, a: np.ndarray) -> np.ndarray:
         self.save_for_backward(a.dtype)
         return a.astype(self.dtype)
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> tuple:
         (source_dtype,) = self.saved
         return (g.astype(source_dtype),)
 
 
-def cast(a, dtype):
+def cast(a: TensorLike, dtype: DTypeLike) -> Tensor:
     """`a` converted to float32 or float64 (differentiable)."""
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):

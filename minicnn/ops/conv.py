@@ -1,11 +1,14 @@
 """2-D convolution, derivative beside forward: the calculus of which kernel computes which
 derivative. The arithmetic is in `minicnn.kernels` (plain NumPy or Numba, one switch)."""
 
+from __future__ import annotations
+
 import numpy as np
 
 from .. import kernels
 from ..autograd import Function
-from ..tensor import as_tensor
+from ..tensor import Tensor, as_tensor
+from ..typing import IntPair, TensorLike
 from .checks import check_4d, check_bias, check_same_dtype, check_window, window_pairs
 
 __all__ = ["Conv2d", "conv2d"]
@@ -23,7 +26,8 @@ class Conv2d(Function):
     within each group; ∂L/∂b[o] = Σ_{n,i,j} G[n,o,i,j].
     """
 
-    def __init__(self, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1, has_bias=False):
+    def __init__(self, stride: tuple[int, int] = (1, 1), padding: tuple[int, int] = (0, 0),
+                 dilation: tuple[int, int] = (1, 1), groups: int = 1, has_bias: bool = False):
         super().__init__()
         self.stride = stride
         self.padding = padding
@@ -31,11 +35,11 @@ class Conv2d(Function):
         self.groups = groups
         self.has_bias = has_bias
 
-    def forward(self, x, weight, bias=None):
+    def forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
         self.save_for_backward(x, weight)
         return kernels.conv2d_forward(x, weight, self.stride, self.padding, bias, self.dilation, self.groups)
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> tuple:
         x, weight = self.saved
         need = self.needs_input_grad
         g = np.ascontiguousarray(g)
@@ -49,10 +53,11 @@ class Conv2d(Function):
         return grad_x, grad_w, (np.einsum("noij->o", g) if need[2] else None)
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None, stride: IntPair = 1,
+           padding: IntPair = 0, dilation: IntPair = 1, groups: int = 1) -> Tensor:
     """2-D cross-correlation as `torch.nn.functional.conv2d`: x (N, C, H, W), weight
     (O, C/groups, KH, KW), bias (O,) or None."""
-    x, weight = as_tensor(x), as_tensor(weight)
+    x, weight = as_tensor(x, name="conv2d: x"), as_tensor(weight, name="conv2d: weight")
     check_4d("conv2d", x)
     if weight.ndim != 4:
         raise ValueError(f"conv2d: weight must be 4-D (O, C/groups, KH, KW), got shape {weight.shape}")

@@ -1,9 +1,14 @@
 """The dense layer y = x Wᵀ + b, derivative beside forward (the products are kernels, so the
 reference backend runs them in plain NumPy and the fast one with BLAS single-threaded)."""
 
+from __future__ import annotations
+
+import numpy as np
+
 from .. import kernels
 from ..autograd import Function
-from ..tensor import as_tensor
+from ..tensor import Tensor, as_tensor
+from ..typing import TensorLike
 from .checks import check_bias, check_same_dtype
 
 __all__ = ["Linear", "linear"]
@@ -19,11 +24,11 @@ class Linear(Function):
         super().__init__()
         self.has_bias = has_bias
 
-    def forward(self, x, weight, bias=None):
+    def forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
         self.save_for_backward(x, weight)
         return kernels.linear_forward(x, weight, bias)
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> tuple:
         x, weight = self.saved
         need = self.needs_input_grad
         grad_x = kernels.linear_backward_input(g, weight) if need[0] else None
@@ -34,9 +39,9 @@ class Linear(Function):
         return grad_x, grad_w, grad_b
 
 
-def linear(x, weight, bias=None):
+def linear(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None) -> Tensor:
     """x Wᵀ + b with W of shape (out, in), as `torch.nn.functional.linear`."""
-    x, weight = as_tensor(x), as_tensor(weight)
+    x, weight = as_tensor(x, name="linear: x"), as_tensor(weight, name="linear: weight")
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out, in), got shape {weight.shape}")
     if x.ndim < 1 or x.shape[-1] != weight.shape[1]:

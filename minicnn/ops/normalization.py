@@ -1,12 +1,14 @@
 """Batch normalisation and dropout: the two ops that behave differently in train and eval mode."""
 
-import numbers
+from __future__ import annotations
 
+import numbers
 import numpy as np
 
 from ..autograd import Function
 from ..random import get_rng
-from ..tensor import as_tensor
+from ..tensor import Tensor, as_tensor
+from ..typing import Seed, TensorLike
 
 __all__ = ["BatchNorm", "batch_norm", "Dropout", "dropout"]
 
@@ -25,7 +27,8 @@ class BatchNorm(Function):
     because μ and σ themselves depend on every x of the channel.
     """
 
-    def __init__(self, running_mean, running_var, training=False, momentum=0.1, eps=1e-5):
+    def __init__(self, running_mean: np.ndarray, running_var: np.ndarray, training: bool = False,
+                 momentum: float = 0.1, eps: float = 1e-5):
         super().__init__()
         self.running_mean = running_mean   # ndarrays, updated in place in training
         self.running_var = running_var
@@ -33,7 +36,7 @@ class BatchNorm(Function):
         self.momentum = momentum
         self.eps = eps
 
-    def forward(self, x, weight, bias):
+    def forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, -1) + (1,) * (x.ndim - 2)
         if self.training:
@@ -54,7 +57,7 @@ class BatchNorm(Function):
         self.shift = bias.reshape(shape) - self.scale * mean.reshape(shape)
         return x_hat * weight.reshape(shape) + bias.reshape(shape)
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> tuple:
         x_hat, inv_std, weight, axes, shape = self.saved
         g_hat = g * weight.reshape(shape)
         if self.training:
@@ -66,9 +69,10 @@ class BatchNorm(Function):
         return grad_x, (g * x_hat).sum(axis=axes), g.sum(axis=axes)
 
 
-def batch_norm(x, running_mean, running_var, weight, bias, training=False, momentum=0.1, eps=1e-5):
+def batch_norm(x: TensorLike, running_mean: np.ndarray, running_var: np.ndarray, weight: TensorLike,
+               bias: TensorLike | None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Batch normalisation over axis 1; running statistics (ndarrays) are updated in place in training."""
-    x = as_tensor(x)
+    x = as_tensor(x, name="batch_norm: x")
     if x.ndim < 2 or x.shape[1] != np.shape(running_mean)[0]:
         raise ValueError(f"batch_norm: expected input with {np.shape(running_mean)[0]} channels on axis 1, got shape {x.shape}")
     for name, value in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
@@ -88,23 +92,23 @@ class Dropout(Function):
         self.p = p
         self.rng = rng
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         keep = self.rng.random(x.shape) >= self.p
         scale = keep.astype(x.dtype) / (1 - self.p)
         self.save_for_backward(scale)
         return x * scale
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> tuple:
         (scale,) = self.saved
         return (g * scale,)
 
 
-def dropout(x, p=0.5, training=True, rng=None):
+def dropout(x: TensorLike, p: float = 0.5, training: bool = True, rng: Seed = None) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1 − p); identity when not
     training. The mask comes from `rng`, or from the engine's generator (`minicnn.manual_seed`)."""
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
         raise ValueError(f"dropout: p must be in [0, 1), got {p!r}")
-    x = as_tensor(x)
+    x = as_tensor(x, name="dropout: x")
     if not training or p == 0:
         return x
     return Dropout(float(p), get_rng(rng))(x)
