@@ -21,14 +21,18 @@ sample; the cheaper ones on all `--n`. The defaults keep a shapes run within ~3 
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
 from dataclasses import dataclass
+from typing import Callable, Optional
 
 import numpy as np
 
 import minicnn as mc
+from minicnn import nn
+from minicnn.data import Dataset
 
 from .. import metrics as M
 from ..baselines import blurred_baseline
@@ -48,7 +52,7 @@ AGREEMENT = ("deeplift_rescale", "deeplift_reveal_cancel", "gradient_x_input", "
 COMPLETE = ("integrated_gradients", "deeplift_rescale", "deeplift_reveal_cancel", "gradient_x_input")
 
 
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the compare options to an argparse (sub)parser."""
     parser.add_argument("--dataset", choices=("shapes", "digits", "faces"), default="shapes",
                         help="bundled model and its test set (default: shapes, the one with masks)")
@@ -80,7 +84,7 @@ def _table(header, rows):
 
 
 # ---- the run: compute → CompareResults → render ----------------------------------------------------
-def check_args(args, n_test):
+def check_args(args: argparse.Namespace, n_test: int) -> Optional[str]:
     """The problem with the options, as one line naming the option, or None."""
     for name in ("n", "sanity_n", "subsets"):
         value = getattr(args, name)
@@ -107,7 +111,9 @@ class CompareResults:
     convergence: dict    # {"steps": [...], "errors": {quadrature rule: [...]}}
 
 
-def compute(model, data, dataset, n=100, seed=0, sanity_n=16, fraction=0.0625, subsets=16, progress=None):
+def compute(model: nn.Module, data: Dataset, dataset: str, n: int = 100, seed: int = 0, sanity_n: int = 16,
+            fraction: float = 0.0625, subsets: int = 16,
+            progress: Optional[Callable[[str], None]] = None) -> CompareResults:
     """Run every registered method and metric on a seeded sample of n test images (each explained
     for its true label); the expensive checks on the first `sanity_n`. Returns CompareResults.
 
@@ -190,7 +196,7 @@ def compute(model, data, dataset, n=100, seed=0, sanity_n=16, fraction=0.0625, s
                           _completeness(model, x, y, attributions), convergence)
 
 
-def render(results, out):
+def render(results: CompareResults, out: str) -> list[str]:
     """Write compare.md and the five figures of `results` into the directory `out`; the paths."""
     os.makedirs(out, exist_ok=True)
     labelled = {field: {get(name).label: value for name, value in getattr(results, field).items()}
@@ -212,7 +218,7 @@ def render(results, out):
     return paths
 
 
-def run(args, model, data) -> int:
+def run(args: argparse.Namespace, model: nn.Module, data: Dataset) -> int:
     """`python -m attributions compare`: compute, render, report where; 0 on success."""
     from tqdm import tqdm
 

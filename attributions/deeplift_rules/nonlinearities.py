@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from minicnn import ops
-from minicnn.autograd import find_rule
+from typing import Callable
+
+from minicnn.autograd import Function, find_rule
 
 __all__ = ["NONLINEARITIES", "g_and_derivative"]
 
@@ -31,6 +33,6 @@ NONLINEARITIES = {
 }
 
 
-def g_and_derivative(node):
+def g_and_derivative(node: Function) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]:
     """(g, g′) of an element-wise nonlinear node (its type, or a base class, is a key of NONLINEARITIES)."""
     return find_rule(NONLINEARITIES, node)(node)

@@ -30,7 +30,7 @@ class WeightedLayer:
     kind: str              # "dense" or "conv": composites choose rules by it
 
 
-def weighted_layer(node, batch_norm=None):
+def weighted_layer(node: ops.Linear | ops.Conv2d, batch_norm: ops.BatchNorm | None = None) -> WeightedLayer:
     """The WeightedLayer of a Linear/Conv2d `node`, with the eval-mode `batch_norm` node that
     follows it folded in (y = scale·z + shift ⇒ W′ = scale·W, b′ = scale·b + shift) when given."""
     x, weight = node.inputs[0].data, node.inputs[1].data
@@ -39,18 +39,18 @@ def weighted_layer(node, batch_norm=None):
     if isinstance(node, ops.Conv2d):
         settings = (node.stride, node.padding, node.dilation, node.groups)
 
-        def apply(v, w, b=None):
+        def apply(v: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
             return kernels.conv2d_forward(v, w, settings[0], settings[1], b, *settings[2:])
 
-        def transpose(s, w):
+        def transpose(s: np.ndarray, w: np.ndarray) -> np.ndarray:
             return kernels.conv2d_backward_input(np.ascontiguousarray(s), w, x.shape, *settings)
 
         kind = "conv"
     else:
-        def apply(v, w, b=None):
+        def apply(v: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
             return kernels.linear_forward(v, w, b)
 
-        def transpose(s, w):
+        def transpose(s: np.ndarray, w: np.ndarray) -> np.ndarray:
             return kernels.linear_backward_input(s, w)
 
         kind = "dense"

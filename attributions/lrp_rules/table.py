@@ -19,12 +19,17 @@ logit, and every rule maps the relevance of an op's output to that of its inputs
 
 from __future__ import annotations
 
+from typing import Callable
+
+import numpy as np
 
 from minicnn import ops
 from minicnn.autograd import Function
 
-from .layers import weighted_layer
+from .layers import WeightedLayer, weighted_layer
 from .rules import share
+
+LayerRule = Callable[[WeightedLayer, np.ndarray], np.ndarray]  # (layer, R of its outputs) ↦ R of its inputs
 
 __all__ = ["LrpError", "rule_table"]
 
@@ -61,7 +66,8 @@ def _linear_op(epsilon):
     return rule
 
 
-def rule_table(choose, folds, epsilon):
+def rule_table(choose: Callable[[Function, str], LayerRule], folds: dict[int, ops.BatchNorm],
+               epsilon: float) -> dict[type, Callable[..., tuple]]:
     """{Function type: rule} for one LRP pass.
 
     choose -- node ↦ rule(layer, R) for a Linear/Conv2d node (the composite's or the single rule)
@@ -70,11 +76,11 @@ def rule_table(choose, folds, epsilon):
     """
     folded = {id(bn) for bn in folds.values()}
 
-    def weighted(node, relevance):
+    def weighted(node: Function, relevance: np.ndarray) -> tuple:
         layer = weighted_layer(node, folds.get(id(node)))
         return (choose(node, layer.kind)(layer, relevance),) + (None,) * (len(node.inputs) - 1)
 
-    def batch_norm(node, relevance):
+    def batch_norm(node: ops.BatchNorm, relevance: np.ndarray) -> tuple:
         if id(node) in folded:
             return _passed_on(node, relevance)
         x = node.inputs[0].data

@@ -17,7 +17,7 @@ import numpy as np
 __all__ = ["pearson_rows", "spearman_rows", "average_ranks"]
 
 
-def pearson_rows(a, b) -> np.ndarray:
+def pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pearson r of a[n] and b[n] for each row n (any trailing shape, P values per row): (N,),
     NaN where a row of either is constant up to rounding (see the module docstring)."""
     a = a.reshape(len(a), -1).astype(np.float64)
@@ -33,7 +33,7 @@ def pearson_rows(a, b) -> np.ndarray:
     return r
 
 
-def average_ranks(v) -> np.ndarray:
+def average_ranks(v: np.ndarray) -> np.ndarray:
     """Ranks 1…P of each row of v (N, P), ties sharing their average rank (scipy's rankdata
     'average'), vectorised over rows."""
     n, p = v.shape
@@ -49,7 +49,7 @@ def average_ranks(v) -> np.ndarray:
     return ranks
 
 
-def spearman_rows(a, b) -> np.ndarray:
+def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Spearman rank correlation ρ of a[n] and b[n] per row: Pearson of the average ranks."""
     a = a.reshape(len(a), -1)
     b = b.reshape(len(b), -1)
