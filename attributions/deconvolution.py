@@ -15,6 +15,8 @@ nn.ReLU modules; here the rule acts on every ReLU op of the graph (modules and F
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from minicnn import nn, ops
@@ -29,7 +31,7 @@ def _deconv_relu(node: ops.Relu, grad_output: np.ndarray) -> tuple[np.ndarray]:
     return (np.maximum(grad_output, 0),)
 
 
-DECONVOLUTION_RULES = {ops.Relu: _deconv_relu}
+DECONVOLUTION_RULES: dict[type, Callable[..., tuple]] = {ops.Relu: _deconv_relu}
 
 
 def deconvolution(model: nn.Module, x: ArrayLike, target: TargetLike = None) -> np.ndarray:

@@ -286,7 +286,7 @@ def _guided_relu(node: ops.Relu, grad_output: np.ndarray) -> tuple[np.ndarray]:
     return (grad_output * ((z > 0) & (grad_output > 0)),)
 
 
-GUIDED_RULES = {ops.Relu: _guided_relu}
+GUIDED_RULES: dict[type, Callable[..., tuple]] = {ops.Relu: _guided_relu}
 
 
 def guided_backprop(model: nn.Module, x: ArrayLike, target: TargetLike = None) -> np.ndarray:

@@ -18,7 +18,6 @@ import contextlib
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
 import numpy as np
-import numpy.typing as npt
 
 import minicnn as mc
 from minicnn import nn
@@ -44,7 +43,8 @@ __all__ = [
 ]
 
 # The types the public functions take (type hints only: the checks are the functions below).
-ArrayLike = Union[mc.Tensor, npt.ArrayLike]            # a batch x, a baseline, an attribution map
+# Written out rather than numpy.typing.ArrayLike, whose expansion would fill a page of the API site.
+ArrayLike = Union[mc.Tensor, np.ndarray, float, Sequence[Any]]  # a batch x, a baseline, a map, nested lists
 TargetLike = Union[int, Sequence[int], np.ndarray, None]  # int, one int per row, or None (predicted class)
 LayerLike = Union[str, nn.Module, None]                 # a dotted module name, a Module, or None (default)
 Explainer = Callable[..., np.ndarray]                   # an attribution method f(model, x, target, **settings)

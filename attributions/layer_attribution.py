@@ -139,9 +139,7 @@ def layer_deeplift(model: nn.Module, x: ArrayLike, target: TargetLike, layer: La
         targets = explained_targets(model, x, target)
         stacked = mc.Tensor(stack(x, reference), requires_grad=True)
         out, y, _ = run_capturing(model, stacked.data, layer, input_tensor=stacked)  # one pass on [x; x′]
-        deltas = parts = None
-        if rule == "reveal_cancel":
-            deltas, parts = reveal_cancel_parts(topological_order([out]), stacked)
+        deltas, parts = reveal_cancel_parts(topological_order([out]), stacked) if rule == "reveal_cancel" else ({}, {})
         (m,) = mc.grad(out, [y], grad_outputs=_seed(out, targets), rules=rule_table(rule, eps, deltas, parts))
     top, bottom = halves(y.data)
     if rule == "rescale":

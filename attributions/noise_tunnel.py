@@ -61,7 +61,7 @@ def _baseline_keywords(function: Explainer, method_kwargs: dict) -> list[str]:
     try:
         own = inspect.signature(function).parameters
     except (TypeError, ValueError):  # a callable without a signature: no renaming to know of
-        own = {}
+        own = inspect.Signature().parameters
     return [k for k in ("baseline", "baselines") if k in method_kwargs and not (k == "baselines" and k in own)]
 
 
@@ -127,18 +127,18 @@ def noise_tunnel(method: Union[str, Explainer], model: nn.Module, x: ArrayLike, 
         baseline = from_torch(method_kwargs[keyword])
         if isinstance(baseline, np.ndarray) and baseline.shape == x.shape and n > 1:
             per_row[keyword] = baseline
-    total = total_sq = None
+    sums: list[np.ndarray] = []  # [Σ_s a_s, Σ_s a_s²] per input row, made at the first batch (M's output shape)
     # Noisy input p ↔ (input row p // S, sample p % S); batches are ranges of p.
     for start in range(0, n * samples, per_batch):
         p = np.arange(start, min(start + per_batch, n * samples))
         row, s = p // samples, p % samples
         kwargs = {**method_kwargs, **{keyword: baseline[row] for keyword, baseline in per_row.items()}}
         a = np.asarray(function(model, x[row] + sigma[row] * xi[s, row], targets[row], **kwargs), dtype=np.float64)
-        if total is None:
-            total, total_sq = np.zeros((n,) + a.shape[1:]), np.zeros((n,) + a.shape[1:])
+        if not sums:
+            sums = [np.zeros((n,) + a.shape[1:]), np.zeros((n,) + a.shape[1:])]
         first = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])   # p is sorted: each row is one run
-        total[row[first]] += np.add.reduceat(a, first, axis=0)
-        total_sq[row[first]] += np.add.reduceat(a * a, first, axis=0)
-    mean, mean_sq = total / samples, total_sq / samples
+        sums[0][row[first]] += np.add.reduceat(a, first, axis=0)
+        sums[1][row[first]] += np.add.reduceat(a * a, first, axis=0)
+    mean, mean_sq = sums[0] / samples, sums[1] / samples
     result = {"smoothgrad": mean, "smoothgrad_sq": mean_sq, "vargrad": mean_sq - mean * mean}[mode]
-    return result.astype(x.dtype)
+    return np.asarray(result).astype(x.dtype)

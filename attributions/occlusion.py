@@ -82,11 +82,11 @@ def occlusion(model: nn.Module, x: ArrayLike, target: TargetLike = None,
         scores = forward_scores(model, x, targets).astype(np.float64)
         for start in range(0, n * count, batch_size):
             jobs = np.arange(start, min(start + batch_size, n * count))
-            rows, where = jobs // count, [positions[q] for q in jobs % count]  # job q ↔ (row, window position)
+            rows, windows = jobs // count, [positions[q] for q in jobs % count]  # job q ↔ (row, window position)
             occluded = x[rows]
-            for r, (row, w) in enumerate(zip(rows, where)):
-                occluded[(r,) + w] = reference[(row,) + w]
+            for r, (row, w) in enumerate(zip(rows, windows)):
+                occluded[r][w] = reference[row][w]  # occluded[r] is a view: this writes into the batch
             drops = scores[rows] - forward_scores(model, occluded, targets[rows])
-            for drop, row, w in zip(drops, rows, where):
-                total[(row,) + w] += drop
+            for drop, row, w in zip(drops, rows, windows):
+                total[row][w] += drop
     return (total / covered).astype(x.dtype)

@@ -28,7 +28,7 @@ Every function draws into an Axes you pass (or a new Figure) and returns it; not
 
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Optional, Sequence, cast
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -54,7 +54,7 @@ DEFAULT_PERCENTILE = 99.5
 SIGNED_CMAP = "bwr"
 ABS_CMAP = "Reds"
 
-def _as_array(a, name):
+def _as_array(a: ArrayLike, name: str) -> np.ndarray:
     array = np.asarray(getattr(a, "data", a))
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected a numeric array, got dtype {array.dtype}")
@@ -180,8 +180,7 @@ def overlay(image: ArrayLike, a: ArrayLike, ax: Optional[Axes] = None, title: Op
     if not 0 <= alpha <= 1:
         raise ValueError(f"alpha: expected a number in [0, 1], got {alpha!r}")
     ax = show_image(image, ax=ax, title=title)
-    picture = ax.images[-1].get_array()
-    height, width = picture.shape[:2]
+    height, width = cast(np.ndarray, ax.images[-1].get_array()).shape[:2]  # show_image has just drawn it
     values = normalize(to_2d(a), percentile, signed=signed)
     norm = Normalize(vmin=-1.0, vmax=1.0) if signed else Normalize(vmin=0.0, vmax=1.0)
     ax.imshow(
@@ -192,8 +191,8 @@ def overlay(image: ArrayLike, a: ArrayLike, ax: Optional[Axes] = None, title: Op
 
 
 def attribution_grid(
-    images: ArrayLike, attributions: Mapping[str, ArrayLike], labels: Optional[ArrayLike] = None,
-    predictions: Optional[ArrayLike] = None, classes: Optional[Sequence[str]] = None,
+    images: ArrayLike, attributions: Mapping[str, ArrayLike], labels: Optional[Sequence[int] | np.ndarray] = None,
+    predictions: Optional[Sequence[int] | np.ndarray] = None, classes: Optional[Sequence[str]] = None,
     percentile: float = DEFAULT_PERCENTILE, mode: str = "signed", colorbar: bool = True, cell_size: float = 1.35,
     titles: Optional[Mapping[str, str]] = None,
 ) -> Figure:
@@ -226,9 +225,9 @@ def attribution_grid(
         if len(value) != n:
             raise ValueError(f"attributions[{name!r}]: expected {n} maps (one per image), got {len(value)}")
         maps[name] = value
-    for arg, value in (("labels", labels), ("predictions", predictions)):
-        if value is not None and len(value) != n:
-            raise ValueError(f"{arg}: expected {n} class indices, got {len(value)}")
+    for arg, indices in (("labels", labels), ("predictions", predictions)):
+        if indices is not None and len(indices) != n:
+            raise ValueError(f"{arg}: expected {n} class indices, got {len(indices)}")
     titles = titles or {}
 
     def class_name(k):

@@ -23,6 +23,8 @@ printed and makes the build exit with status 1: CI (tests/test_docs_site.py) fai
 from __future__ import annotations
 
 import argparse
+import importlib
+import pkgutil
 import posixpath
 import re
 import shutil
@@ -31,11 +33,29 @@ import tempfile
 import warnings
 from pathlib import Path
 
-__all__ = ["ROOT", "pages", "rewrite_links", "tutorial_markdown", "build", "main"]
+__all__ = ["ROOT", "public_modules", "pages", "rewrite_links", "tutorial_markdown", "build", "main"]
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("minicnn", "attributions")
 PICTURES = "docs"  # the folder of the site the pictures of docs/ are copied to
+
+
+def public_modules() -> list[str]:
+    """What to hand pdoc so that it documents every module of both packages whose dotted name has
+    no part starting with "_": the packages, and each submodule pdoc would leave out by itself.
+    pdoc walks a package's submodules but, where the package has an `__all__` (ours list
+    functions), only those named in it; naming any other one twice is a warning."""
+    names = list(PACKAGES)
+    for package_name in PACKAGES:
+        package = importlib.import_module(package_name)
+        for info in pkgutil.walk_packages(package.__path__, prefix=package_name + "."):
+            if any(part.startswith("_") for part in info.name.split(".")):
+                continue
+            parent_name, _, name = info.name.rpartition(".")
+            listed = getattr(importlib.import_module(parent_name), "__all__", None)
+            if listed is not None and name not in listed:
+                names.append(info.name)
+    return names
 
 
 def pages() -> dict[str, tuple[str, str]]:
@@ -119,7 +139,7 @@ def build(output: Path) -> list[str]:
         warnings.simplefilter("always")
         guide = _write_guide(Path(tmp), known)
         pdoc.render.configure(docformat="markdown", math=True, search=True, show_source=True)
-        pdoc.pdoc(*PACKAGES, guide, output_directory=output)
+        pdoc.pdoc(*public_modules(), guide, output_directory=output)
     (output / PICTURES).mkdir(exist_ok=True)
     for picture in (ROOT / "docs").glob("*.png"):
         shutil.copyfile(picture, output / PICTURES / picture.name)

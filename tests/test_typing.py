@@ -36,7 +36,7 @@ def _function_of(obj):
 
 
 def public_callables(modules):
-    """(qualified name, function) of every public function and method, each once."""
+    """(qualified name, function, is a method) of every public function and method, each once."""
     seen = set()
     for module in modules:
         for name in getattr(module, "__all__", ()):
@@ -45,29 +45,27 @@ def public_callables(modules):
                 continue
             seen.add(id(obj))
             if _function_of(obj) is not None:
-                yield f"{module.__name__}.{name}", _function_of(obj)
+                yield f"{module.__name__}.{name}", _function_of(obj), False
             elif inspect.isclass(obj) and obj.__module__.split(".")[0] == module.__name__.split(".")[0]:
                 for attribute, member in vars(obj).items():
                     if attribute.startswith("_") and attribute not in ("__init__", "__call__"):
                         continue
+                    method = not isinstance(member, staticmethod)  # its first parameter is self or cls
                     if isinstance(member, (staticmethod, classmethod)):
                         member = member.__func__
                     if isinstance(member, property):
                         member = member.fget
                     if _function_of(member) is not None:
-                        yield f"{obj.__module__}.{obj.__qualname__}.{attribute}", _function_of(member)
+                        yield f"{obj.__module__}.{obj.__name__}.{attribute}", _function_of(member), method
 
 
 def missing_annotations(callables):
     """'name: what is missing' for every function without an annotation on a parameter (but the
     self/cls of a method) or on its return."""
     problems = []
-    for name, function in callables:
+    for name, function, method in callables:
         signature = inspect.signature(function)
-        parameters = list(signature.parameters.values())
-        if "." in function.__qualname__ and "<locals>" not in function.__qualname__ and parameters \
-                and parameters[0].name in ("self", "cls"):
-            parameters = parameters[1:]
+        parameters = list(signature.parameters.values())[1 if method else 0:]
         unannotated = [p.name for p in parameters if p.annotation is inspect.Parameter.empty]
         if unannotated:
             problems.append(f"{name}: parameters {', '.join(unannotated)}")

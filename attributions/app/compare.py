@@ -145,7 +145,10 @@ def compute(model: nn.Module, data: Dataset, dataset: str, n: int = 100, seed: i
     # Deleted pixels take the blurred image's value: set to 0, even random 6 % of the pixels make
     # the model give up (salt-and-pepper is far off its training data), so every map would score alike.
     canvas = blurred_baseline(x, BLUR_SIGMA)
-    results, curves, attributions, randomisation = {}, {}, {}, {}
+    results: dict[str, dict] = {}
+    curves: dict[str, tuple] = {}
+    attributions: dict[str, np.ndarray] = {}
+    randomisation: dict[str, M.RandomisationResult] = {}
     for name, explain in METHODS.items():
         label = explain.label
         r = results[name] = {}
@@ -384,7 +387,7 @@ def _claims(results, agreement, s, controls) -> str:
     )
     cc = {name: _mean(results, name, "cross-class ρ |a|") for name in results if name not in controls}
     signed = {name: _mean(results, name, "cross-class ρ") for name in cc}
-    lowest = min(cc, key=cc.get)
+    lowest = min(cc, key=lambda name: cc[name])
     verdict = "supported" if lowest == "Grad-CAM" and cc["Grad-CAM"] < 0.5 else "not supported"
     lines.append(
         f"- *Grad-CAM is class-discriminative*: {verdict} (criterion: the lowest cross-class Spearman ρ of |map| "

@@ -66,7 +66,7 @@ def pick_images(labels: np.ndarray, predictions: np.ndarray, n: int) -> np.ndarr
     correct = np.flatnonzero(labels == predictions)
     n = min(n, len(labels))
     slots = n - 1 if len(wrong) else n
-    chosen = []
+    chosen: list[int] = []
     for c in np.unique(labels):
         hits = correct[labels[correct] == c]
         if len(hits) and len(chosen) < slots:
@@ -78,11 +78,11 @@ def pick_images(labels: np.ndarray, predictions: np.ndarray, n: int) -> np.ndarr
             chosen.append(int(i))
     if len(wrong):
         chosen.append(int(wrong[0]))
-    for i in range(len(labels)):  # only when there are too few correct images
+    for index in range(len(labels)):  # only when there are too few correct images
         if len(chosen) >= n:
             break
-        if i not in chosen:
-            chosen.append(i)
+        if index not in chosen:
+            chosen.append(index)
     return np.array(chosen[:n], dtype=np.int64)
 
 

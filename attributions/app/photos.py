@@ -162,7 +162,7 @@ def explain_photo(model: nn.Module, x: np.ndarray, arch: str, target: Optional[i
     """
     layer = GRADCAM_LAYERS[arch]
     x = prepare_input(x, model)  # the model's dtype (float32 for the commands)
-    seconds = {}
+    seconds: dict[str, float] = {}
     with mc.no_grad():
         logits = _timed(seconds, "forward", lambda: model(x).data[0])
     probabilities = _softmax(logits.astype(np.float64))

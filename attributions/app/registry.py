@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -161,7 +161,8 @@ def _as_picture(layer_method):
     return explain
 
 
-_CAM = dict(needs_layer=True, class_discriminative=True, area="feature maps", sign="positive", in_demo=False)
+_CAM: dict[str, Any] = dict(needs_layer=True, class_discriminative=True, area="feature maps", sign="positive",
+                            in_demo=False)
 register(Method("grad_cam_plus_plus", grad_cam_plus_plus, "Grad-CAM++", "Grad-CAM++", **_CAM))
 register(Method("xgrad_cam", xgrad_cam, "XGrad-CAM", "XGrad-CAM", **_CAM))
 register(Method("hires_cam", hires_cam, "HiResCAM", "HiResCAM", **_CAM))
@@ -172,7 +173,8 @@ register(Method("expected_gradients", _with_references(expected_gradients), "Exp
                 "Expected\nGradients", needs_baseline=True, class_discriminative=True, in_demo=False))
 register(Method("deeplift_shap", _with_references(deeplift_shap), "DeepLIFT-SHAP", "DeepLIFT\nSHAP",
                 needs_baseline=True, class_discriminative=True, in_demo=False))
-_LAYER = dict(needs_layer=True, needs_baseline=True, class_discriminative=True, area="feature maps", in_demo=False)
+_LAYER: dict[str, Any] = dict(needs_layer=True, needs_baseline=True, class_discriminative=True, area="feature maps",
+                              in_demo=False)
 register(Method("layer_integrated_gradients", _as_picture(layer_integrated_gradients), "Layer IG", "Layer\nIG",
                 takes_steps=True, **_LAYER))
 register(Method("layer_deeplift", _as_picture(layer_deeplift), "Layer DeepLIFT", "Layer\nDeepLIFT", **_LAYER))

@@ -84,7 +84,7 @@ def linear_rule_reveal_cancel(node: Function, grad: np.ndarray,
     used as both m⁺ and m⁻ of input i (the sign of the whole Δx_i decides, as in the paper).
     `grad` is the stack [m⁺; m⁻], so one VJP with W⁺ gives [W⁺ᵀm⁺; W⁺ᵀm⁻] and one with W⁻ the rest.
     """
-    result = []
+    result: list[Optional[np.ndarray]] = []
     for i, parent in enumerate(node.inputs):
         if not node.needs_input_grad[i]:
             result.append(None)

@@ -63,7 +63,7 @@ def rule_table(rule: str, eps: float, deltas: Optional[dict[int, np.ndarray]] = 
         def linear(node, grad):
             return linear_rule_reveal_cancel(node, grad, deltas)
 
-    table = {Function: _no_rule}
+    table: dict[type, Rule] = {Function: _no_rule}
     table.update({op: nonlinear for op in NONLINEARITIES})
     table.update({op: linear for op in LINEAR_MAPS})
     table.update({op: _structural_rule for op in STRUCTURAL})

@@ -76,7 +76,7 @@ def rule_table(choose: Callable[[Function, str], LayerRule], folds: dict[int, op
     """
     folded = {id(bn) for bn in folds.values()}
 
-    def weighted(node: Function, relevance: np.ndarray) -> tuple:
+    def weighted(node: ops.Linear | ops.Conv2d, relevance: np.ndarray) -> tuple:
         layer = weighted_layer(node, folds.get(id(node)))
         return (choose(node, layer.kind)(layer, relevance),) + (None,) * (len(node.inputs) - 1)
 

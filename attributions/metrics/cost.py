@@ -48,14 +48,14 @@ def count_passes(model: Optional[nn.Module] = None) -> Iterator[PassCounter]:
     """
     counter = PassCounter()
 
-    def on_forward(module: nn.Module, inputs: tuple) -> None:
+    def on_forward(module: nn.Module, inputs: Any) -> None:
         counter.forward_rows += int(inputs[0].shape[0]) if inputs and getattr(inputs[0], "ndim", 0) else 1
 
     original = autograd.backward_pass
 
     def counted_backward_pass(roots: Any, grad_roots: Any, *args: Any, **kwargs: Any) -> Any:
         counter.backward_calls += 1
-        first = np.shape(grad_roots[0]) if len(grad_roots) else ()
+        first: tuple[int, ...] = np.shape(grad_roots[0]) if len(grad_roots) else ()
         counter.backward_rows += int(first[0]) if len(first) else 1
         return original(roots, grad_roots, *args, **kwargs)
 

@@ -108,7 +108,8 @@ def _curve(model, x, targets, maps, start, end, ks, batch_size, seed):
     return PerturbationCurve(curve_auc(fractions, scores), fractions, scores)
 
 
-def _common_inputs(model, x, target, attributions, batch_size):
+def _common_inputs(model: nn.Module, x: ArrayLike, target: TargetLike, attributions: ArrayLike,
+                   batch_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x = check_images(x, model)
     maps = pixel_map(attributions, x.shape)
     targets = checked_targets(model, x, target)

@@ -23,7 +23,7 @@ from ._pixels import check_masks, pixel_map, pixel_ranks
 __all__ = ["pointing_game", "relevance_mass_accuracy", "relevance_rank_accuracy"]
 
 
-def _maps_and_masks(attributions, masks):
+def _maps_and_masks(attributions: ArrayLike, masks: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     maps = pixel_map(attributions)
     return maps, check_masks(masks, maps.shape)
 

@@ -26,7 +26,7 @@ not implemented: it needs a second training run.)
 
 import copy
 import inspect
-from typing import NamedTuple, Sequence, Union
+from typing import NamedTuple, Sequence, Union, cast
 
 import numpy as np
 
@@ -101,7 +101,7 @@ def model_randomisation(model: nn.Module, x: ArrayLike, target: TargetLike, expl
         chosen = [name for name, _ in available[: check_int(layers, "layers", 0, len(available))]]
     else:
         names = dict(available)
-        chosen = list(layers)
+        chosen = list(cast(Sequence[str], layers))  # neither None nor an int here
         unknown = [name for name in chosen if name not in names]
         if unknown:
             raise ValueError(f"layers: unknown or parameter-free modules {unknown}; expected names from {list(names)}")
