@@ -14,7 +14,8 @@ generated package `guide` (in a temporary folder): README.md is `guide`, docs/NA
 `guide.NAME`, tutorials/README.md is `guide.tutorials`, and each tutorial source
 tutorials/src/NN_name.py (percent format) is `guide.tutorials.tutorial_NN_name`, its prose as
 prose and its code cells as code blocks. Links between those files are rewritten to the pages,
-and the pictures are copied next to them.
+and the pictures are copied next to them. docs/site_template/custom.css, pdoc's one style hook,
+keeps the line breaks of function docstrings (written as plain text, one argument a line).
 
 Any warning pdoc emits (an annotation it cannot resolve, a module it cannot import, …) is
 printed and makes the build exit with status 1: CI (tests/test_docs_site.py) fails on it.
@@ -138,7 +139,8 @@ def build(output: Path) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         guide = _write_guide(Path(tmp), known)
-        pdoc.render.configure(docformat="markdown", math=True, search=True, show_source=True)
+        pdoc.render.configure(docformat="markdown", math=True, search=True, show_source=True,
+                              template_directory=ROOT / "docs" / "site_template")
         pdoc.pdoc(*public_modules(), guide, output_directory=output)
     (output / PICTURES).mkdir(exist_ok=True)
     for picture in (ROOT / "docs").glob("*.png"):
