@@ -175,3 +175,13 @@ def test_prepare_targets_without_a_model_says_what_none_needs():
 
     with pytest.raises(TypeError, match="target: expected an int or one int per row here"):
         prepare_targets(None, 3)
+
+
+def test_metrics_take_target_none_as_the_predicted_class_too():
+    predicted = MODEL(X).data.argmax(axis=1)
+    for none, explicit in [(A.metrics.deletion(MODEL, X, None, ATTRIBUTIONS, step=16),
+                            A.metrics.deletion(MODEL, X, predicted, ATTRIBUTIONS, step=16)),
+                           (A.metrics.max_sensitivity(MODEL, X, None, A.saliency, n_samples=2),
+                            A.metrics.max_sensitivity(MODEL, X, predicted, A.saliency, n_samples=2))]:
+        assert_identical(tuple(none) if isinstance(none, tuple) else none,
+                         tuple(explicit) if isinstance(explicit, tuple) else explicit)

@@ -19,7 +19,7 @@ import numpy as np
 import minicnn as mc
 from minicnn import nn
 
-from ..inputs import ArrayLike, TargetLike, eval_mode, num_classes, prepare_input, prepare_targets
+from ..inputs import ArrayLike, TargetLike, eval_mode, num_classes, predicted_classes, prepare_input, prepare_targets
 
 __all__ = [
     "as_array", "pixel_map", "check_images", "check_masks", "pixel_ranks", "model_outputs", "checked_targets",
@@ -121,6 +121,9 @@ def model_outputs(model: nn.Module, images: np.ndarray, targets: np.ndarray, out
 
 
 def checked_targets(model: nn.Module, x: np.ndarray, target: TargetLike) -> np.ndarray:
-    """One class index per row of x, checked against the model's number of logits."""
+    """One class index per row of x, checked against the model's number of logits; None: each
+    row's predicted class, as for the methods."""
     with eval_mode(model):
+        if target is None:
+            return predicted_classes(model, x)
         return prepare_targets(target, len(x), num_classes(model, x))
