@@ -185,3 +185,10 @@ def test_metrics_take_target_none_as_the_predicted_class_too():
                             A.metrics.max_sensitivity(MODEL, X, predicted, A.saliency, n_samples=2))]:
         assert_identical(tuple(none) if isinstance(none, tuple) else none,
                          tuple(explicit) if isinstance(explicit, tuple) else explicit)
+
+
+def test_a_minicnn_tensor_in_captums_spelling_is_taken_as_it_is():
+    import minicnn as mc
+
+    assert np.array_equal(A.integrated_gradients(MODEL, X, T, baselines=mc.Tensor(REF), n_steps=5),
+                          A.integrated_gradients(MODEL, X, T, baseline=REF, steps=5))
