@@ -231,7 +231,7 @@ def upsample_maps(maps: np.ndarray, size: Sequence[int]) -> np.ndarray:
     """Bilinear resize of (N, m, n) maps to (N, *size), half-pixel centres (PyTorch's
     `interpolate(mode="bilinear", align_corners=False)`)."""
     with mc.no_grad():
-        return F.interpolate(mc.Tensor(maps[:, None]), size=tuple(size)).data[:, 0]
+        return F.interpolate(mc.Tensor(maps[:, None]), size=(int(size[0]), int(size[1]))).data[:, 0]
 
 
 # ---- the public methods -----------------------------------------------------------------------

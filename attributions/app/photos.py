@@ -216,8 +216,7 @@ def run_photo_demo(model: nn.Module, arch: str, weights: str, out: str, n: Optio
     from .plots import photo_figure
 
     start = time.perf_counter()
-    names = list(PHOTOS)[: (n or len(PHOTOS))]
-    xs, names = photos_batch(names, dtype=model_dtype(model))
+    xs, names = photos_batch(list(PHOTOS)[: (n or len(PHOTOS))], dtype=model_dtype(model))
     explanations, rows, paths = {}, {}, []
     with output_directory(out) as staging:
         for name, x in zip(names, xs):

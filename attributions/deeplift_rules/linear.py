@@ -9,7 +9,7 @@ transposes (VJPs); None stands for the zero map.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, Optional, cast
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from minicnn.autograd import Function, find_rule
 from minicnn.kernels import conv2d_backward_input, conv2d_forward
 from minicnn.ops import unbroadcast
 
-from .errors import DeepLiftError
+from .errors import DeepLiftError, no_rule_error
 
 __all__ = ["LINEAR_MAPS", "STRUCTURAL", "require_linear", "sign_split_maps"]
 
@@ -45,7 +45,10 @@ def require_linear(node: Function) -> None:
 def sign_split_maps(node: Function, i: int) -> tuple[Optional[LinearMap], ...]:
     """(L⁺_i, L⁻_i, L⁺_iᵀ, L⁻_iᵀ) of a linear node for its input i, after `require_linear`."""
     require_linear(node)
-    return find_rule(LINEAR_MAPS, node)(node, i)
+    maps_of = find_rule(LINEAR_MAPS, node)
+    if maps_of is None:
+        raise no_rule_error(node)
+    return cast(Callable[[Function, int], tuple], maps_of)(node, i)  # an entry of LINEAR_MAPS, not a backward rule
 
 
 def _weights_sign_split(w):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from minicnn import ops
@@ -24,7 +26,7 @@ def max_pool_rule(node: ops.MaxPool2d, grad: np.ndarray, eps: float, reveal_canc
     collapses to one multiplier, m⁺ where Δy > 0, m⁻ where Δy < 0, their mean where Δy = 0.
     """
     z, z_ref = halves(node.inputs[0].data)
-    y, y_ref = halves(node.output)
+    y, y_ref = halves(cast(np.ndarray, node.output))  # set by the forward pass
     g = collapse_pair(grad, y - y_ref) if reveal_cancel else halves(grad)[0]
     top = np.maximum(y, y_ref)  # M
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from minicnn import ops
-from typing import Callable
+from typing import Callable, cast
 
 from minicnn.autograd import Function, find_rule
+
+from .errors import no_rule_error
 
 __all__ = ["NONLINEARITIES", "g_and_derivative"]
 
@@ -35,4 +37,7 @@ NONLINEARITIES = {
 
 def g_and_derivative(node: Function) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]:
     """(g, g′) of an element-wise nonlinear node (its type, or a base class, is a key of NONLINEARITIES)."""
-    return find_rule(NONLINEARITIES, node)(node)
+    pair_of = find_rule(NONLINEARITIES, node)
+    if pair_of is None:
+        raise no_rule_error(node)
+    return cast(Callable[[Function], tuple], pair_of)(node)  # an entry of NONLINEARITIES, not a backward rule

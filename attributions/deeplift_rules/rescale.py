@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from minicnn.autograd import Function
@@ -21,7 +23,7 @@ def rescale_rule(node: Function, grad: np.ndarray, eps: float) -> tuple[np.ndarr
     """
     _, g_prime = g_and_derivative(node)
     z, z_ref = halves(node.inputs[0].data)
-    y, y_ref = halves(node.output)
+    y, y_ref = halves(cast(np.ndarray, node.output))  # set by the forward pass
     m = safe_ratio(y - y_ref, z - z_ref, g_prime((z + z_ref) / 2), eps)
     return (times_both_halves(grad, m),)
 

@@ -121,7 +121,7 @@ def reveal_cancel_parts(order: Sequence[mc.Tensor],
         top, bottom = halves(tensor.data)
         delta = top - bottom
         deltas[id(tensor)] = delta
-        if tensor is x_tensor or isinstance(node, ops.MaxPool2d):
+        if node is None or tensor is x_tensor or isinstance(node, ops.MaxPool2d):  # None: only x itself
             parts[id(tensor)] = sign_split(delta)
         elif find_rule(NONLINEARITIES, node) is not None:
             g, _ = g_and_derivative(node)

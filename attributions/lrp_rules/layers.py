@@ -10,7 +10,7 @@ With a batch norm folded in (canonizer.py) W, b and z are those of conv ∘ BN.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, cast
 
 import numpy as np
 
@@ -35,7 +35,7 @@ def weighted_layer(node: ops.Linear | ops.Conv2d, batch_norm: ops.BatchNorm | No
     follows it folded in (y = scale·z + shift ⇒ W′ = scale·W, b′ = scale·b + shift) when given."""
     x, weight = node.inputs[0].data, node.inputs[1].data
     bias = node.inputs[2].data if len(node.inputs) > 2 else None
-    z = node.output
+    z = cast(np.ndarray, node.output)  # set by the forward pass
     if isinstance(node, ops.Conv2d):
         settings = (node.stride, node.padding, node.dilation, node.groups)
 

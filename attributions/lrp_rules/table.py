@@ -19,7 +19,7 @@ logit, and every rule maps the relevance of an op's output to that of its inputs
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, cast
 
 import numpy as np
 
@@ -60,7 +60,7 @@ def _linear_op(epsilon):
     def rule(node, relevance):
         if isinstance(node, (ops.Mul, ops.Div)) and all(node.needs_input_grad[:2]):
             raise LrpError(f"LRP has no rule for {type(node).__name__} of two tensors that both depend on the input")
-        back = node.backward(share(relevance, node.output, epsilon))
+        back = node.backward(share(relevance, cast(np.ndarray, node.output), epsilon))
         back = back if isinstance(back, tuple) else (back,)
         return tuple(None if g is None else p.data * g for p, g in zip(node.inputs, back))
     return rule
@@ -84,7 +84,7 @@ def rule_table(choose: Callable[[Function, str], LayerRule], folds: dict[int, op
         if id(node) in folded:
             return _passed_on(node, relevance)
         x = node.inputs[0].data
-        return (x * node.scale * share(relevance, node.output, epsilon), None, None)
+        return (x * node.scale * share(relevance, cast(np.ndarray, node.output), epsilon), None, None)
 
     table = {Function: _no_rule, ops.Linear: weighted, ops.Conv2d: weighted, ops.BatchNorm: batch_norm,
              ops.Relu: _passed_on, ops.Clamp: _passed_on, ops.MaxPool2d: _moved}
