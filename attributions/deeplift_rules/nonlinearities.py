@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from minicnn import ops
-from typing import Callable, cast
+from typing import Any, Callable, cast
 
 from minicnn.autograd import Function, find_rule
 
@@ -24,7 +24,7 @@ def _pow(node):
 
 
 # op type → node ↦ (g, g′); a function of the node because Pow's g depends on its exponent
-NONLINEARITIES = {
+NONLINEARITIES: dict[type, Any] = {  # Any: find_rule looks these up, but they are not backward rules
     ops.Relu: lambda node: (ops.Relu.function, ops.Relu.derivative),
     ops.Sigmoid: lambda node: (ops.Sigmoid.function, ops.Sigmoid.derivative),
     ops.Tanh: lambda node: (ops.Tanh.function, ops.Tanh.derivative),

@@ -58,5 +58,5 @@ def weighted_layer(node: ops.Linear | ops.Conv2d, batch_norm: ops.BatchNorm | No
         scale, shift = batch_norm.scale.reshape(-1), batch_norm.shift.reshape(-1)
         weight = weight * scale.reshape((-1,) + (1,) * (weight.ndim - 1))
         bias = shift if bias is None else bias * scale + shift
-        z = batch_norm.output
+        z = cast(np.ndarray, batch_norm.output)
     return WeightedLayer(x, weight, bias, z, apply, transpose, kind)
