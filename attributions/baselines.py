@@ -13,14 +13,18 @@ Each function returns a plain ndarray that the methods accept as `baseline=`.
 
 from __future__ import annotations
 
+from typing import Union
+
 import numpy as np
 
 import minicnn as mc
 
+from .inputs import ArrayLike
+
 __all__ = ["zero_baseline", "blurred_baseline", "uniform_noise_baseline", "mean_baseline", "gaussian_kernel"]
 
 
-def _as_array(x, name, min_ndim=2):
+def _as_array(x: ArrayLike, name: str, min_ndim: int = 2) -> np.ndarray:
     a = np.asarray(x.data if isinstance(x, mc.Tensor) else x)
     if a.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected a numeric array, got dtype {a.dtype}")
@@ -31,12 +35,12 @@ def _as_array(x, name, min_ndim=2):
     return a
 
 
-def zero_baseline(x):
+def zero_baseline(x: ArrayLike) -> np.ndarray:
     """x′ = 0, shaped and typed like x."""
     return np.zeros_like(_as_array(x, "x", min_ndim=1))
 
 
-def gaussian_kernel(sigma, truncate=4.0):
+def gaussian_kernel(sigma: float, truncate: float = 4.0) -> np.ndarray:
     """The normalised 1-D Gaussian g_j ∝ exp(−j²/(2σ²)), j = −r…r with r = round(truncate·σ)
     (as scipy.ndimage), at least 1; float64."""
     radius = max(1, int(truncate * sigma + 0.5))
@@ -59,7 +63,7 @@ def _blur_axis(a, kernel, axis):
     return out
 
 
-def blurred_baseline(x, sigma):
+def blurred_baseline(x: ArrayLike, sigma: float) -> np.ndarray:
     """x blurred by a Gaussian of standard deviation `sigma` pixels over its last two axes (H, W).
 
     The 2-D Gaussian G(u, v) = g(u)·g(v) is separable, so the image is blurred along W, then
@@ -81,7 +85,8 @@ def blurred_baseline(x, sigma):
     return blurred.astype(a.dtype)
 
 
-def uniform_noise_baseline(x, low=0.0, high=1.0, seed=None):
+def uniform_noise_baseline(x: ArrayLike, low: float = 0.0, high: float = 1.0,
+                           seed: Union[int, np.random.Generator, None] = None) -> np.ndarray:
     """x′ with independent entries ~ U(low, high), shaped and typed like x.
 
     seed -- an int or np.random.Generator for reproducibility (None: fresh entropy).
@@ -98,7 +103,7 @@ def uniform_noise_baseline(x, low=0.0, high=1.0, seed=None):
     return rng.uniform(low, high, size=a.shape).astype(a.dtype)
 
 
-def mean_baseline(x_train):
+def mean_baseline(x_train: ArrayLike) -> np.ndarray:
     """x′ = the mean of the training inputs over the batch axis: one row, shape x_train.shape[1:]
     (the methods broadcast a one-row baseline over the batch)."""
     a = _as_array(x_train, "x_train")

@@ -11,22 +11,31 @@ delta" Captum reports. Shared by the tests, the notebooks and the CLI.
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 import minicnn as mc
+from minicnn import nn
 
-from .inputs import eval_mode, forward_scores, prepare_baseline, prepare_input, prepare_targets
+from .captum_names import captum_names
+from .inputs import ArrayLike, TargetLike, eval_mode, explained_targets, forward_scores, prepare_baseline, prepare_input
 
 __all__ = ["completeness_delta"]
 
 
-def completeness_delta(model, attributions, x, target, baseline=None):
+@captum_names("baselines")
+def completeness_delta(model: nn.Module, attributions: ArrayLike, x: ArrayLike, target: TargetLike = None,
+                       baseline: Optional[ArrayLike] = None) -> np.ndarray:
     """Per row n: Σ_i a_{n,i} − (t_n(x_n) − t_n(x′_n)), signed, shape (N,), float64.
 
     model        -- a minicnn Module returning logits (N, classes); run in eval mode, mode restored
     attributions -- array shaped like x
-    x, target    -- as for the attribution methods (int, or one int per row)
-    baseline     -- x′: None (zeros), a scalar, one row, or an array like x
+    x, target    -- as for the attribution methods (int, or one int per row; None: the predicted class)
+    baseline     -- x′: None (zeros), a scalar, one row, or an array like x (or Captum's `baselines`)
+
+    The sign is Captum's convergence delta's: positive when the attributions add up to more
+    than the change of the output.
     """
     x = prepare_input(x, model)
     a = np.asarray(attributions.data if isinstance(attributions, mc.Tensor) else attributions)
@@ -36,6 +45,6 @@ def completeness_delta(model, attributions, x, target, baseline=None):
         raise ValueError(f"attributions: expected shape {x.shape} (like x), got {a.shape}")
     reference = prepare_baseline(baseline, x)
     with eval_mode(model):
-        targets = prepare_targets(target, len(x))
+        targets = explained_targets(model, x, target)
         gap = forward_scores(model, x, targets).astype(np.float64) - forward_scores(model, reference, targets)
     return a.reshape(len(a), -1).sum(axis=1, dtype=np.float64) - gap

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from minicnn.exercises import Case, Mistake, check_exercise, fail, numbered, run_case
+from typing import Callable, Optional, Sequence
+
+from minicnn.exercises import Case, Mistake, Passed, check_exercise, fail, numbered, run_case
 
 from minicnn import nn
 
@@ -137,7 +139,7 @@ _GRADIENT_X_INPUT_MISTAKES = [
 ]
 
 
-def check_saliency(student_fn, seed=None):
+def check_saliency(student_fn: Callable[..., np.ndarray], seed: Optional[int] = None) -> Passed:
     """Exercise 4.1: `saliency(model, x, target)` = |∂t/∂x| for the target logit t of each row."""
     def reference(model, x, target):
         return np.abs(input_gradient(model, x, target))
@@ -146,7 +148,7 @@ def check_saliency(student_fn, seed=None):
                           mistakes=_SALIENCY_MISTAKES)
 
 
-def check_gradient_x_input(student_fn, seed=None):
+def check_gradient_x_input(student_fn: Callable[..., np.ndarray], seed: Optional[int] = None) -> Passed:
     """Exercise 4.2: `gradient_x_input(model, x, target)` = x ⊙ ∂t/∂x."""
     def reference(model, x, target):
         return np.asarray(x) * input_gradient(model, x, target)
@@ -160,7 +162,8 @@ def check_gradient_x_input(student_fn, seed=None):
 # =============================================================================================
 
 # ---- 5.1 the Rescale multiplier --------------------------------------------------------------
-def reference_rescale_multiplier(g, g_prime, z, z_ref, eps=1e-7):
+def reference_rescale_multiplier(g: Callable[[np.ndarray], np.ndarray], g_prime: Callable[[np.ndarray], np.ndarray],
+                                 z: np.ndarray, z_ref: np.ndarray, eps: float = 1e-7) -> np.ndarray:
     """Rescale rule for y = g(z):  m = Δy/Δz = (g(z) − g(z′))/(z − z′) where |Δz| > eps,
     else the derivative g′ at the midpoint (z + z′)/2 (finite, and the limit of Δy/Δz)."""
     z, z_ref = np.asarray(z, dtype=np.float64), np.asarray(z_ref, dtype=np.float64)
@@ -208,7 +211,7 @@ _RESCALE_MISTAKES = [
 ]
 
 
-def check_rescale_multiplier(student_fn):
+def check_rescale_multiplier(student_fn: Callable[..., np.ndarray]) -> Passed:
     """Exercise 5.1: `student_fn(g, g_prime, z, z_ref, eps=1e-7)` → multipliers shaped like z.
 
     The derivative may be taken at the midpoint or at the reference where |Δz| ≤ eps: the two
@@ -269,7 +272,7 @@ _REVEAL_CANCEL_MISTAKES = [
 ]
 
 
-def check_reveal_cancel_deltas(student_fn):
+def check_reveal_cancel_deltas(student_fn: Callable[..., tuple[np.ndarray, np.ndarray]]) -> Passed:
     """Exercise 5.2: `student_fn(g, z_ref, dz_pos, dz_neg)` → (Δy⁺, Δy⁻)."""
     return check_exercise("5.2 RevealCancel Δy⁺, Δy⁻", student_fn, reference_reveal_cancel_deltas,
                           _reveal_cancel_cases(), rtol=1e-9, atol=1e-12, outputs=("Δy⁺", "Δy⁻"),
@@ -277,7 +280,7 @@ def check_reveal_cancel_deltas(student_fn):
 
 
 # ---- 5.3 max-pool routing --------------------------------------------------------------------
-def reference_max_pool_contributions(x, x_ref):
+def reference_max_pool_contributions(x: np.ndarray, x_ref: np.ndarray) -> np.ndarray:
     """Contributions of each position of each pooling window (rows of x, x_ref: (N, k)) to Δy.
 
     y = max(x), y′ = max(x′), M = max(y, y′): the argmax of x receives M − y′ and the argmax of x′
@@ -334,7 +337,7 @@ _MAX_POOL_MISTAKES = [
 ]
 
 
-def check_max_pool_contributions(student_fn):
+def check_max_pool_contributions(student_fn: Callable[..., np.ndarray]) -> Passed:
     """Exercise 5.3: `student_fn(x, x_ref)` for windows as rows (N, k) → contributions (N, k)."""
     return check_exercise("5.3 max-pool routing", student_fn, reference_max_pool_contributions, _max_pool_cases(),
                           rtol=1e-9, atol=1e-12, outputs="C", mistakes=_MAX_POOL_MISTAKES)
@@ -348,7 +351,7 @@ def check_max_pool_contributions(student_fn):
 RIEMANN_METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
 
 
-def reference_riemann_quadrature(method, steps):
+def reference_riemann_quadrature(method: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes α_k and weights w_k for ∫₀¹ φ ≈ Σ_k w_k φ(α_k): the library's `quadrature`."""
     return quadrature(method, steps)
 
@@ -384,7 +387,7 @@ _QUADRATURE_MISTAKES = [
 ]
 
 
-def check_riemann_quadrature(student_fn):
+def check_riemann_quadrature(student_fn: Callable[..., tuple[np.ndarray, np.ndarray]]) -> Passed:
     """Exercise 6.1: `student_fn(method, steps)` → (alphas, weights) for the four Riemann rules."""
     cases = [Case(f"{method}, {steps} steps", method, steps)
              for method in RIEMANN_METHODS for steps in (2, 3, 10, 50)]
@@ -393,7 +396,8 @@ def check_riemann_quadrature(student_fn):
 
 
 # ---- 6.2 IG from a gradient function ---------------------------------------------------------
-def reference_ig_from_gradients(grad_fn, x, baseline, alphas, weights):
+def reference_ig_from_gradients(grad_fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, baseline: np.ndarray,
+                                alphas: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """IG_i = Δx_i · Σ_k w_k ∂F(x′ + α_k Δx)/∂x_i for one input x (any shape).
 
     grad_fn maps a batch of K points, shape (K, *x.shape), to their gradients (same shape);
@@ -487,7 +491,7 @@ _IG_MISTAKES = [
 ]
 
 
-def check_ig_from_gradients(student_fn):
+def check_ig_from_gradients(student_fn: Callable[..., np.ndarray]) -> Passed:
     """Exercise 6.2: `student_fn(grad_fn, x, baseline, alphas, weights)` → IG shaped like x, calling
     grad_fn once with all K interpolated points stacked along a new first axis."""
     name = "6.2 IG from a gradient function"
@@ -509,7 +513,7 @@ def check_ig_from_gradients(student_fn):
 # =============================================================================================
 
 # ---- 7.1 channel weights ---------------------------------------------------------------------
-def reference_gradcam_weights(gradients):
+def reference_gradcam_weights(gradients: np.ndarray) -> np.ndarray:
     """α_k = (1/(m·n)) Σ_ij ∂y^c/∂A^k_ij: the spatial *mean* of the gradients, (N, K, m, n) → (N, K)."""
     return np.asarray(gradients, dtype=np.float64).mean(axis=(2, 3))
 
@@ -549,14 +553,15 @@ _GRADCAM_WEIGHT_MISTAKES = [
 ]
 
 
-def check_gradcam_weights(student_fn):
+def check_gradcam_weights(student_fn: Callable[..., np.ndarray]) -> Passed:
     """Exercise 7.1: `student_fn(gradients)` with gradients (N, K, m, n) → α of shape (N, K)."""
     return check_exercise("7.1 Grad-CAM channel weights", student_fn, reference_gradcam_weights,
                           _gradcam_weight_cases(), rtol=1e-9, atol=1e-12, outputs="α", mistakes=_GRADCAM_WEIGHT_MISTAKES)
 
 
 # ---- 7.2 weighted combination + ReLU (+ upsampling) -----------------------------------------
-def reference_gradcam_combine(activations, alpha, size=None):
+def reference_gradcam_combine(activations: np.ndarray, alpha: np.ndarray,
+                              size: Optional[Sequence[int]] = None) -> np.ndarray:
     """L = ReLU(Σ_k α_k A^k): (N, K, m, n) and (N, K) → (N, m, n); then, if `size` = (H, W) is given,
     bilinear upsampling with half-pixel centres (`attributions.gradcam.upsample_maps`), after the ReLU."""
     from .gradcam import upsample_maps
@@ -604,7 +609,7 @@ _GRADCAM_COMBINE_MISTAKES = [
 ]
 
 
-def check_gradcam_combine(student_fn):
+def check_gradcam_combine(student_fn: Callable[..., np.ndarray]) -> Passed:
     """Exercise 7.2: `student_fn(activations, alpha, size=None)` → ReLU(Σ_k α_k A^k), upsampled to `size`."""
     return check_exercise("7.2 Grad-CAM combination", student_fn, reference_gradcam_combine, _gradcam_combine_cases(),
                           rtol=1e-9, atol=1e-12, outputs="L", mistakes=_GRADCAM_COMBINE_MISTAKES)
@@ -615,7 +620,7 @@ def check_gradcam_combine(student_fn):
 # =============================================================================================
 
 # ---- 8.1 relevance mass accuracy -------------------------------------------------------------
-def reference_relevance_mass(maps, masks):
+def reference_relevance_mass(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """R_mass = Σ_{i∈M} a⁺_i / Σ_i a⁺_i per image (a⁺ = max(a, 0)): maps (N, H, W), masks bool
     (N, H, W) → (N,). (Arras et al. 2022; `attributions.metrics.relevance_mass_accuracy`.)"""
     positive = np.maximum(np.asarray(maps, dtype=np.float64), 0.0)
@@ -660,7 +665,7 @@ _RELEVANCE_MASS_MISTAKES = [
 ]
 
 
-def check_relevance_mass(student_fn):
+def check_relevance_mass(student_fn: Callable[..., np.ndarray]) -> Passed:
     """Exercise 8.1: `student_fn(maps, masks)` with maps (N, H, W), masks (N, H, W) → (N,)."""
     name = "8.1 relevance mass accuracy"
     cases = _relevance_mass_cases()
@@ -673,7 +678,7 @@ def check_relevance_mass(student_fn):
 # =============================================================================================
 
 # ---- 9.1 adaptive average pooling: the bin edges ----------------------------------------------
-def reference_adaptive_bins(size, bins):
+def reference_adaptive_bins(size: int, bins: int) -> np.ndarray:
     """[(start, end)] of each of `bins` output cells over an axis of `size` inputs, read off the
     engine's `minicnn.functional.adaptive_avg_pool2d` (not re-derived here): PyTorch's
     start = ⌊i·size/bins⌋, end = ⌈(i+1)·size/bins⌉ (exclusive). Returned as an int array (bins, 2)."""
@@ -713,7 +718,7 @@ def _edges(student_fn):
     return as_array
 
 
-def check_adaptive_bins(student_fn, seed=None):
+def check_adaptive_bins(student_fn: Callable[[int, int], Sequence[tuple[int, int]]], seed: Optional[int] = None) -> Passed:
     """Exercise 9.1: `student_fn(size, bins)` → [(start, end)] per bin, end exclusive (fresh
     random cases on every call; pass a seed to reproduce one)."""
     name = "9.1 adaptive average pooling bins"
@@ -754,7 +759,8 @@ __all__ += ["reference_lrp_epsilon", "check_lrp_epsilon", "reference_lrp_zplus",
 
 
 # ---- 10.1 the ε rule of a dense layer ----------------------------------------------------------
-def reference_lrp_epsilon(a, weight, bias, relevance, eps):
+def reference_lrp_epsilon(a: np.ndarray, weight: np.ndarray, bias: np.ndarray, relevance: np.ndarray,
+                          eps: float) -> np.ndarray:
     """R_j = a_j Σ_k w_kj R_k / (z_k + ε·sign(z_k)),  z = a Wᵀ + b,  sign(0) = +1, 0/0 := 0.
     a (N, in), weight (out, in) as PyTorch, bias (out,), relevance (N, out) → (N, in)."""
     a, w, b, r = (np.asarray(v, dtype=np.float64) for v in (a, weight, bias, relevance))
@@ -790,7 +796,7 @@ def _epsilon_cases():
     ]
 
 
-def check_lrp_epsilon(student_fn):
+def check_lrp_epsilon(student_fn: Callable[..., np.ndarray]) -> Passed:
     """Exercise 10.1: `student_fn(a, weight, bias, relevance, eps)` → the ε rule's input relevance."""
     name = "10.1 LRP-ε of a dense layer"
     cases = _epsilon_cases()
@@ -802,7 +808,7 @@ def check_lrp_epsilon(student_fn):
 
 
 # ---- 10.2 the z⁺ rule ------------------------------------------------------------------------
-def reference_lrp_zplus(a, weight, relevance):
+def reference_lrp_zplus(a: np.ndarray, weight: np.ndarray, relevance: np.ndarray) -> np.ndarray:
     """R_j = Σ_k a_j w⁺_kj R_k / Σ_j a_j w⁺_kj  for a ≥ 0 (after a ReLU), bias ignored, 0/0 := 0."""
     a, w, r = (np.asarray(v, dtype=np.float64) for v in (a, weight, relevance))
     w_pos = np.maximum(w, 0)
@@ -822,7 +828,7 @@ def _zplus_cases():
     ]
 
 
-def check_lrp_zplus(student_fn):
+def check_lrp_zplus(student_fn: Callable[..., np.ndarray]) -> Passed:
     """Exercise 10.2: `student_fn(a, weight, relevance)` → the z⁺ rule's input relevance."""
     name = "10.2 LRP-z⁺ of a dense layer"
     cases = _zplus_cases()
@@ -834,7 +840,7 @@ def check_lrp_zplus(student_fn):
 
 
 # ---- 7.3 Grad-CAM++ channel weights (issue 15; appended) --------------------------------------
-def reference_gradcam_pp_weights(activations, gradients):
+def reference_gradcam_pp_weights(activations: np.ndarray, gradients: np.ndarray) -> np.ndarray:
     """Grad-CAM++ (Chattopadhyay et al. 2018, eq. 19), (N, K, m, n) twice → (N, K):
     a_ij = g²/(2g² + Σ_ab A_ab g³) (0 where g = 0), w_k = Σ_ij a_ij ReLU(g_ij)."""
     a, g = np.asarray(activations, dtype=np.float64), np.asarray(gradients, dtype=np.float64)
@@ -856,7 +862,7 @@ def _gradcam_pp_cases():
     ]
 
 
-def check_gradcam_pp_weights(student_fn):
+def check_gradcam_pp_weights(student_fn: Callable[..., np.ndarray]) -> Passed:
     """Exercise 7.3: `student_fn(activations, gradients)`, both (N, K, m, n) → w of shape (N, K)."""
     name = "7.3 Grad-CAM++ channel weights"
     cases = _gradcam_pp_cases()

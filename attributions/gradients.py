@@ -9,37 +9,39 @@ Notation: x input, t the target output (a logit, before softmax), ∇t(x) = ∂t
   does not (e.g. a saturated ReLU gives 0 although the input mattered — see the tests).
 
 Both are one forward and one backward pass; they are the baselines every comparison needs.
+target=None explains each row's predicted class (Captum's None means a single-output model).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .inputs import eval_mode, prepare_input, prepare_targets, target_gradient
+from minicnn import nn
+
+from .inputs import ArrayLike, TargetLike, eval_mode, explained_targets, prepare_input, target_gradient
 
 __all__ = ["saliency", "gradient_x_input", "input_gradient"]
 
 
-def input_gradient(model, x, target):
+def input_gradient(model: nn.Module, x: ArrayLike, target: TargetLike = None) -> np.ndarray:
     """∂t_n/∂x_n for every row n, shaped like x (the raw, signed gradient).
 
     model  -- a minicnn Module returning logits (N, classes); run in eval mode, mode restored
     x      -- batch (N, C, H, W) or (N, features); cast to the model's dtype
-    target -- int, or one int per row: the logit t to differentiate
+    target -- int, or one int per row: the logit t to differentiate; None: each row's predicted class
     """
     return _checked_gradient(model, x, target)[1]
 
 
-def _checked_gradient(model, x, target):
+def _checked_gradient(model: nn.Module, x: ArrayLike, target: TargetLike) -> tuple[np.ndarray, np.ndarray]:
     """(x as validated, ∂t/∂x)."""
     x = prepare_input(x, model)
     with eval_mode(model):
-        targets = prepare_targets(target, len(x))
-        grad, _ = target_gradient(model, x, targets)
+        grad, _ = target_gradient(model, x, explained_targets(model, x, target))
     return x, grad
 
 
-def saliency(model, x, target, abs=True):
+def saliency(model: nn.Module, x: ArrayLike, target: TargetLike = None, abs: bool = True) -> np.ndarray:
     """Saliency map M_i = |∂t/∂x_i| (Simonyan et al. 2014), shaped like x.
 
     abs -- True (the default, as Captum's `Saliency`): the magnitude |∂t/∂x|, which is what the
@@ -52,7 +54,7 @@ def saliency(model, x, target, abs=True):
     return np.abs(grad) if abs else grad
 
 
-def gradient_x_input(model, x, target):
+def gradient_x_input(model: nn.Module, x: ArrayLike, target: TargetLike = None) -> np.ndarray:
     """Gradient × input a_i = x_i · ∂t/∂x_i (Captum's `InputXGradient`), shaped like x.
 
     See `input_gradient` for model, x and target.

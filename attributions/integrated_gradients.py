@@ -16,18 +16,24 @@ The points x′ + α_k Δx of all steps go through the network as batches of row
 
 from __future__ import annotations
 
+from typing import Optional, Union
+
 import numpy as np
 from numpy.polynomial.legendre import leggauss
 
 import minicnn as mc
+from minicnn import nn
 
+from .captum_names import captum_names
 from .inputs import (
+    ArrayLike,
+    TargetLike,
     eval_mode,
+    explained_targets,
     forward_scores,
     module_outputs,
     prepare_baseline,
     prepare_input,
-    prepare_targets,
     target_gradient,
 )
 
@@ -40,7 +46,7 @@ METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid
 MAX_BATCH_BYTES = 512 * 2**20  # activations of one batch of interpolated inputs (see _rows_per_batch)
 
 
-def quadrature(method, steps):
+def quadrature(method: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes α_k in [0, 1] and weights w_k of a rule for ∫₀¹ φ(α) dα ≈ Σ_k w_k φ(α_k).
 
     method             α_k                      w_k
@@ -76,7 +82,7 @@ def quadrature(method, steps):
     return (k + offset) / n, np.full(n, 1.0 / n)
 
 
-def activation_bytes_per_row(model, row):
+def activation_bytes_per_row(model: nn.Module, row: np.ndarray) -> int:
     """Bytes that one input row costs a forward pass with graph: the row itself plus the output
     of every module (what the backward pass keeps), measured on one forward pass of `row`.
 
@@ -92,7 +98,7 @@ def activation_bytes_per_row(model, row):
 ACTIVATIONS_PER_INPUT_BOUND = 1000
 
 
-def _rows_per_batch(batch_size, steps, model, row):
+def _rows_per_batch(batch_size: Optional[int], steps: int, model: nn.Module, row: np.ndarray) -> int:
     if batch_size is not None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size: expected None or an int ≥ 1, got {batch_size!r}")
@@ -102,24 +108,34 @@ def _rows_per_batch(batch_size, steps, model, row):
     return max(1, min(steps, MAX_BATCH_BYTES // max(1, activation_bytes_per_row(model, row))))
 
 
+@captum_names("baselines", "n_steps", "internal_batch_size", "return_convergence_delta")
 def integrated_gradients(
-    model, x, target, baseline=None, steps=50, method="riemann_trapezoid", batch_size=None, return_delta=False
-):
+    model: nn.Module, x: ArrayLike, target: TargetLike = None, baseline: Optional[ArrayLike] = None,
+    steps: int = 50, method: str = "riemann_trapezoid", batch_size: Optional[int] = None,
+    return_delta: bool = False,
+) -> Union[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Integrated Gradients IG_i(x) = Δx_i · Σ_k w_k ∂F(x′ + α_k Δx)/∂x_i, shaped like x.
 
     model      -- a minicnn Module returning logits (N, classes); run in eval mode, mode restored
     x          -- batch (N, C, H, W) or (N, features); cast to the model's dtype
-    target     -- int, or one int per row: the logit F to explain (a logit, not a probability)
+    target     -- int, or one int per row: the logit F to explain (a logit, not a probability);
+                  None: each row's predicted class
     baseline   -- x′: None (zeros), a scalar, one row, or an array like x (see `baselines.py`)
     steps      -- number of quadrature nodes n per input (≥ 2 for the trapezoid rule)
-    method     -- quadrature rule, one of METHODS (see `quadrature`)
+    method     -- quadrature rule, one of METHODS (see `quadrature`). The default differs from
+                  Captum's gausslegendre on purpose: its evenly spaced nodes include x′ and x, so
+                  a student can check and plot them, and on ReLU nets Gauss–Legendre's higher
+                  order buys almost nothing (docs/methods.md, Differences from Captum's defaults).
     batch_size -- at most this many interpolated inputs per forward/backward pass; None: all
                   `steps` points of one input at once, capped so that the batch's activations
                   (`activation_bytes_per_row`, measured on one forward pass) take ≤
                   MAX_BATCH_BYTES (512 MB): 50 points of a small net's input go in one pass,
                   ResNet-50 at 224×224 takes a few per pass. Batches may span several inputs.
     return_delta -- also return the signed convergence delta Σ_i IG_i − (F(x) − F(x′)), shape (N,)
+                  (Captum's sign and shape): the result is then (attributions, delta)
 
+    Captum's keywords `baselines`, `n_steps`, `internal_batch_size` and
+    `return_convergence_delta` are accepted for baseline, steps, batch_size and return_delta.
     The gradients are summed in float64 whatever the model's dtype; the result has the model's dtype.
     """
     alphas, weights = quadrature(method, steps)
@@ -133,7 +149,7 @@ def integrated_gradients(
     total = np.zeros(x.shape, dtype=np.float64)  # Σ_k w_k ∇F(x′ + α_k Δx), per input row
     with eval_mode(model):
         rows = _rows_per_batch(batch_size, len(alphas), model, x[0])  # in eval mode: measuring must not update BatchNorm
-        targets = prepare_targets(target, n)
+        targets = explained_targets(model, x, target)
         # Interpolated point p ↔ (input row p // steps, step p % steps); batches are ranges of p.
         for start in range(0, n * len(alphas), rows):
             p = np.arange(start, min(start + rows, n * len(alphas)))

@@ -24,14 +24,21 @@ Definition choices (Captum's, followed here):
 
 Our `riemann_trapezoid` weights sum to 1; Captum's to (n−1)/n (see `quadrature`): with that
 rule, layer IG and neuron conductance are Captum's times n/(n−1). Conductance uses no weights.
+As everywhere, target=None explains each row's predicted class, and Captum's `baselines`,
+`n_steps` and `internal_batch_size` are accepted for baseline, steps and batch_size.
 """
 
 from __future__ import annotations
 
+from typing import Callable, Optional, Union
+
 import numpy as np
 
 import minicnn as mc
+from minicnn import nn
 from minicnn.autograd import topological_order
+
+from .captum_names import captum_names
 
 from .deeplift_rules import RULES as DEEPLIFT_RULES
 from .deeplift_rules.reveal_cancel import reveal_cancel_parts
@@ -39,40 +46,52 @@ from .deeplift_rules.rules import rule_table
 from .deeplift_rules.stacked import halves, stack
 from .expected_gradients import add_per_row, point_batches
 from .gradcam import find_layer, run_capturing, upsample_maps
-from .inputs import eval_mode, prepare_baseline, prepare_input, prepare_targets, target_seed
+from .inputs import (
+    ArrayLike,
+    LayerLike,
+    TargetLike,
+    eval_mode,
+    explained_targets,
+    prepare_baseline,
+    prepare_input,
+    target_seed,
+)
 from .integrated_gradients import _rows_per_batch, quadrature
 
 __all__ = ["layer_integrated_gradients", "layer_deeplift", "conductance", "neuron_conductance", "layer_map"]
 
 
-def _seed(out, targets):
+def _seed(out: mc.Tensor, targets: np.ndarray) -> np.ndarray:
     if out.ndim != 2:
         raise ValueError(f"model: attribution needs logits of shape (N, classes), got shape {out.shape}")
     return target_seed(out.shape, targets).astype(out.dtype)
 
 
-def _layer_values(model, x, layer):
+def _layer_values(model: nn.Module, x: np.ndarray, layer: LayerLike) -> np.ndarray:
     """y(x) at the layer, no graph."""
     with mc.no_grad():
         return run_capturing(model, x, layer, requires_grad=False)[1].data
 
 
-def _setup(model, x, target, layer, baseline):
+def _setup(model: nn.Module, x: ArrayLike, target: TargetLike, layer: LayerLike,
+           baseline: Optional[ArrayLike]) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]]:
     """(x, x′, targets, the shape of one row of y), validated (a bad layer fails before any
     work); in eval mode by the caller."""
     x = prepare_input(x, model)
     reference = prepare_baseline(baseline, x)
-    targets = prepare_targets(target, len(x))
+    targets = explained_targets(model, x, target)
     find_layer(model, layer, x)
     return x, reference, targets, _layer_values(model, x[:1], layer).shape[1:]
 
 
-def _broadcast(alphas, ndim):
+def _broadcast(alphas: np.ndarray, ndim: int) -> np.ndarray:
     return alphas[(slice(None),) + (None,) * (ndim - 1)]
 
 
-def layer_integrated_gradients(model, x, target, layer, baseline=None, steps=50, method="riemann_trapezoid",
-                               batch_size=None):
+@captum_names("baselines", "n_steps", "internal_batch_size")
+def layer_integrated_gradients(model: nn.Module, x: ArrayLike, target: TargetLike, layer: LayerLike,
+                               baseline: Optional[ArrayLike] = None, steps: int = 50,
+                               method: str = "riemann_trapezoid", batch_size: Optional[int] = None) -> np.ndarray:
     """Layer IG_j = Δy_j · Σ_k w_k ∂F/∂y_j(y′ + α_k Δy), shaped like the layer's output (N, ...).
 
     layer    -- the Module, or its dotted name (None: `default_layer`, the last 4-D feature map)
@@ -91,7 +110,7 @@ def layer_integrated_gradients(model, x, target, layer, baseline=None, steps=50,
             point = mc.Tensor(y_ref[row] + _broadcast(alphas[k], y.ndim).astype(y.dtype) * delta[row],
                               requires_grad=True)
 
-            def replace(output, point=point):
+            def replace(output: mc.Tensor, point: mc.Tensor = point) -> mc.Tensor:
                 if output.shape != point.shape:
                     raise ValueError(f"layer: its output shape {output.shape} changes with the batch; cannot interpolate it")
                 return point
@@ -102,7 +121,9 @@ def layer_integrated_gradients(model, x, target, layer, baseline=None, steps=50,
     return (delta * total).astype(x.dtype)
 
 
-def layer_deeplift(model, x, target, layer, baseline=None, rule="rescale", eps=1e-10):
+@captum_names("baselines")
+def layer_deeplift(model: nn.Module, x: ArrayLike, target: TargetLike, layer: LayerLike,
+                   baseline: Optional[ArrayLike] = None, rule: str = "rescale", eps: float = 1e-10) -> np.ndarray:
     """Layer DeepLIFT C_j = m_j · (y_j(x) − y_j(x′)), shaped like the layer's output; Σ_j C_j =
     F(x) − F(x′) exactly when every path from x to F goes through the layer.
 
@@ -115,12 +136,10 @@ def layer_deeplift(model, x, target, layer, baseline=None, rule="rescale", eps=1
     x = prepare_input(x, model)
     reference = prepare_baseline(baseline, x)
     with eval_mode(model):
-        targets = prepare_targets(target, len(x))
+        targets = explained_targets(model, x, target)
         stacked = mc.Tensor(stack(x, reference), requires_grad=True)
         out, y, _ = run_capturing(model, stacked.data, layer, input_tensor=stacked)  # one pass on [x; x′]
-        deltas = parts = None
-        if rule == "reveal_cancel":
-            deltas, parts = reveal_cancel_parts(topological_order([out]), stacked)
+        deltas, parts = reveal_cancel_parts(topological_order([out]), stacked) if rule == "reveal_cancel" else ({}, {})
         (m,) = mc.grad(out, [y], grad_outputs=_seed(out, targets), rules=rule_table(rule, eps, deltas, parts))
     top, bottom = halves(y.data)
     if rule == "rescale":
@@ -130,7 +149,9 @@ def layer_deeplift(model, x, target, layer, baseline=None, rule="rescale", eps=1
     return (m_pos * part_pos + m_neg * part_neg).astype(x.dtype)
 
 
-def _path(model, x, reference, targets, layer, alphas, batch_size, visit):
+def _path(model: nn.Module, x: np.ndarray, reference: np.ndarray, targets: np.ndarray, layer: LayerLike,
+          alphas: np.ndarray, batch_size: Optional[int],
+          visit: Callable[[np.ndarray, np.ndarray, mc.Tensor, mc.Tensor, np.ndarray], None]) -> None:
     """For every point x′ + α_k Δx (batched): y and ∂F/∂y at the layer, handed to
     visit(row, k, inputs Tensor, y Tensor, ∂F/∂y)."""
     n, steps = len(x), len(alphas)
@@ -142,7 +163,10 @@ def _path(model, x, reference, targets, layer, alphas, batch_size, visit):
         visit(row, k, inputs, y, grad)
 
 
-def conductance(model, x, target, layer, baseline=None, steps=50, method="riemann_trapezoid", batch_size=None):
+@captum_names("baselines", "n_steps", "internal_batch_size")
+def conductance(model: nn.Module, x: ArrayLike, target: TargetLike, layer: LayerLike,
+                baseline: Optional[ArrayLike] = None, steps: int = 50, method: str = "riemann_trapezoid",
+                batch_size: Optional[int] = None) -> np.ndarray:
     """Layer conductance Cond_j = Σ_{k<n} ∂F/∂y_j(x′ + α_k Δx)·[y_j(x′ + α_{k+1}Δx) − y_j(x′ + α_kΔx)],
     on the n + 1 nodes of `quadrature(method, steps + 1)` (Captum's LayerConductance); shaped
     like the layer's output. Arguments as `layer_integrated_gradients`; `steps` ≥ 1 intervals.
@@ -153,14 +177,14 @@ def conductance(model, x, target, layer, baseline=None, steps=50, method="rieman
         ys = np.zeros((len(x), steps + 1) + shape, dtype=np.float64)
         grads = np.zeros_like(ys)
 
-        def visit(row, k, inputs, y, grad):
+        def visit(row: np.ndarray, k: np.ndarray, inputs: mc.Tensor, y: mc.Tensor, grad: np.ndarray) -> None:
             ys[row, k], grads[row, k] = y.data, grad
 
         _path(model, x, reference, targets, layer, alphas, batch_size, visit)
     return (grads[:, :-1] * np.diff(ys, axis=1)).sum(axis=1).astype(x.dtype)
 
 
-def _neuron_index(neuron, shape):
+def _neuron_index(neuron: Union[int, tuple[int, ...]], shape: tuple[int, ...]) -> int:
     """A flat index into one row of the layer's output from an int (flat) or a tuple (c, i, j, …)."""
     size = int(np.prod(shape))
     if isinstance(neuron, (int, np.integer)) and not isinstance(neuron, bool):
@@ -173,8 +197,10 @@ def _neuron_index(neuron, shape):
     raise ValueError(f"neuron: expected an int or a tuple of {len(shape)} indices within {shape}, got {neuron!r}")
 
 
-def neuron_conductance(model, x, target, layer, neuron, baseline=None, steps=50, method="riemann_trapezoid",
-                       batch_size=None):
+@captum_names("baselines", "n_steps", "internal_batch_size")
+def neuron_conductance(model: nn.Module, x: ArrayLike, target: TargetLike, layer: LayerLike,
+                       neuron: Union[int, tuple[int, ...]], baseline: Optional[ArrayLike] = None, steps: int = 50,
+                       method: str = "riemann_trapezoid", batch_size: Optional[int] = None) -> np.ndarray:
     """Neuron conductance NC^j_i = Δx_i · Σ_k w_k ∂F/∂y_j · ∂y_j/∂x_i at x′ + α_k Δx, shaped like x:
     how much of input i's IG flows through unit j of the layer (Captum's NeuronConductance).
 
@@ -188,7 +214,7 @@ def neuron_conductance(model, x, target, layer, neuron, baseline=None, steps=50,
         j = _neuron_index(neuron, shape)
         total = np.zeros(x.shape, dtype=np.float64)
 
-        def visit(row, k, inputs, y, grad):
+        def visit(row: np.ndarray, k: np.ndarray, inputs: mc.Tensor, y: mc.Tensor, grad: np.ndarray) -> None:
             seed = np.zeros((len(row), int(np.prod(shape))), dtype=y.dtype)
             seed[:, j] = grad.reshape(len(row), -1)[:, j]  # ∂F/∂y_j, the only unit followed back
             (through,) = mc.grad(y, [inputs], grad_outputs=seed.reshape(y.shape))
@@ -198,7 +224,7 @@ def neuron_conductance(model, x, target, layer, neuron, baseline=None, steps=50,
     return ((x - reference) * total).astype(x.dtype)
 
 
-def layer_map(attributions, x):
+def layer_map(attributions: np.ndarray, x: ArrayLike) -> np.ndarray:
     """A layer attribution (N, K, m, n) as a picture of x: summed over channels and resized
     bilinearly to x's (H, W), like Grad-CAM (Captum's `LayerAttribution.interpolate`)."""
     if attributions.ndim != 4:

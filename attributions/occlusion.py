@@ -15,15 +15,19 @@ inputs go through the network `batch_size` occluded inputs at a time.
 from __future__ import annotations
 
 import itertools
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from .inputs import eval_mode, forward_scores, prepare_baseline, prepare_input, prepare_targets
+from minicnn import nn
+
+from .captum_names import captum_names
+from .inputs import ArrayLike, TargetLike, eval_mode, explained_targets, forward_scores, prepare_baseline, prepare_input
 
 __all__ = ["occlusion", "window_positions"]
 
 
-def _as_shape(value, ndim, name):
+def _as_shape(value: Any, ndim: int, name: str) -> tuple[int, ...]:
     value = (value,) * ndim if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
     if not (isinstance(value, tuple) and len(value) == ndim
             and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in value)):
@@ -31,7 +35,8 @@ def _as_shape(value, ndim, name):
     return tuple(int(v) for v in value)
 
 
-def window_positions(row_shape, window, stride):
+def window_positions(row_shape: Sequence[int], window: Sequence[int],
+                     stride: Sequence[int]) -> list[tuple[slice, ...]]:
     """The slices of every window position over one row, in C order of the position grid."""
     starts = []
     for length, w, s in zip(row_shape, window, stride):
@@ -41,17 +46,24 @@ def window_positions(row_shape, window, stride):
     return [tuple(slice(b, b + w) for b, w in zip(begin, window)) for begin in itertools.product(*starts)]
 
 
-def occlusion(model, x, target, window=(1, 4, 4), stride=(1, 2, 2), baseline=0.0, batch_size=64):
+@captum_names("sliding_window_shapes", "strides", "baselines")
+def occlusion(model: nn.Module, x: ArrayLike, target: TargetLike = None,
+              window: Union[int, tuple[int, ...]] = (1, 4, 4), stride: Union[int, tuple[int, ...]] = (1, 2, 2),
+              baseline: Optional[ArrayLike] = 0.0, batch_size: int = 64) -> np.ndarray:
     """Occlusion a_i = mean over the windows p covering i of F(x) − F(x with W_p set to x′); shaped like x.
 
     model    -- a minicnn Module returning logits (N, classes); run in eval mode, mode restored
     x        -- batch (N, C, H, W) or (N, features)
-    target   -- int, or one int per row
+    target   -- int, or one int per row; None: each row's predicted class
     window   -- the window's extent along each axis of a row ((C, H, W): (1, 4, 4) occludes one
                 channel at a time), or one int for every axis
     stride   -- the step between positions, per axis (or one int)
     baseline -- x′: a scalar, one row, or an array like x (what the window shows instead)
     batch_size -- occluded inputs per forward pass
+
+    Captum's `sliding_window_shapes`, `strides` and `baselines` are accepted for window, stride
+    and baseline (Captum's default stride is 1; ours is half the default window). Captum's
+    `perturbations_per_eval` counts occlusions per example and pass: not our batch_size.
     """
     x = prepare_input(x, model)
     window = _as_shape(window, x.ndim - 1, "window")
@@ -66,15 +78,15 @@ def occlusion(model, x, target, window=(1, 4, 4), stride=(1, 2, 2), baseline=0.0
     n, count = len(x), len(positions)
     total = np.zeros(x.shape, dtype=np.float64)
     with eval_mode(model):
-        targets = prepare_targets(target, n)
+        targets = explained_targets(model, x, target)
         scores = forward_scores(model, x, targets).astype(np.float64)
         for start in range(0, n * count, batch_size):
             jobs = np.arange(start, min(start + batch_size, n * count))
-            rows, where = jobs // count, [positions[q] for q in jobs % count]  # job q ↔ (row, window position)
+            rows, windows = jobs // count, [positions[q] for q in jobs % count]  # job q ↔ (row, window position)
             occluded = x[rows]
-            for r, (row, w) in enumerate(zip(rows, where)):
-                occluded[(r,) + w] = reference[(row,) + w]
+            for r, (row, w) in enumerate(zip(rows, windows)):
+                occluded[r][w] = reference[row][w]  # occluded[r] is a view: this writes into the batch
             drops = scores[rows] - forward_scores(model, occluded, targets[rows])
-            for drop, row, w in zip(drops, rows, where):
-                total[(row,) + w] += drop
+            for drop, row, w in zip(drops, rows, windows):
+                total[row][w] += drop
     return (total / covered).astype(x.dtype)

@@ -28,9 +28,14 @@ Every function draws into an Axes you pass (or a new Figure) and returns it; not
 
 from __future__ import annotations
 
+from typing import Mapping, Optional, Sequence, cast
+
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+
+from .inputs import ArrayLike
 
 __all__ = [
     "DEFAULT_PERCENTILE",
@@ -49,14 +54,14 @@ DEFAULT_PERCENTILE = 99.5
 SIGNED_CMAP = "bwr"
 ABS_CMAP = "Reds"
 
-def _as_array(a, name):
+def _as_array(a: ArrayLike, name: str) -> np.ndarray:
     array = np.asarray(getattr(a, "data", a))
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected a numeric array, got dtype {array.dtype}")
     return array
 
 
-def to_2d(a, name="attribution") -> np.ndarray:
+def to_2d(a: ArrayLike, name: str = "attribution") -> np.ndarray:
     """One map for display, float64 (H, W): (H, W) as is, (C, H, W) summed over channels,
     (1, C, H, W) (a batch of one) likewise. Σ over channels keeps the sign and the total."""
     array = _as_array(a, name)
@@ -69,7 +74,7 @@ def to_2d(a, name="attribution") -> np.ndarray:
     return array.astype(np.float64)
 
 
-def normalize(a, percentile=DEFAULT_PERCENTILE, signed=True) -> np.ndarray:
+def normalize(a: ArrayLike, percentile: float = DEFAULT_PERCENTILE, signed: bool = True) -> np.ndarray:
     """â = clip(a / s, −1, 1) with s = percentile(|a|, `percentile`) over the whole map.
 
     signed -- True: keep the sign, values in [−1, 1]; False: return |â|, values in [0, 1].
@@ -125,7 +130,7 @@ def _image_for_display(image):
     return array
 
 
-def show_image(image, ax=None, title=None):
+def show_image(image: ArrayLike, ax: Optional[Axes] = None, title: Optional[str] = None) -> Axes:
     """Draw an input image ((1|3, H, W) or (H, W)) in grey or colour, range [0, 1]; returns the Axes."""
     ax = _axes(ax)
     picture = _image_for_display(image)
@@ -137,7 +142,8 @@ def show_image(image, ax=None, title=None):
     return ax
 
 
-def heatmap(a, ax=None, title=None, percentile=DEFAULT_PERCENTILE, cmap=SIGNED_CMAP):
+def heatmap(a: ArrayLike, ax: Optional[Axes] = None, title: Optional[str] = None,
+            percentile: float = DEFAULT_PERCENTILE, cmap: str = SIGNED_CMAP) -> Axes:
     """Signed heatmap of one attribution map on a diverging colormap centred at zero.
 
     Shows â = normalize(to_2d(a), percentile) with Normalize(vmin=−1, vmax=1): white is 0,
@@ -149,7 +155,8 @@ def heatmap(a, ax=None, title=None, percentile=DEFAULT_PERCENTILE, cmap=SIGNED_C
     return ax
 
 
-def abs_heatmap(a, ax=None, title=None, percentile=DEFAULT_PERCENTILE, cmap=ABS_CMAP):
+def abs_heatmap(a: ArrayLike, ax: Optional[Axes] = None, title: Optional[str] = None,
+                percentile: float = DEFAULT_PERCENTILE, cmap: str = ABS_CMAP) -> Axes:
     """Absolute-value map |â| of one attribution on a sequential colormap, range [0, 1].
 
     The channel sum happens first (to_2d), then the absolute value, as for the signed map.
@@ -161,7 +168,8 @@ def abs_heatmap(a, ax=None, title=None, percentile=DEFAULT_PERCENTILE, cmap=ABS_
     return ax
 
 
-def overlay(image, a, ax=None, title=None, percentile=DEFAULT_PERCENTILE, signed=True, alpha=0.8):
+def overlay(image: ArrayLike, a: ArrayLike, ax: Optional[Axes] = None, title: Optional[str] = None,
+            percentile: float = DEFAULT_PERCENTILE, signed: bool = True, alpha: float = 0.8) -> Axes:
     """The input image with the normalised attribution map on top.
 
     The map is â (signed, on "bwr" with vmin = −1, vmax = 1) or |â| (on "Reds", [0, 1]), drawn
@@ -172,8 +180,7 @@ def overlay(image, a, ax=None, title=None, percentile=DEFAULT_PERCENTILE, signed
     if not 0 <= alpha <= 1:
         raise ValueError(f"alpha: expected a number in [0, 1], got {alpha!r}")
     ax = show_image(image, ax=ax, title=title)
-    picture = ax.images[-1].get_array()
-    height, width = picture.shape[:2]
+    height, width = cast(np.ndarray, ax.images[-1].get_array()).shape[:2]  # show_image has just drawn it
     values = normalize(to_2d(a), percentile, signed=signed)
     norm = Normalize(vmin=-1.0, vmax=1.0) if signed else Normalize(vmin=0.0, vmax=1.0)
     ax.imshow(
@@ -184,9 +191,11 @@ def overlay(image, a, ax=None, title=None, percentile=DEFAULT_PERCENTILE, signed
 
 
 def attribution_grid(
-    images, attributions, labels=None, predictions=None, classes=None, percentile=DEFAULT_PERCENTILE,
-    mode="signed", colorbar=True, cell_size=1.35, titles=None,
-):
+    images: ArrayLike, attributions: Mapping[str, ArrayLike], labels: Optional[Sequence[int] | np.ndarray] = None,
+    predictions: Optional[Sequence[int] | np.ndarray] = None, classes: Optional[Sequence[str]] = None,
+    percentile: float = DEFAULT_PERCENTILE, mode: str = "signed", colorbar: bool = True, cell_size: float = 1.35,
+    titles: Optional[Mapping[str, str]] = None,
+) -> Figure:
     """A Figure with one row per image: the input, then one map per method.
 
     images       -- (N, C, H, W) (or (N, H, W)) inputs
@@ -216,9 +225,9 @@ def attribution_grid(
         if len(value) != n:
             raise ValueError(f"attributions[{name!r}]: expected {n} maps (one per image), got {len(value)}")
         maps[name] = value
-    for arg, value in (("labels", labels), ("predictions", predictions)):
-        if value is not None and len(value) != n:
-            raise ValueError(f"{arg}: expected {n} class indices, got {len(value)}")
+    for arg, indices in (("labels", labels), ("predictions", predictions)):
+        if indices is not None and len(indices) != n:
+            raise ValueError(f"{arg}: expected {n} class indices, got {len(indices)}")
     titles = titles or {}
 
     def class_name(k):

@@ -19,9 +19,11 @@ Cases
                (PyTorch side: a ResNet written without module reuse, which Captum needs)
     ig50       Integrated Gradients, 50 steps, internal batch 10, against Captum's
     gradcam    Grad-CAM at layer4 against Captum's LayerGradCam + bilinear upsampling
-    memory     the fwdbwd step once more after the timed ones, with the peak-RSS counter reset
-               just before it (Linux /proc/self/clear_refs): the row gives the peak's increase over
-               the RSS before the step (model, input and libraries already in place), in MB
+    memory     the fwdbwd step; the row gives, in MB, the peak resident set (VmHWM) over all the
+               child's steps minus the RSS before the first one (model, input and libraries in
+               place; the peak counter reset then, Linux /proc/self/clear_refs). Over all steps,
+               not one: memory an allocator keeps after a step (glibc with minicnn's tuned
+               thresholds) is resident before the next, so one step's increase would hide it
 
 Runs go without this machine's OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE overrides (benchmarks/_env.py).
 """
@@ -96,6 +98,7 @@ def child(framework, arch, case, batch, dtype, repeats):
             model.load_state_dict(torch_zoo.numpy_state_dict(_torch_twin(arch, torch)))
         model = model.to(np.dtype(dtype)).eval()
         run = _minicnn_case(case, model, x, mc)
+    before, reset = rss_mb("VmRSS"), reset_peak_rss()
     for _ in range(2):
         run()
     times = []
@@ -105,9 +108,6 @@ def child(framework, arch, case, batch, dtype, repeats):
         times.append(time.perf_counter() - start)
     result = {"seconds": statistics.median(times)}
     if case == "memory":
-        before = rss_mb("VmRSS")
-        reset = reset_peak_rss()
-        run()
         result["megabytes"] = rss_mb("VmHWM") - before if reset else float("nan")
     print(json.dumps(result))
 

@@ -31,6 +31,7 @@ import argparse
 import os
 import sys
 import tempfile
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -86,7 +87,7 @@ def _add_common(parser):
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of the three subcommands (methods and defaults from the registry)."""
     from . import compare
     from .registry import IG_STEPS, names
@@ -256,7 +257,7 @@ def _parse_methods(text):
     return list(dict.fromkeys(chosen))
 
 
-def load_image(path, input_shape):
+def load_image(path: str, input_shape: Sequence[int]) -> np.ndarray:
     """Read an image file and convert it to one model input (1, C, H, W), float64 in [0, 1].
 
     matplotlib.image.imread reads it ((H, W), (H, W, 3) or (H, W, 4); 8-bit files are divided
@@ -394,7 +395,7 @@ def run_explain_command(args):
 
 
 # ---- main ---------------------------------------------------------------------------------------
-def main(argv=None):
+def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 runtime error, 2 usage error)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv

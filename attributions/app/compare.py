@@ -21,14 +21,18 @@ sample; the cheaper ones on all `--n`. The defaults keep a shapes run within ~3 
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
 from dataclasses import dataclass
+from typing import Callable, Optional
 
 import numpy as np
 
 import minicnn as mc
+from minicnn import nn
+from minicnn.data import Dataset
 
 from .. import metrics as M
 from ..baselines import blurred_baseline
@@ -48,7 +52,7 @@ AGREEMENT = ("deeplift_rescale", "deeplift_reveal_cancel", "gradient_x_input", "
 COMPLETE = ("integrated_gradients", "deeplift_rescale", "deeplift_reveal_cancel", "gradient_x_input")
 
 
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the compare options to an argparse (sub)parser."""
     parser.add_argument("--dataset", choices=("shapes", "digits", "faces"), default="shapes",
                         help="bundled model and its test set (default: shapes, the one with masks)")
@@ -80,7 +84,7 @@ def _table(header, rows):
 
 
 # ---- the run: compute → CompareResults → render ----------------------------------------------------
-def check_args(args, n_test):
+def check_args(args: argparse.Namespace, n_test: int) -> Optional[str]:
     """The problem with the options, as one line naming the option, or None."""
     for name in ("n", "sanity_n", "subsets"):
         value = getattr(args, name)
@@ -107,7 +111,9 @@ class CompareResults:
     convergence: dict    # {"steps": [...], "errors": {quadrature rule: [...]}}
 
 
-def compute(model, data, dataset, n=100, seed=0, sanity_n=16, fraction=0.0625, subsets=16, progress=None):
+def compute(model: nn.Module, data: Dataset, dataset: str, n: int = 100, seed: int = 0, sanity_n: int = 16,
+            fraction: float = 0.0625, subsets: int = 16,
+            progress: Optional[Callable[[str], None]] = None) -> CompareResults:
     """Run every registered method and metric on a seeded sample of n test images (each explained
     for its true label); the expensive checks on the first `sanity_n`. Returns CompareResults.
 
@@ -139,7 +145,10 @@ def compute(model, data, dataset, n=100, seed=0, sanity_n=16, fraction=0.0625, s
     # Deleted pixels take the blurred image's value: set to 0, even random 6 % of the pixels make
     # the model give up (salt-and-pepper is far off its training data), so every map would score alike.
     canvas = blurred_baseline(x, BLUR_SIGMA)
-    results, curves, attributions, randomisation = {}, {}, {}, {}
+    results: dict[str, dict] = {}
+    curves: dict[str, tuple] = {}
+    attributions: dict[str, np.ndarray] = {}
+    randomisation: dict[str, M.RandomisationResult] = {}
     for name, explain in METHODS.items():
         label = explain.label
         r = results[name] = {}
@@ -190,7 +199,7 @@ def compute(model, data, dataset, n=100, seed=0, sanity_n=16, fraction=0.0625, s
                           _completeness(model, x, y, attributions), convergence)
 
 
-def render(results, out):
+def render(results: CompareResults, out: str) -> list[str]:
     """Write compare.md and the five figures of `results` into the directory `out`; the paths."""
     os.makedirs(out, exist_ok=True)
     labelled = {field: {get(name).label: value for name, value in getattr(results, field).items()}
@@ -212,7 +221,7 @@ def render(results, out):
     return paths
 
 
-def run(args, model, data) -> int:
+def run(args: argparse.Namespace, model: nn.Module, data: Dataset) -> int:
     """`python -m attributions compare`: compute, render, report where; 0 on success."""
     from tqdm import tqdm
 
@@ -378,7 +387,7 @@ def _claims(results, agreement, s, controls) -> str:
     )
     cc = {name: _mean(results, name, "cross-class ρ |a|") for name in results if name not in controls}
     signed = {name: _mean(results, name, "cross-class ρ") for name in cc}
-    lowest = min(cc, key=cc.get)
+    lowest = min(cc, key=lambda name: cc[name])
     verdict = "supported" if lowest == "Grad-CAM" and cc["Grad-CAM"] < 0.5 else "not supported"
     lines.append(
         f"- *Grad-CAM is class-discriminative*: {verdict} (criterion: the lowest cross-class Spearman ρ of |map| "

@@ -36,10 +36,13 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 import minicnn as mc
+from minicnn import nn
+from minicnn.data import Dataset
 
 from .. import visualize
 from ..completeness import completeness_delta
@@ -49,13 +52,13 @@ from .registry import IG_STEPS, get, names
 __all__ = ["pick_images", "run_demo", "format_table", "table_label", "DemoResult"]
 
 
-def table_label(name, ig_steps=IG_STEPS):
+def table_label(name: str, ig_steps: int = IG_STEPS) -> str:
     """The method's row name in Table 1: its label, with the number of steps for a path method."""
     method = get(name)
     return f"{method.label} ({ig_steps} steps)" if method.takes_steps else method.label
 
 
-def pick_images(labels, predictions, n):
+def pick_images(labels: np.ndarray, predictions: np.ndarray, n: int) -> np.ndarray:
     """n test indices, deterministic: the first correctly classified image of each class in class
     order (then the next correct ones), and the first misclassified image, placed last, if any."""
     labels, predictions = np.asarray(labels), np.asarray(predictions)
@@ -63,7 +66,7 @@ def pick_images(labels, predictions, n):
     correct = np.flatnonzero(labels == predictions)
     n = min(n, len(labels))
     slots = n - 1 if len(wrong) else n
-    chosen = []
+    chosen: list[int] = []
     for c in np.unique(labels):
         hits = correct[labels[correct] == c]
         if len(hits) and len(chosen) < slots:
@@ -75,11 +78,11 @@ def pick_images(labels, predictions, n):
             chosen.append(int(i))
     if len(wrong):
         chosen.append(int(wrong[0]))
-    for i in range(len(labels)):  # only when there are too few correct images
+    for index in range(len(labels)):  # only when there are too few correct images
         if len(chosen) >= n:
             break
-        if i not in chosen:
-            chosen.append(i)
+        if index not in chosen:
+            chosen.append(index)
     return np.array(chosen[:n], dtype=np.int64)
 
 
@@ -133,8 +136,9 @@ def _predict(model, x, batch=256):
     return np.concatenate(chunks)
 
 
-def run_demo(model, data, dataset, n=6, out="attributions_demo", model_path="bundled", ig_steps=IG_STEPS, dpi=100,
-             log=print):
+def run_demo(model: nn.Module, data: Dataset, dataset: str, n: int = 6, out: str = "attributions_demo",
+             model_path: str = "bundled", ig_steps: int = IG_STEPS, dpi: int = 100,
+             log: Callable[..., None] = print) -> DemoResult:
     """Explain n test images with every method, write figure1.png and table1.md into `out`.
 
     model, data -- a minicnn model (eval mode) and the minicnn Dataset it was trained on
@@ -214,7 +218,7 @@ def _yes_no(flag):
     return "yes" if flag else "no"
 
 
-def format_table(result, model_name="model", ig_steps=IG_STEPS):
+def format_table(result: DemoResult, model_name: str = "model", ig_steps: int = IG_STEPS) -> str:
     """Table 1 as Markdown: claimed properties next to the values measured for this model."""
     n = len(result.indices)
     lines = [

@@ -6,6 +6,8 @@ imagenet_weights.py, outputs.py) can raise them without importing the command li
 
 from __future__ import annotations
 
+from typing import Optional
+
 __all__ = ["CLIError", "UsageError"]
 
 
@@ -18,7 +20,7 @@ class CLIError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message, details=None):
+    def __init__(self, message: str, details: Optional[str] = None) -> None:
         super().__init__(message)
         self.details = details
 

@@ -16,6 +16,9 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import numpy.typing as npt
+
+from minicnn import nn
 
 from .errors import CLIError, UsageError
 
@@ -36,7 +39,7 @@ _TORCH_SUFFIXES = (".pth", ".pt")
 WEIGHT_SUFFIXES = _NUMPY_SUFFIXES + _TORCH_SUFFIXES
 
 
-def missing_weights_message(arch):
+def missing_weights_message(arch: str) -> str:
     """The one line printed when an ImageNet architecture is used without `--weights`."""
     return (f"--weights: {arch} needs ImageNet weights, and none are bundled or downloaded; on a machine with "
             f"internet, build torchvision's (or timm's) pretrained {arch} and torch.save(model.state_dict(), "
@@ -68,7 +71,7 @@ def _read_state(path, arch):
         raise CLIError(f"cannot read weights file {path}: {error}") from None
 
 
-def load_imagenet_model(arch, path, dtype=np.float32):
+def load_imagenet_model(arch: str, path: str, dtype: npt.DTypeLike = np.float32) -> nn.Module:
     """The ImageNet architecture `arch` (a key of `minicnn.models.IMAGENET`) with the weights in
     `path`, in eval mode and in `dtype` (float32: what the weights were trained in, and half
     the memory and time of float64 on a 224×224 input)."""

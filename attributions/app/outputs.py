@@ -15,6 +15,10 @@ import contextlib
 import os
 import shutil
 import tempfile
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:  # matplotlib is imported only by the commands that draw
+    from matplotlib.figure import Figure
 
 from .errors import CLIError, UsageError
 
@@ -40,7 +44,7 @@ def _check_creatable_dir(directory, what):
         raise CLIError(f"{what} {directory!r} is not writable: no write permission in {existing!r}")
 
 
-def check_output_file(path, option="--out"):
+def check_output_file(path: str, option: str = "--out") -> None:
     """Before any work: `path` has a figure format matplotlib writes and its directory can be
     written to (or created). Nothing is created here."""
     from matplotlib.figure import Figure
@@ -55,7 +59,7 @@ def check_output_file(path, option="--out"):
     _check_creatable_dir(os.path.dirname(os.path.abspath(path)), "output directory")
 
 
-def check_output_directory(path, option="--out"):
+def check_output_directory(path: str, option: str = "--out") -> None:
     """Before any work: `path` is a directory that exists or can be created. Nothing is created."""
     if os.path.exists(path) and not os.path.isdir(path):
         raise CLIError(f"output directory {path!r} is not writable: it is a file")
@@ -85,7 +89,7 @@ def _atomic(path, write):
         raise
 
 
-def save_figure(fig, path, dpi):
+def save_figure(fig: Figure, path: str, dpi: int) -> None:
     """fig.savefig to `path` atomically; OSError becomes a one-line CLIError."""
     fmt = os.path.splitext(path)[1].lstrip(".").lower() or None
     try:
@@ -94,7 +98,7 @@ def save_figure(fig, path, dpi):
         raise CLIError(f"cannot write {path}: {error.strerror or error}") from None
 
 
-def write_text(path, text):
+def write_text(path: str, text: str) -> None:
     """A UTF-8 text file written atomically."""
 
     def write(tmp):
@@ -108,7 +112,7 @@ def write_text(path, text):
 
 
 @contextlib.contextmanager
-def output_directory(path):
+def output_directory(path: str) -> Iterator[str]:
     """Yield a temporary directory to write the outputs into; on success it becomes `path`.
 
     If `path` is missing or empty, the temporary directory (made next to it) is renamed into place.

@@ -25,10 +25,13 @@ import os
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import Callable, Mapping, Optional
 
 import numpy as np
+import numpy.typing as npt
 
 import minicnn as mc
+from minicnn import nn
 
 from .. import deeplift, grad_cam, integrated_gradients
 from ..inputs import model_dtype, prepare_input
@@ -44,7 +47,7 @@ __all__ = [
 IG_BATCH_ROWS = 8  # interpolated 224×224 images per forward/backward pass (memory stays ~2 GB on ResNet-50)
 
 
-def read_photo(path, dtype=np.float32):
+def read_photo(path: str, dtype: npt.DTypeLike = np.float32) -> tuple[np.ndarray, list[str]]:
     """(x of shape (1, 3, 224, 224), notes): an image file through the ImageNet pipeline.
 
     Any format Pillow reads (JPEG, PNG, …). A greyscale, RGBA or palette image is converted and a
@@ -73,7 +76,7 @@ def read_photo(path, dtype=np.float32):
     return x[None], notes
 
 
-def parse_target(text):
+def parse_target(text: Optional[str]) -> Optional[int]:
     """--target as given: None or "top" → None (the top class, known after the forward pass);
     an index 0..999 or an ImageNet class name → its index. A name that is not a class raises a
     UsageError suggesting the closest names (`minicnn.data.imagenet_class_index`)."""
@@ -92,7 +95,7 @@ def parse_target(text):
         raise UsageError(f"--target: {str(error).replace('name ', '', 1)}") from None
 
 
-def format_probability(p):
+def format_probability(p: float) -> str:
     """Three significant digits: 0.412, and 0.00107 (random weights give every class ≈ 1/1000)."""
     return f"{p:.3g}"
 
@@ -129,12 +132,12 @@ class PhotoExplanation:
     seconds: dict = field(default_factory=dict)
 
     @property
-    def top(self):
+    def top(self) -> int:
         """The class with the largest probability."""
         return int(np.argmax(self.probabilities))
 
 
-def top_classes(probabilities, k=5):
+def top_classes(probabilities: np.ndarray, k: int = 5) -> list[tuple[int, str, float]]:
     """[(index, name, probability)] of the k most probable ImageNet classes, most probable first."""
     from minicnn.data import imagenet_classes
 
@@ -150,7 +153,8 @@ def _timed(seconds, name, fn, *args, **kwargs):
     return result
 
 
-def explain_photo(model, x, arch, target=None, ig_steps=IG_STEPS, ig_batch_rows=IG_BATCH_ROWS):
+def explain_photo(model: nn.Module, x: np.ndarray, arch: str, target: Optional[int] = None, ig_steps: int = IG_STEPS,
+                  ig_batch_rows: int = IG_BATCH_ROWS) -> PhotoExplanation:
     """DeepLIFT, Integrated Gradients and two Grad-CAM maps for one preprocessed photo x (1, 3, 224, 224).
 
     target -- a class index, or None for the top class. Grad-CAM explains the target and the
@@ -158,7 +162,7 @@ def explain_photo(model, x, arch, target=None, ig_steps=IG_STEPS, ig_batch_rows=
     """
     layer = GRADCAM_LAYERS[arch]
     x = prepare_input(x, model)  # the model's dtype (float32 for the commands)
-    seconds = {}
+    seconds: dict[str, float] = {}
     with mc.no_grad():
         logits = _timed(seconds, "forward", lambda: model(x).data[0])
     probabilities = _softmax(logits.astype(np.float64))
@@ -183,7 +187,7 @@ def explain_photo(model, x, arch, target=None, ig_steps=IG_STEPS, ig_batch_rows=
 
 
 # ---- the photos demo ------------------------------------------------------------------------------
-def format_top5_table(rows, arch, weights):
+def format_top5_table(rows: Mapping[str, tuple[Optional[str], np.ndarray]], arch: str, weights: str) -> str:
     """Markdown: one row per photo, {name: (ImageNet label or None, probabilities)}."""
     lines = [f"# Top-5 ImageNet classes — {arch} (weights: {weights})", "",
              "| photo | label | 1 | 2 | 3 | 4 | 5 |", "|---|---|---|---|---|---|---|"]
@@ -202,7 +206,8 @@ class PhotoDemoResult:
     seconds: float
 
 
-def run_photo_demo(model, arch, weights, out, n=None, ig_steps=IG_STEPS, dpi=100, log=print):
+def run_photo_demo(model: nn.Module, arch: str, weights: str, out: str, n: Optional[int] = None,
+                   ig_steps: int = IG_STEPS, dpi: int = 100, log: Callable[..., None] = print) -> PhotoDemoResult:
     """Figure 1 for each of the first n bundled photographs (`minicnn.data.PHOTOS`; default: all)
     into `out` as figure1_<photo>.png, and top5.md; the directory appears only when all are done."""
     from minicnn.data import PHOTOS, photos_batch
@@ -211,8 +216,7 @@ def run_photo_demo(model, arch, weights, out, n=None, ig_steps=IG_STEPS, dpi=100
     from .plots import photo_figure
 
     start = time.perf_counter()
-    names = list(PHOTOS)[: (n or len(PHOTOS))]
-    xs, names = photos_batch(names, dtype=model_dtype(model))
+    xs, names = photos_batch(list(PHOTOS)[: (n or len(PHOTOS))], dtype=model_dtype(model))
     explanations, rows, paths = {}, {}, []
     with output_directory(out) as staging:
         for name, x in zip(names, xs):

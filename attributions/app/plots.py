@@ -8,16 +8,20 @@ Every function that writes a file uses the Agg backend and closes its figure.
 
 from __future__ import annotations
 
+from typing import Any, Mapping, Sequence
+
 import numpy as np
 from matplotlib.figure import Figure
 
 from .. import visualize
+from ..metrics import PerturbationCurve, RandomisationResult
+from .photos import PhotoExplanation
 from .statistics import mean_and_error
 
 __all__ = ["explanation_figure", "photo_figure", "perturbation_curves", "ig_convergence", "deeplift_against_ig", "randomisation"]
 
 
-def explanation_figure(image, maps, image_title, suptitle):
+def explanation_figure(image: np.ndarray, maps: Mapping[str, np.ndarray], image_title: str, suptitle: str) -> Figure:
     """One row: the input, then each map (titled by its key) as an overlay on it."""
     fig = Figure(figsize=(1.6 * (1 + len(maps)), 2.2))
     axes = fig.subplots(1, 1 + len(maps), squeeze=False)[0]
@@ -35,7 +39,7 @@ def _class_title(method, names, index, probability):
     return f"{method}\n{names[index]} ({index}), p = {format_probability(probability)}"
 
 
-def photo_figure(explanation, photo_title, suptitle):
+def photo_figure(explanation: PhotoExplanation, photo_title: str, suptitle: str) -> Figure:
     """The poster's Figure 1 for one photo, 2 × 3 panels (`photos.PhotoExplanation`):
 
         photo                 DeepLIFT (target)             Integrated Gradients (target)
@@ -95,7 +99,8 @@ def _style(name, controls):
     return {"linestyle": "--", "color": "grey" if name == controls[0] else "black"} if name in controls else {}
 
 
-def perturbation_curves(curves, path, which, title, note, controls=()):
+def perturbation_curves(curves: Mapping[str, tuple[PerturbationCurve, PerturbationCurve]], path: str, which: int,
+                        title: str, note: str, controls: Sequence[str] = ()) -> None:
     """Mean deletion (which = 0) or insertion (1) curve per method, {label: (deletion, insertion)}."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
@@ -117,7 +122,7 @@ def _save(fig, path):
     _pyplot().close(fig)
 
 
-def ig_convergence(convergence, path):
+def ig_convergence(convergence: Mapping[str, Any], path: str) -> None:
     """IG's relative completeness error against steps, one line per quadrature rule (log-log)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.2))
@@ -130,7 +135,7 @@ def ig_convergence(convergence, path):
     _save(fig, path)
 
 
-def deeplift_against_ig(attributions, agreement, path):
+def deeplift_against_ig(attributions: Mapping[str, np.ndarray], agreement: Mapping[str, Any], path: str) -> None:
     """DeepLIFT (both rules) against IG pixel by pixel, {label: attributions}, with the correlations."""
     plt = _pyplot()
     ig = attributions["Integrated Gradients"].ravel()
@@ -151,7 +156,7 @@ def deeplift_against_ig(attributions, agreement, path):
     _save(fig, path)
 
 
-def randomisation(results, path, controls=()):
+def randomisation(results: Mapping[str, RandomisationResult], path: str, controls: Sequence[str] = ()) -> None:
     """Spearman ρ per cumulatively randomised layer, one line per method ({label: RandomisationResult})."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.5))

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 
+from minicnn import nn
+
 from .. import deeplift, grad_cam, gradient_x_input, guided_grad_cam, integrated_gradients, saliency
 from .. import lrp, noise_tunnel  # issue 15
+from ..inputs import ArrayLike, TargetLike
 from ..metrics import centre_gaussian_attribution, random_attribution
 
 __all__ = ["Method", "METHODS", "IG_STEPS", "register", "get", "names"]
@@ -62,7 +65,7 @@ class Method:
     control: bool = False
     in_demo: bool = True
 
-    def __call__(self, model, x, target, steps=None):
+    def __call__(self, model: nn.Module, x: ArrayLike, target: TargetLike, steps: Optional[int] = None) -> np.ndarray:
         """Attributions for batch x and target(s); `steps` only for methods that take steps."""
         extra = {"steps": IG_STEPS if steps is None else steps} if self.takes_steps else {}
         return self.function(model, x, target, **self.settings, **extra)
@@ -79,14 +82,14 @@ def register(method: Method) -> Method:
     return method
 
 
-def names(controls=False, beyond_demo=False) -> tuple:
+def names(controls: bool = False, beyond_demo: bool = False) -> tuple[str, ...]:
     """The registered names in order: the demo's methods, and the controls and the methods
     beyond the poster (in_demo=False) only when asked for."""
     return tuple(name for name, m in METHODS.items()
                  if (controls or not m.control) and (beyond_demo or m.in_demo or m.control))
 
 
-def get(name) -> Method:
+def get(name: str) -> Method:
     """The method called `name`; ValueError listing the registered names otherwise."""
     if name not in METHODS:
         raise ValueError(f"method: expected one of {', '.join(names(controls=True))}, got {name!r}")
@@ -158,7 +161,8 @@ def _as_picture(layer_method):
     return explain
 
 
-_CAM = dict(needs_layer=True, class_discriminative=True, area="feature maps", sign="positive", in_demo=False)
+_CAM: dict[str, Any] = dict(needs_layer=True, class_discriminative=True, area="feature maps", sign="positive",
+                            in_demo=False)
 register(Method("grad_cam_plus_plus", grad_cam_plus_plus, "Grad-CAM++", "Grad-CAM++", **_CAM))
 register(Method("xgrad_cam", xgrad_cam, "XGrad-CAM", "XGrad-CAM", **_CAM))
 register(Method("hires_cam", hires_cam, "HiResCAM", "HiResCAM", **_CAM))
@@ -169,7 +173,8 @@ register(Method("expected_gradients", _with_references(expected_gradients), "Exp
                 "Expected\nGradients", needs_baseline=True, class_discriminative=True, in_demo=False))
 register(Method("deeplift_shap", _with_references(deeplift_shap), "DeepLIFT-SHAP", "DeepLIFT\nSHAP",
                 needs_baseline=True, class_discriminative=True, in_demo=False))
-_LAYER = dict(needs_layer=True, needs_baseline=True, class_discriminative=True, area="feature maps", in_demo=False)
+_LAYER: dict[str, Any] = dict(needs_layer=True, needs_baseline=True, class_discriminative=True, area="feature maps",
+                              in_demo=False)
 register(Method("layer_integrated_gradients", _as_picture(layer_integrated_gradients), "Layer IG", "Layer\nIG",
                 takes_steps=True, **_LAYER))
 register(Method("layer_deeplift", _as_picture(layer_deeplift), "Layer DeepLIFT", "Layer\nDeepLIFT", **_LAYER))

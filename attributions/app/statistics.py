@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..inputs import ArrayLike
+
 __all__ = ["mean_and_error"]
 
 
-def mean_and_error(values):
+def mean_and_error(values: ArrayLike) -> tuple[float, float, int]:
     """(mean, standard error, count) over the finite entries."""
     v = np.asarray(values, dtype=np.float64).ravel()
     v = v[np.isfinite(v)]

@@ -13,12 +13,16 @@ multipliers instead of gradients:
 
 from __future__ import annotations
 
+from typing import Optional, Union
+
 import numpy as np
 
 import minicnn as mc
+from minicnn import nn
 from minicnn.autograd import topological_order
 
-from ..inputs import eval_mode, prepare_baseline, prepare_input, prepare_targets, target_seed
+from ..captum_names import captum_names
+from ..inputs import ArrayLike, TargetLike, eval_mode, explained_targets, prepare_baseline, prepare_input, target_seed
 from .reveal_cancel import reveal_cancel_parts
 from .rules import rule_table
 from .stacked import collapse_pair, halves, stack
@@ -28,7 +32,10 @@ __all__ = ["deeplift", "deeplift_multipliers", "RULES"]
 RULES = ("rescale", "reveal_cancel")
 
 
-def deeplift_multipliers(model, x, target, baseline=None, rule="rescale", eps=1e-10):
+@captum_names("baselines")
+def deeplift_multipliers(model: nn.Module, x: ArrayLike, target: TargetLike = None,
+                         baseline: Optional[ArrayLike] = None, rule: str = "rescale",
+                         eps: float = 1e-10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run DeepLIFT and return (multipliers, contributions, t(x) − t(x′)) for every row.
 
     multipliers m satisfy C = m ⊙ Δx (Captum's `multiply_by_inputs=False`); with RevealCancel
@@ -42,7 +49,7 @@ def deeplift_multipliers(model, x, target, baseline=None, rule="rescale", eps=1e
     reference = prepare_baseline(baseline, x)
     n = len(x)
     with eval_mode(model):
-        targets = prepare_targets(target, n)
+        targets = explained_targets(model, x, target)
         stacked = mc.Tensor(stack(x, reference), requires_grad=True)
         out = model(stacked)
         deltas = parts = None
@@ -59,21 +66,32 @@ def deeplift_multipliers(model, x, target, baseline=None, rule="rescale", eps=1e
     return multipliers, contributions, delta_t
 
 
-def deeplift(model, x, target, baseline=None, rule="rescale", return_delta=False, multiply_by_inputs=True, eps=1e-10):
+@captum_names("baselines", "return_convergence_delta")
+def deeplift(model: nn.Module, x: ArrayLike, target: TargetLike = None, baseline: Optional[ArrayLike] = None,
+             rule: str = "rescale", return_delta: bool = False, multiply_by_inputs: bool = True,
+             eps: float = 1e-10) -> Union[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """DeepLIFT contribution scores C(Δx_i → Δt), shaped like x.
 
     model    -- a minicnn Module returning logits (N, classes); run in eval mode, mode restored
     x        -- batch (N, C, H, W) or (N, features)
-    target   -- int, or one int per row: the logit t to explain (a logit, not a probability)
+    target   -- int, or one int per row: the logit t to explain (a logit, not a probability);
+                None: each row's predicted class
     baseline -- reference x′: None (zeros), a scalar, one row, or an array like x
     rule     -- "rescale" (m = Δy/Δz at nonlinearities) or "reveal_cancel" (positive and
                 negative parts of each difference kept apart; see `reveal_cancel.py`)
-    return_delta -- also return the signed summation-to-delta error Σ_i C_i − (t(x) − t(x′)) per row
+    return_delta -- also return the signed summation-to-delta error Σ_i C_i − (t(x) − t(x′)) per row,
+                shape (N,) (Captum's sign and shape): the result is then (C, delta)
     multiply_by_inputs -- False returns the multipliers m (C = m ⊙ Δx) instead of C
     eps      -- |Δz| below which Rescale uses the derivative at the midpoint instead of Δy/Δz
 
     Works on any graph the engine builds (Sequential, residual additions, functional calls,
     reused modules): the rules act on the recorded ops, not on Module types.
+
+    Max pooling differs from Captum's DeepLift on purpose: our rule (`max_pool.py`) is exact,
+    so summation-to-delta always holds, while Captum 0.9's misses it whenever the reference
+    activations entering a pool are non-zero (about 20 % apart on a LeNet with conv biases;
+    docs/methods.md, Differences from Captum's defaults). Captum's keywords `baselines` and
+    `return_convergence_delta` are accepted for baseline and return_delta.
     """
     multipliers, contributions, delta_t = deeplift_multipliers(model, x, target, baseline, rule, eps)
     result = contributions if multiply_by_inputs else multipliers

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from minicnn.autograd import Function
+
 __all__ = ["DeepLiftError", "no_rule_error"]
 
 
@@ -9,7 +11,7 @@ class DeepLiftError(TypeError):
     """The model uses an op for which DeepLIFT has no rule (the message names it)."""
 
 
-def no_rule_error(node):
+def no_rule_error(node: Function) -> DeepLiftError:
     """The error for an op that is neither linear nor an element-wise nonlinearity with a rule."""
     return DeepLiftError(
         f"DeepLIFT has no rule for the op {type(node).__name__}: it is neither linear nor an element-wise "

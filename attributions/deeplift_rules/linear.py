@@ -9,19 +9,23 @@ transposes (VJPs); None stands for the zero map.
 
 from __future__ import annotations
 
+from typing import Callable, Optional, cast
+
 import numpy as np
 
 from minicnn import ops
-from minicnn.autograd import find_rule
+from minicnn.autograd import Function, find_rule
 from minicnn.kernels import conv2d_backward_input, conv2d_forward
 from minicnn.ops import unbroadcast
 
-from .errors import DeepLiftError
+from .errors import DeepLiftError, no_rule_error
 
 __all__ = ["LINEAR_MAPS", "STRUCTURAL", "require_linear", "sign_split_maps"]
 
+LinearMap = Callable[[np.ndarray], np.ndarray]  # v ↦ L(v), or a transpose g ↦ Lᵀ(g)
 
-def require_linear(node):
+
+def require_linear(node: Function) -> None:
     """Raise DeepLiftError unless `node` is linear in its inputs that depend on x.
 
     Mul, Div and BatchNorm are linear only in some uses: x·c and x/c for a constant c, and batch
@@ -38,10 +42,13 @@ def require_linear(node):
         raise DeepLiftError("DeepLIFT: division by a tensor that depends on the input (1/z) has no DeepLIFT rule")
 
 
-def sign_split_maps(node, i):
+def sign_split_maps(node: Function, i: int) -> tuple[Optional[LinearMap], ...]:
     """(L⁺_i, L⁻_i, L⁺_iᵀ, L⁻_iᵀ) of a linear node for its input i, after `require_linear`."""
     require_linear(node)
-    return find_rule(LINEAR_MAPS, node)(node, i)
+    maps_of = find_rule(LINEAR_MAPS, node)
+    if maps_of is None:
+        raise no_rule_error(node)
+    return cast(Callable[[Function, int], tuple], maps_of)(node, i)  # an entry of LINEAR_MAPS, not a backward rule
 
 
 def _weights_sign_split(w):

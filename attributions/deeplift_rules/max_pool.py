@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
+from minicnn import ops
 from minicnn.kernels import max_pool2d_backward
 
 from .stacked import collapse_pair, halves, safe_ratio, stack
@@ -11,7 +14,7 @@ from .stacked import collapse_pair, halves, safe_ratio, stack
 __all__ = ["max_pool_rule"]
 
 
-def max_pool_rule(node, grad, eps, reveal_cancel=False):
+def max_pool_rule(node: ops.MaxPool2d, grad: np.ndarray, eps: float, reveal_cancel: bool = False) -> tuple[np.ndarray]:
     """Route each window's difference to the two argmax positions.
 
     With y (at x) and y′ (at x′) a window's outputs and M = max(y, y′): put g·(M − y′) at the
@@ -23,11 +26,11 @@ def max_pool_rule(node, grad, eps, reveal_cancel=False):
     collapses to one multiplier, m⁺ where Δy > 0, m⁻ where Δy < 0, their mean where Δy = 0.
     """
     z, z_ref = halves(node.inputs[0].data)
-    y, y_ref = halves(node.output)
+    y, y_ref = halves(cast(np.ndarray, node.output))  # set by the forward pass
     g = collapse_pair(grad, y - y_ref) if reveal_cancel else halves(grad)[0]
     top = np.maximum(y, y_ref)  # M
 
-    def route(pieces):  # the stacked batch's argmax holds the winners of x (top half) and of x′ (bottom)
+    def route(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # the stacked batch's argmax holds the winners of x (top half) and of x′ (bottom)
         return halves(max_pool2d_backward(np.ascontiguousarray(pieces), node.argmax, node.inputs[0].shape))
 
     routed_x, routed_ref = route(stack(g * (top - y_ref), g * (y - top)))

@@ -9,7 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from minicnn import ops
-from minicnn.autograd import find_rule
+from typing import Any, Callable, cast
+
+from minicnn.autograd import Function, find_rule
+
+from .errors import no_rule_error
 
 __all__ = ["NONLINEARITIES", "g_and_derivative"]
 
@@ -20,7 +24,7 @@ def _pow(node):
 
 
 # op type → node ↦ (g, g′); a function of the node because Pow's g depends on its exponent
-NONLINEARITIES = {
+NONLINEARITIES: dict[type, Any] = {  # Any: find_rule looks these up, but they are not backward rules
     ops.Relu: lambda node: (ops.Relu.function, ops.Relu.derivative),
     ops.Sigmoid: lambda node: (ops.Sigmoid.function, ops.Sigmoid.derivative),
     ops.Tanh: lambda node: (ops.Tanh.function, ops.Tanh.derivative),
@@ -31,6 +35,9 @@ NONLINEARITIES = {
 }
 
 
-def g_and_derivative(node):
+def g_and_derivative(node: Function) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]:
     """(g, g′) of an element-wise nonlinear node (its type, or a base class, is a key of NONLINEARITIES)."""
-    return find_rule(NONLINEARITIES, node)(node)
+    pair_of = find_rule(NONLINEARITIES, node)
+    if pair_of is None:
+        raise no_rule_error(node)
+    return cast(Callable[[Function], tuple], pair_of)(node)  # an entry of NONLINEARITIES, not a backward rule

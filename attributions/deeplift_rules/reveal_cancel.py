@@ -11,10 +11,13 @@ kept apart through the network, so that inputs which cancel each other are both 
 
 from __future__ import annotations
 
+from typing import Callable, Optional, Sequence
+
 import numpy as np
 
+import minicnn as mc
 from minicnn import ops
-from minicnn.autograd import find_rule
+from minicnn.autograd import Function, find_rule
 
 from .errors import no_rule_error
 from .linear import LINEAR_MAPS, STRUCTURAL, sign_split_maps
@@ -24,7 +27,8 @@ from .stacked import halves, safe_ratio, sign_split, stack
 __all__ = ["reveal_cancel_deltas", "reveal_cancel_rule", "linear_rule_reveal_cancel", "reveal_cancel_parts"]
 
 
-def reveal_cancel_deltas(g, z_ref, dz_pos, dz_neg):
+def reveal_cancel_deltas(g: Callable[[np.ndarray], np.ndarray], z_ref: np.ndarray, dz_pos: np.ndarray,
+                         dz_neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """RevealCancel's split of Δy for y = g(z): the average over the two orders of adding the parts,
 
         Δy⁺ = ½[g(z′+Δz⁺) − g(z′)] + ½[g(z′+Δz⁻+Δz⁺) − g(z′+Δz⁻)]
@@ -54,7 +58,7 @@ def part_multiplier(dy, dz, g_prime, z_ref, dz_other):
     return ratio
 
 
-def reveal_cancel_rule(node, grad, parts):
+def reveal_cancel_rule(node: Function, grad: np.ndarray, parts: dict[int, np.ndarray]) -> tuple[np.ndarray]:
     """RevealCancel rule for y = g(z) with reference input z′ and input parts Δz⁺, Δz⁻:
 
         m⁺_in = m⁺_out · Δy⁺/Δz⁺,   m⁻_in = m⁻_out · Δy⁻/Δz⁻,   (Δy⁺, Δy⁻): `reveal_cancel_deltas`,
@@ -70,7 +74,8 @@ def reveal_cancel_rule(node, grad, parts):
                   m_neg * part_multiplier(dy_neg, dz_neg, g_prime, z_ref, dz_pos)),)
 
 
-def linear_rule_reveal_cancel(node, grad, deltas):
+def linear_rule_reveal_cancel(node: Function, grad: np.ndarray,
+                              deltas: dict[int, np.ndarray]) -> tuple[Optional[np.ndarray], ...]:
     """RevealCancel through a linear op y = Σ_i w_i x_i + b, from the pairs (m⁺_j, m⁻_j) of its outputs:
 
         m_i = [Δx_i>0]·Σ_j (w⁺_ji m⁺_j + w⁻_ji m⁻_j) + [Δx_i<0]·Σ_j (w⁻_ji m⁺_j + w⁺_ji m⁻_j)
@@ -79,7 +84,7 @@ def linear_rule_reveal_cancel(node, grad, deltas):
     used as both m⁺ and m⁻ of input i (the sign of the whole Δx_i decides, as in the paper).
     `grad` is the stack [m⁺; m⁻], so one VJP with W⁺ gives [W⁺ᵀm⁺; W⁺ᵀm⁻] and one with W⁻ the rest.
     """
-    result = []
+    result: list[Optional[np.ndarray]] = []
     for i, parent in enumerate(node.inputs):
         if not node.needs_input_grad[i]:
             result.append(None)
@@ -96,7 +101,8 @@ def linear_rule_reveal_cancel(node, grad, deltas):
     return tuple(result)
 
 
-def reveal_cancel_parts(order, x_tensor):
+def reveal_cancel_parts(order: Sequence[mc.Tensor],
+                        x_tensor: mc.Tensor) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
     """Δ (total) and the stack [Δ⁺; Δ⁻] for every tensor that depends on the input, inputs first.
 
     - the input: Δx⁺ = max(Δx, 0), Δx⁻ = min(Δx, 0);
@@ -115,7 +121,7 @@ def reveal_cancel_parts(order, x_tensor):
         top, bottom = halves(tensor.data)
         delta = top - bottom
         deltas[id(tensor)] = delta
-        if tensor is x_tensor or isinstance(node, ops.MaxPool2d):
+        if node is None or tensor is x_tensor or isinstance(node, ops.MaxPool2d):  # None: only x itself
             parts[id(tensor)] = sign_split(delta)
         elif find_rule(NONLINEARITIES, node) is not None:
             g, _ = g_and_derivative(node)

@@ -19,8 +19,15 @@ an error naming the op, so an op missing from the table never falls back to its 
 
 from __future__ import annotations
 
+from typing import Callable, Optional
+
+import numpy as np
+
 from minicnn import ops
 from minicnn.autograd import Function
+
+# rule(node, g) ↦ the multipliers of node's inputs, as a derivative rule of minicnn.grad
+Rule = Callable[..., tuple]
 
 from .errors import no_rule_error
 from .linear import LINEAR_MAPS, STRUCTURAL
@@ -40,7 +47,8 @@ def _structural_rule(node, grad):
     return node.backward(grad)  # values only move: so do their multipliers
 
 
-def rule_table(rule, eps, deltas=None, parts=None):
+def rule_table(rule: str, eps: float, deltas: Optional[dict[int, np.ndarray]] = None,
+               parts: Optional[dict[int, np.ndarray]] = None) -> dict[type, Rule]:
     """{Function type: rule(node, grad)} for one DeepLIFT pass with `rule` "rescale" or
     "reveal_cancel" (`deltas`, `parts`: RevealCancel's forward sweep, `reveal_cancel_parts`)."""
     if rule == "rescale":
@@ -55,7 +63,7 @@ def rule_table(rule, eps, deltas=None, parts=None):
         def linear(node, grad):
             return linear_rule_reveal_cancel(node, grad, deltas)
 
-    table = {Function: _no_rule}
+    table: dict[type, Rule] = {Function: _no_rule}
     table.update({op: nonlinear for op in NONLINEARITIES})
     table.update({op: linear for op in LINEAR_MAPS})
     table.update({op: _structural_rule for op in STRUCTURAL})

@@ -17,13 +17,15 @@ linear map (table.py).
 from __future__ import annotations
 
 from collections import Counter
+from typing import Sequence
 
+import minicnn as mc
 from minicnn import ops
 
 __all__ = ["batch_norm_folds"]
 
 
-def batch_norm_folds(order):
+def batch_norm_folds(order: Sequence[mc.Tensor]) -> dict[int, ops.BatchNorm]:
     """{id(weighted node): its BatchNorm node} for the foldable pairs among the tensors `order`
     (inputs before outputs, `minicnn.autograd.topological_order`)."""
     uses = Counter(id(p) for t in order if t.creator is not None for p in t.creator.inputs)

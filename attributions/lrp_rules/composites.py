@@ -24,15 +24,18 @@ from dataclasses import dataclass
 __all__ = ["Composite", "COMPOSITES"]
 
 
+RuleSpec = tuple[str, dict[str, float]]  # (rule name, the settings it fixes)
+
+
 @dataclass(frozen=True)
 class Composite:
-    first: tuple | None      # (rule name, fixed settings) at the first layer, or None
-    conv: tuple
-    dense: tuple
-    first_kinds: tuple = ("conv", "dense")   # which kinds of first layer take the `first` rule
+    first: RuleSpec | None   # (rule name, fixed settings) at the first layer, or None
+    conv: RuleSpec
+    dense: RuleSpec
+    first_kinds: tuple[str, ...] = ("conv", "dense")   # which kinds of first layer take the `first` rule
 
 
-_EPSILON = ("epsilon", {})
+_EPSILON: RuleSpec = ("epsilon", {})
 _ALPHA1_BETA0 = ("alpha_beta", {"alpha": 1.0, "beta": 0.0})
 _ALPHA2_BETA1 = ("alpha_beta", {"alpha": 2.0, "beta": 1.0})
 

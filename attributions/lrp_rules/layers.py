@@ -10,7 +10,7 @@ With a batch norm folded in (canonizer.py) W, b and z are those of conv ∘ BN.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, cast
 
 import numpy as np
 
@@ -30,27 +30,27 @@ class WeightedLayer:
     kind: str              # "dense" or "conv": composites choose rules by it
 
 
-def weighted_layer(node, batch_norm=None):
+def weighted_layer(node: ops.Linear | ops.Conv2d, batch_norm: ops.BatchNorm | None = None) -> WeightedLayer:
     """The WeightedLayer of a Linear/Conv2d `node`, with the eval-mode `batch_norm` node that
     follows it folded in (y = scale·z + shift ⇒ W′ = scale·W, b′ = scale·b + shift) when given."""
     x, weight = node.inputs[0].data, node.inputs[1].data
     bias = node.inputs[2].data if len(node.inputs) > 2 else None
-    z = node.output
+    z = cast(np.ndarray, node.output)  # set by the forward pass
     if isinstance(node, ops.Conv2d):
         settings = (node.stride, node.padding, node.dilation, node.groups)
 
-        def apply(v, w, b=None):
+        def apply(v: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
             return kernels.conv2d_forward(v, w, settings[0], settings[1], b, *settings[2:])
 
-        def transpose(s, w):
+        def transpose(s: np.ndarray, w: np.ndarray) -> np.ndarray:
             return kernels.conv2d_backward_input(np.ascontiguousarray(s), w, x.shape, *settings)
 
         kind = "conv"
     else:
-        def apply(v, w, b=None):
+        def apply(v: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
             return kernels.linear_forward(v, w, b)
 
-        def transpose(s, w):
+        def transpose(s: np.ndarray, w: np.ndarray) -> np.ndarray:
             return kernels.linear_backward_input(s, w)
 
         kind = "dense"
@@ -58,5 +58,5 @@ def weighted_layer(node, batch_norm=None):
         scale, shift = batch_norm.scale.reshape(-1), batch_norm.shift.reshape(-1)
         weight = weight * scale.reshape((-1,) + (1,) * (weight.ndim - 1))
         bias = shift if bias is None else bias * scale + shift
-        z = batch_norm.output
+        z = cast(np.ndarray, batch_norm.output)
     return WeightedLayer(x, weight, bias, z, apply, transpose, kind)

@@ -14,13 +14,16 @@ derivatives. For ReLU networks LRP-0 is gradient × input (Ancona et al., ICLR 2
 from __future__ import annotations
 
 import numbers
+from typing import Any, Callable, Mapping, Optional, Union
 
 import numpy as np
 
 import minicnn as mc
+from minicnn import nn
 from minicnn.autograd import topological_order
 
-from ..inputs import eval_mode, prepare_input, prepare_targets, target_seed
+from ..captum_names import captum_names
+from ..inputs import ArrayLike, TargetLike, eval_mode, explained_targets, prepare_input, target_seed
 from .canonizer import batch_norm_folds
 from .composites import COMPOSITES
 from .rules import alpha_beta_rule, epsilon_rule, flat_rule, gamma_rule, wsquare_rule, zbox_rule, zplus_rule
@@ -101,13 +104,17 @@ def _first_layers(order):
     return first
 
 
-def lrp(model, x, target, rule="epsilon", epsilon=1e-6, gamma=0.25, alpha=1.0, beta=0.0, input_rule=None,
-        low=None, high=None, composite=None, stabilizer=1e-6, return_delta=False):
+@captum_names("return_convergence_delta")
+def lrp(model: nn.Module, x: ArrayLike, target: TargetLike = None, rule: str = "epsilon", epsilon: float = 1e-6,
+        gamma: float = 0.25, alpha: float = 1.0, beta: float = 0.0, input_rule: Optional[str] = None,
+        low: Optional[ArrayLike] = None, high: Optional[ArrayLike] = None, composite: Optional[str] = None,
+        stabilizer: float = 1e-6, return_delta: bool = False) -> Union[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """LRP relevance R_i of every input for the target logit t, shaped like x.
 
     model      -- a minicnn ReLU network returning logits (N, classes); run in eval mode, mode restored
     x          -- batch (N, C, H, W) or (N, features); cast to the model's dtype
-    target     -- int, or one int per row: the logit t whose value is redistributed
+    target     -- int, or one int per row: the logit t whose value is redistributed; None: each
+                  row's predicted class
     rule       -- rule of every Linear/Conv2d layer: "epsilon" (ε ≥ 0; 0 is LRP-0), "gamma",
                   "alpha_beta" (α − β = 1), "zplus" (α1β0 without bias); see rules.py
     epsilon    -- ε of the ε rule, also used at pooling, sums and additions (zennit's 1e-6)
@@ -117,7 +124,9 @@ def lrp(model, x, target, rule="epsilon", epsilon=1e-6, gamma=0.25, alpha=1.0, b
     composite  -- a name of composites.COMPOSITES (e.g. "epsilon_plus_flat"): one rule per kind
                   of layer; replaces `rule` and may not be combined with `input_rule`
     stabilizer -- the ε·sign(z) added to every other rule's denominator (zennit's 1e-6)
-    return_delta -- also return Σ_i R_i − t per row (0 for LRP-0 on bias-free ReLU nets)
+    return_delta -- also return Σ_i R_i − t per row (0 for LRP-0 on bias-free ReLU nets); Captum's
+                  `return_convergence_delta` is accepted for it, but Captum's LRP reports t − Σ_i R_i
+                  (the opposite sign): ours has the sign of IG's and DeepLIFT's delta, Σ − Δt
 
     BatchNorm (eval) right after a Conv2d/Linear is folded into it first (canonizer.py).
     """
@@ -147,7 +156,7 @@ def lrp(model, x, target, rule="epsilon", epsilon=1e-6, gamma=0.25, alpha=1.0, b
         if np.any(settings["low"] > settings["high"]):
             raise ValueError("low: expected low ≤ high everywhere")
     with eval_mode(model):
-        targets = prepare_targets(target, len(x))
+        targets = explained_targets(model, x, target)
         inp = mc.Tensor(x, requires_grad=True)
         out = model(inp)
         seed = target_seed(out.shape, targets).astype(out.dtype) * out.data   # R^(L) = t at the target

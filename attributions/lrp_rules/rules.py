@@ -22,16 +22,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from .layers import WeightedLayer
+
 __all__ = ["stabilize", "share", "epsilon_rule", "gamma_rule", "alpha_beta_rule", "zplus_rule",
            "zbox_rule", "flat_rule", "wsquare_rule"]
 
 
-def stabilize(z, eps):
+def stabilize(z: np.ndarray, eps: float) -> np.ndarray:
     """z + ε·sign(z), sign(0) = +1: moves the denominator away from 0 on its own side."""
     return z + np.where(z >= 0, z.dtype.type(eps), z.dtype.type(-eps))
 
 
-def share(relevance, z, eps):
+def share(relevance: np.ndarray, z: np.ndarray, eps: float) -> np.ndarray:
     """s_k = R_k / stab(z_k), and 0 where the denominator is exactly 0 (LRP-0's 0/0 := 0)."""
     denominator = stabilize(z, eps)
     out = np.zeros(np.broadcast_shapes(relevance.shape, z.shape), dtype=np.result_type(relevance, z))
@@ -46,12 +48,12 @@ def _neg(w):
     return None if w is None else np.minimum(w, 0)
 
 
-def epsilon_rule(layer, relevance, epsilon):
+def epsilon_rule(layer: WeightedLayer, relevance: np.ndarray, epsilon: float) -> np.ndarray:
     """LRP-ε: R_j = a_j Σ_k w_jk R_k / (z_k + ε·sign(z_k)); ε = 0 is LRP-0."""
     return layer.x * layer.transpose(share(relevance, layer.z, epsilon), layer.weight)
 
 
-def gamma_rule(layer, relevance, gamma, stabilizer):
+def gamma_rule(layer: WeightedLayer, relevance: np.ndarray, gamma: float, stabilizer: float) -> np.ndarray:
     """LRP-γ: the ε rule with w + γw⁺ and b + γb⁺ (the bias is the weight of a constant input
     a₀ = 1, Montavon et al. 2019 Eq. (4)); z recomputed with the boosted weights."""
     w = layer.weight + gamma * _pos(layer.weight)
@@ -73,7 +75,8 @@ def _signed_part(layer, relevance, w_same, w_other, bias, stabilizer, x_pos, x_n
     return result
 
 
-def alpha_beta_rule(layer, relevance, alpha, beta, stabilizer, use_bias=True):
+def alpha_beta_rule(layer: WeightedLayer, relevance: np.ndarray, alpha: float, beta: float, stabilizer: float,
+                    use_bias: bool = True) -> np.ndarray:
     """LRP-αβ: R_j = Σ_k (α (a_j w_jk)⁺ / Σ_j(a_j w_jk)⁺ − β (a_j w_jk)⁻ / Σ_j(a_j w_jk)⁻) R_k,
     with b⁺ in the positive and b⁻ in the negative sum (Bach et al. 2015) unless use_bias=False."""
     x_pos, x_neg = np.maximum(layer.x, 0), np.minimum(layer.x, 0)
@@ -85,12 +88,13 @@ def alpha_beta_rule(layer, relevance, alpha, beta, stabilizer, use_bias=True):
     return result
 
 
-def zplus_rule(layer, relevance, stabilizer):
+def zplus_rule(layer: WeightedLayer, relevance: np.ndarray, stabilizer: float) -> np.ndarray:
     """z⁺: R_j = Σ_k (a_j w_jk)⁺ / Σ_j (a_j w_jk)⁺ · R_k, the bias ignored (α1β0 without bias)."""
     return alpha_beta_rule(layer, relevance, 1.0, 0.0, stabilizer, use_bias=False)
 
 
-def zbox_rule(layer, relevance, low, high, stabilizer):
+def zbox_rule(layer: WeightedLayer, relevance: np.ndarray, low: np.ndarray, high: np.ndarray,
+              stabilizer: float) -> np.ndarray:
     """z^B for inputs bounded by l ≤ a ≤ h (Montavon et al. 2017):
     R_j = Σ_k (a_j w_jk − l_j w⁺_jk − h_j w⁻_jk) / Σ_j(a_j w_jk − l_j w⁺_jk − h_j w⁻_jk) · R_k."""
     x = layer.x
@@ -106,12 +110,12 @@ def _uniform_input_rule(layer, relevance, rho_w, stabilizer):
     return layer.transpose(share(relevance, layer.apply(ones, rho_w), stabilizer), rho_w)
 
 
-def flat_rule(layer, relevance, stabilizer):
+def flat_rule(layer: WeightedLayer, relevance: np.ndarray, stabilizer: float) -> np.ndarray:
     """flat: R_j = Σ_k 1 / Σ_j 1 · R_k over each output's receptive field (Lapuschkin et al. 2019)."""
     return _uniform_input_rule(layer, relevance, np.ones_like(layer.weight), stabilizer)
 
 
-def wsquare_rule(layer, relevance, stabilizer):
+def wsquare_rule(layer: WeightedLayer, relevance: np.ndarray, stabilizer: float) -> np.ndarray:
     """w²: R_j = Σ_k w_jk² / Σ_j w_jk² · R_k (Montavon et al. 2017; zennit also squares the bias
     into the denominator, we follow the paper)."""
     return _uniform_input_rule(layer, relevance, layer.weight**2, stabilizer)

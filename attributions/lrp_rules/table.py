@@ -19,12 +19,17 @@ logit, and every rule maps the relevance of an op's output to that of its inputs
 
 from __future__ import annotations
 
+from typing import Callable, cast
+
+import numpy as np
 
 from minicnn import ops
 from minicnn.autograd import Function
 
-from .layers import weighted_layer
+from .layers import WeightedLayer, weighted_layer
 from .rules import share
+
+LayerRule = Callable[[WeightedLayer, np.ndarray], np.ndarray]  # (layer, R of its outputs) ↦ R of its inputs
 
 __all__ = ["LrpError", "rule_table"]
 
@@ -55,13 +60,14 @@ def _linear_op(epsilon):
     def rule(node, relevance):
         if isinstance(node, (ops.Mul, ops.Div)) and all(node.needs_input_grad[:2]):
             raise LrpError(f"LRP has no rule for {type(node).__name__} of two tensors that both depend on the input")
-        back = node.backward(share(relevance, node.output, epsilon))
+        back = node.backward(share(relevance, cast(np.ndarray, node.output), epsilon))
         back = back if isinstance(back, tuple) else (back,)
         return tuple(None if g is None else p.data * g for p, g in zip(node.inputs, back))
     return rule
 
 
-def rule_table(choose, folds, epsilon):
+def rule_table(choose: Callable[[Function, str], LayerRule], folds: dict[int, ops.BatchNorm],
+               epsilon: float) -> dict[type, Callable[..., tuple]]:
     """{Function type: rule} for one LRP pass.
 
     choose -- node ↦ rule(layer, R) for a Linear/Conv2d node (the composite's or the single rule)
@@ -70,15 +76,15 @@ def rule_table(choose, folds, epsilon):
     """
     folded = {id(bn) for bn in folds.values()}
 
-    def weighted(node, relevance):
+    def weighted(node: ops.Linear | ops.Conv2d, relevance: np.ndarray) -> tuple:
         layer = weighted_layer(node, folds.get(id(node)))
         return (choose(node, layer.kind)(layer, relevance),) + (None,) * (len(node.inputs) - 1)
 
-    def batch_norm(node, relevance):
+    def batch_norm(node: ops.BatchNorm, relevance: np.ndarray) -> tuple:
         if id(node) in folded:
             return _passed_on(node, relevance)
         x = node.inputs[0].data
-        return (x * node.scale * share(relevance, node.output, epsilon), None, None)
+        return (x * node.scale * share(relevance, cast(np.ndarray, node.output), epsilon), None, None)
 
     table = {Function: _no_rule, ops.Linear: weighted, ops.Conv2d: weighted, ops.BatchNorm: batch_norm,
              ops.Relu: _passed_on, ops.Clamp: _passed_on, ops.MaxPool2d: _moved}

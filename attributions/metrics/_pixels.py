@@ -12,18 +12,21 @@ Conventions used by every metric:
 
 from __future__ import annotations
 
+from typing import Optional, Sequence
+
 import numpy as np
 
 import minicnn as mc
+from minicnn import nn
 
-from ..inputs import eval_mode, num_classes, prepare_input, prepare_targets
+from ..inputs import ArrayLike, TargetLike, eval_mode, num_classes, predicted_classes, prepare_input, prepare_targets
 
 __all__ = [
     "as_array", "pixel_map", "check_images", "check_masks", "pixel_ranks", "model_outputs", "checked_targets",
 ]
 
 
-def as_array(a, name) -> np.ndarray:
+def as_array(a: ArrayLike, name: str) -> np.ndarray:
     """`a` (ndarray or Tensor) as a numeric float ndarray; ValueError/TypeError naming `name`."""
     array = np.asarray(a.data if isinstance(a, mc.Tensor) else a)
     if array.dtype.kind not in "biuf":
@@ -35,7 +38,7 @@ def as_array(a, name) -> np.ndarray:
     return array.astype(np.float64)
 
 
-def check_images(x, model=None, name="x") -> np.ndarray:
+def check_images(x: ArrayLike, model: Optional[nn.Module] = None, name: str = "x") -> np.ndarray:
     """An image batch (N, C, H, W) with N ≥ 1, in the model's dtype when a model is given."""
     x = prepare_input(x, model, name) if model is not None else as_array(x, name)
     if x.ndim != 4:
@@ -43,7 +46,7 @@ def check_images(x, model=None, name="x") -> np.ndarray:
     return x
 
 
-def pixel_map(attributions, shape=None, name="attributions") -> np.ndarray:
+def pixel_map(attributions: ArrayLike, shape: Optional[Sequence[int]] = None, name: str = "attributions") -> np.ndarray:
     """Attributions (N, C, H, W) summed over channels, or (N, H, W) as given → float64 (N, H, W).
 
     shape -- the image batch's shape (N, C, H, W) (or (N, H, W)) the maps must match, if known.
@@ -62,7 +65,7 @@ def pixel_map(attributions, shape=None, name="attributions") -> np.ndarray:
     return a
 
 
-def check_masks(masks, maps_shape, name="masks") -> np.ndarray:
+def check_masks(masks: ArrayLike, maps_shape: Sequence[int], name: str = "masks") -> np.ndarray:
     """Boolean ground-truth masks shaped like the pixel maps (N, H, W), each with ≥ 1 pixel."""
     m = np.asarray(masks)
     if m.dtype != bool:
@@ -77,7 +80,7 @@ def check_masks(masks, maps_shape, name="masks") -> np.ndarray:
     return m
 
 
-def pixel_ranks(maps, seed=0) -> np.ndarray:
+def pixel_ranks(maps: np.ndarray, seed: int = 0) -> np.ndarray:
     """rank[n, p] = position of pixel p when image n's pixels are sorted by decreasing relevance
     (0 = most relevant); maps (N, H, W) → int (N, H·W).
 
@@ -92,7 +95,8 @@ def pixel_ranks(maps, seed=0) -> np.ndarray:
     return ranks
 
 
-def model_outputs(model, images, targets, output="probability", batch_size=256) -> np.ndarray:
+def model_outputs(model: nn.Module, images: np.ndarray, targets: np.ndarray, output: str = "probability",
+                  batch_size: int = 256) -> np.ndarray:
     """Target score of every image, (M,) float64: softmax probability or logit, no graph, eval mode.
 
     The images go through the model `batch_size` at a time (the caller already validated them).
@@ -116,7 +120,10 @@ def model_outputs(model, images, targets, output="probability", batch_size=256) 
     return scores
 
 
-def checked_targets(model, x, target) -> np.ndarray:
-    """One class index per row of x, checked against the model's number of logits."""
+def checked_targets(model: nn.Module, x: np.ndarray, target: TargetLike) -> np.ndarray:
+    """One class index per row of x, checked against the model's number of logits; None: each
+    row's predicted class, as for the methods."""
     with eval_mode(model):
+        if target is None:
+            return predicted_classes(model, x)
         return prepare_targets(target, len(x), num_classes(model, x))

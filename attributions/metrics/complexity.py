@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..inputs import ArrayLike
 from ._pixels import as_array
 
 __all__ = ["sparseness", "entropy"]
@@ -32,7 +33,7 @@ def _magnitudes(attributions):
     return np.abs(a.reshape(len(a), -1))
 
 
-def sparseness(attributions) -> np.ndarray:
+def sparseness(attributions: ArrayLike) -> np.ndarray:
     """Gini index of |a| per image, (N,), in [0, 1); NaN for an all-zero map."""
     v = np.sort(_magnitudes(attributions), axis=1)
     n = v.shape[1]
@@ -43,7 +44,7 @@ def sparseness(attributions) -> np.ndarray:
     return np.where(total > 0, gini, np.nan)
 
 
-def entropy(attributions) -> np.ndarray:
+def entropy(attributions: ArrayLike) -> np.ndarray:
     """Shannon entropy (nats) of p = |a| / Σ|a| per image, (N,); NaN for an all-zero map."""
     v = _magnitudes(attributions)
     total = v.sum(axis=1, keepdims=True)

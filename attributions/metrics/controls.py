@@ -14,14 +14,19 @@ from __future__ import annotations
 
 import zlib
 
+from typing import Optional
+
 import numpy as np
 
+from minicnn import nn
+
+from ..inputs import ArrayLike, TargetLike
 from ._pixels import as_array, check_images
 
 __all__ = ["random_attribution", "centre_gaussian_attribution"]
 
 
-def random_attribution(model, x, target=None, seed=0) -> np.ndarray:
+def random_attribution(model: nn.Module, x: ArrayLike, target: TargetLike = None, seed: int = 0) -> np.ndarray:
     """U(0, 1) noise shaped like x, one generator per image seeded by (seed, crc32 of the image)."""
     x = as_array(x, "x")
     out = np.empty_like(x)
@@ -30,7 +35,8 @@ def random_attribution(model, x, target=None, seed=0) -> np.ndarray:
     return out
 
 
-def centre_gaussian_attribution(model, x, target=None, sigma=None) -> np.ndarray:
+def centre_gaussian_attribution(model: nn.Module, x: ArrayLike, target: TargetLike = None,
+                                sigma: Optional[float] = None) -> np.ndarray:
     """A Gaussian bump at the image centre, the same for every image and channel, shaped like x."""
     x = check_images(x)
     h, w = x.shape[2:]

@@ -10,17 +10,20 @@ The counts include any bookkeeping passes a method makes (e.g. the forward passe
 `return_delta`), since that is work too.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: the NamedTuple's fields keep real types, which
+# the API site (pdoc) can read; string annotations of a NamedTuple cannot be resolved.
 
 import contextlib
 import time
-from typing import NamedTuple
+from typing import Any, Iterator, NamedTuple, Optional
 
 import numpy as np
 
 import minicnn.autograd as autograd
+from minicnn import nn
 from minicnn.validation import check_int
 
+from ..inputs import ArrayLike, Explainer, TargetLike
 from ._pixels import as_array
 
 __all__ = ["Cost", "PassCounter", "count_passes", "measure_cost"]
@@ -29,14 +32,14 @@ __all__ = ["Cost", "PassCounter", "count_passes", "measure_cost"]
 class PassCounter:
     """Running totals: rows through the model's forward; backward passes and the rows they propagate."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.forward_rows = 0
         self.backward_rows = 0
         self.backward_calls = 0
 
 
 @contextlib.contextmanager
-def count_passes(model=None):
+def count_passes(model: Optional[nn.Module] = None) -> Iterator[PassCounter]:
     """Count forward rows of `model` (if given) and backward rows of every backward pass inside the block.
 
         with count_passes(model) as counter:
@@ -45,14 +48,14 @@ def count_passes(model=None):
     """
     counter = PassCounter()
 
-    def on_forward(module, inputs):
+    def on_forward(module: nn.Module, inputs: Any) -> None:
         counter.forward_rows += int(inputs[0].shape[0]) if inputs and getattr(inputs[0], "ndim", 0) else 1
 
     original = autograd.backward_pass
 
-    def counted_backward_pass(roots, grad_roots, *args, **kwargs):
+    def counted_backward_pass(roots: Any, grad_roots: Any, *args: Any, **kwargs: Any) -> Any:
         counter.backward_calls += 1
-        first = np.shape(grad_roots[0]) if len(grad_roots) else ()
+        first: tuple[int, ...] = np.shape(grad_roots[0]) if len(grad_roots) else ()
         counter.backward_rows += int(first[0]) if len(first) else 1
         return original(roots, grad_roots, *args, **kwargs)
 
@@ -75,7 +78,8 @@ class Cost(NamedTuple):
     counter: PassCounter
 
 
-def measure_cost(model, x, target, explain, batch_size=None, repeats=1, warmup=True):
+def measure_cost(model: nn.Module, x: ArrayLike, target: TargetLike, explain: Explainer,
+                 batch_size: Optional[int] = None, repeats: int = 1, warmup: bool = True) -> tuple[np.ndarray, Cost]:
     """Run explain(model, x, target), timed and counted: (attributions, Cost).
 
     batch_size -- explain at most this many images per call (None: all at once); the

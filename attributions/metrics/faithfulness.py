@@ -34,16 +34,18 @@ sums are on the logit's scale. Perturbed images go through the model in batches 
 `batch_size` rows, never one at a time.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: the NamedTuple's fields keep real types, which
+# the API site (pdoc) can read; string annotations of a NamedTuple cannot be resolved.
 
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 
+from minicnn import nn
 from minicnn.validation import check_fraction, check_int
 
 from ..baselines import blurred_baseline
-from ..inputs import prepare_baseline
+from ..inputs import ArrayLike, TargetLike, prepare_baseline
 from ._pixels import (
     check_images,
     checked_targets,
@@ -67,7 +69,7 @@ class PerturbationCurve(NamedTuple):
     scores: np.ndarray
 
 
-def curve_steps(n_pixels, step=None, fraction=None) -> np.ndarray:
+def curve_steps(n_pixels: int, step: Optional[int] = None, fraction: Optional[float] = None) -> np.ndarray:
     """k_t = min(t·step, P), t = 0…T: the numbers of perturbed pixels, from 0 to P inclusive.
 
     step     -- pixels per step, an int in [1, P]; or
@@ -84,7 +86,7 @@ def curve_steps(n_pixels, step=None, fraction=None) -> np.ndarray:
     return np.minimum(np.arange(0, n_pixels + step, step), n_pixels)
 
 
-def curve_auc(fractions, scores) -> np.ndarray:
+def curve_auc(fractions: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Trapezoid rule Σ_t ½ (s_t + s_{t+1}) (f_{t+1} − f_t) along the last axis of scores."""
     widths = np.diff(fractions)
     return (0.5 * (scores[..., 1:] + scores[..., :-1]) * widths).sum(axis=-1)
@@ -112,7 +114,8 @@ def _curve(model, x, targets, maps, start, end, ks, batch_size, seed):
     return PerturbationCurve(curve_auc(fractions, scores), fractions, scores)
 
 
-def _common_inputs(model, x, target, attributions, batch_size):
+def _common_inputs(model: nn.Module, x: ArrayLike, target: TargetLike, attributions: ArrayLike,
+                   batch_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x = check_images(x, model)
     maps = pixel_map(attributions, x.shape)
     targets = checked_targets(model, x, target)
@@ -120,7 +123,9 @@ def _common_inputs(model, x, target, attributions, batch_size):
     return x, maps, targets
 
 
-def deletion(model, x, target, attributions, step=None, fraction=None, baseline=0.0, batch_size=128, seed=0):
+def deletion(model: nn.Module, x: ArrayLike, target: TargetLike, attributions: ArrayLike, step: Optional[int] = None,
+             fraction: Optional[float] = None, baseline: ArrayLike = 0.0, batch_size: int = 128,
+             seed: int = 0) -> PerturbationCurve:
     """Deletion curve and AUC (Petsiuk et al. 2018): remove the most relevant pixels first.
     **Lower AUC is better.**
 
@@ -139,7 +144,9 @@ def deletion(model, x, target, attributions, step=None, fraction=None, baseline=
     return _curve(model, x, targets, maps, x, reference, ks, batch_size, seed)
 
 
-def insertion(model, x, target, attributions, step=None, fraction=None, blur_sigma=3.0, batch_size=128, seed=0):
+def insertion(model: nn.Module, x: ArrayLike, target: TargetLike, attributions: ArrayLike, step: Optional[int] = None,
+              fraction: Optional[float] = None, blur_sigma: float = 3.0, batch_size: int = 128,
+              seed: int = 0) -> PerturbationCurve:
     """Insertion curve and AUC (Petsiuk et al. 2018): start from a blurred copy of x (Gaussian,
     `blur_sigma` pixels, `attributions.blurred_baseline`) and put the most relevant pixels back
     first. **Higher AUC is better.** Other arguments as `deletion`."""
@@ -152,7 +159,8 @@ def insertion(model, x, target, attributions, step=None, fraction=None, blur_sig
 
 
 # ---- correlation with random subsets -----------------------------------------------------------
-def random_subsets(n_images, shape, subset_size, n_subsets, seed=0) -> np.ndarray:
+def random_subsets(n_images: int, shape: tuple[int, ...], subset_size: float | int, n_subsets: int,
+                   seed: int = 0) -> np.ndarray:
     """Boolean (N, m, H, W): for each image, m seeded random subsets of `subset_size` pixels
     (an int in [1, H·W], or a fraction in (0, 1] of the pixels)."""
     n_pixels = int(np.prod(shape))
@@ -171,7 +179,8 @@ def random_subsets(n_images, shape, subset_size, n_subsets, seed=0) -> np.ndarra
     return subsets.reshape(n_images, n_subsets, *shape)
 
 
-def subset_drops(model, x, target, subsets, baseline=0.0, output="logit", batch_size=128) -> np.ndarray:
+def subset_drops(model: nn.Module, x: ArrayLike, target: TargetLike, subsets: np.ndarray, baseline: ArrayLike = 0.0,
+                 output: str = "logit", batch_size: int = 128) -> np.ndarray:
     """Output drops f_c(x) − f_c(x with S_j set to x′), shape (N, m), for subsets (N, m, H, W).
 
     The drops depend on the model and the subsets only, not on the attribution: compute them once
@@ -196,7 +205,7 @@ def subset_drops(model, x, target, subsets, baseline=0.0, output="logit", batch_
     return full[:, None] - perturbed.reshape(n, m)
 
 
-def subset_correlation(attributions, subsets, drops) -> np.ndarray:
+def subset_correlation(attributions: ArrayLike, subsets: np.ndarray, drops: np.ndarray) -> np.ndarray:
     """Pearson_j (Σ_{i∈S_j} a_i, drop_j) per image, (N,); NaN where either side is constant."""
     subsets = np.asarray(subsets)
     maps = pixel_map(attributions, (subsets.shape[0],) + subsets.shape[2:])
@@ -207,8 +216,9 @@ def subset_correlation(attributions, subsets, drops) -> np.ndarray:
     return pearson_rows(sums, drops)
 
 
-def faithfulness_correlation(model, x, target, attributions, subset_size=0.1, n_subsets=32, baseline=0.0,
-                             output="logit", batch_size=128, seed=0):
+def faithfulness_correlation(model: nn.Module, x: ArrayLike, target: TargetLike, attributions: ArrayLike,
+                             subset_size: float | int = 0.1, n_subsets: int = 32, baseline: ArrayLike = 0.0,
+                             output: str = "logit", batch_size: int = 128, seed: int = 0) -> np.ndarray:
     """Faithfulness correlation μ_F (Bhatt et al. 2020) per image, (N,). **Higher is better.**
 
     subset_size -- |S|: an int number of pixels or a fraction of them (default 10 %)
@@ -222,7 +232,8 @@ def faithfulness_correlation(model, x, target, attributions, subset_size=0.1, n_
     return subset_correlation(maps, subsets, drops)
 
 
-def sensitivity_n(model, x, target, attributions, n, n_subsets=32, output="logit", batch_size=128, seed=0):
+def sensitivity_n(model: nn.Module, x: ArrayLike, target: TargetLike, attributions: ArrayLike, n: int,
+                  n_subsets: int = 32, output: str = "logit", batch_size: int = 128, seed: int = 0) -> np.ndarray:
     """Sensitivity-n (Ancona et al. 2018) per image, (N,): the faithfulness correlation for
     subsets of exactly `n` pixels removed to 0. **Higher is better** (1: sensitivity-n holds)."""
     x = check_images(x, model)

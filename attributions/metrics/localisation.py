@@ -22,17 +22,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..inputs import ArrayLike
 from ._pixels import check_masks, pixel_map, pixel_ranks
 
 __all__ = ["pointing_game", "relevance_mass_accuracy", "relevance_rank_accuracy"]
 
 
-def _maps_and_masks(attributions, masks):
+def _maps_and_masks(attributions: ArrayLike, masks: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     maps = pixel_map(attributions)
     return maps, check_masks(masks, maps.shape)
 
 
-def pointing_game(attributions, masks, seed=0) -> np.ndarray:
+def pointing_game(attributions: ArrayLike, masks: ArrayLike, seed: int = 0) -> np.ndarray:
     """1.0 where the most relevant pixel lies in the mask, else 0.0; (N,). **Higher is better.**
 
     attributions -- (N, C, H, W) or (N, H, W); masks -- bool (N, H, W), each non-empty
@@ -42,7 +43,7 @@ def pointing_game(attributions, masks, seed=0) -> np.ndarray:
     return masks.reshape(len(masks), -1)[np.arange(len(masks)), top].astype(np.float64)
 
 
-def relevance_mass_accuracy(attributions, masks) -> np.ndarray:
+def relevance_mass_accuracy(attributions: ArrayLike, masks: ArrayLike) -> np.ndarray:
     """Σ_{i∈M} a⁺_i / Σ_i a⁺_i per image, (N,), NaN for a map without positive relevance.
     **Higher is better.**"""
     maps, masks = _maps_and_masks(attributions, masks)
@@ -53,7 +54,7 @@ def relevance_mass_accuracy(attributions, masks) -> np.ndarray:
         return np.where(total > 0, inside / np.where(total > 0, total, 1), np.nan)
 
 
-def relevance_rank_accuracy(attributions, masks, seed=0) -> np.ndarray:
+def relevance_rank_accuracy(attributions: ArrayLike, masks: ArrayLike, seed: int = 0) -> np.ndarray:
     """|top-K pixels ∩ M| / K with K = |M|, per image, (N,). **Higher is better.**"""
     maps, masks = _maps_and_masks(attributions, masks)
     flat = masks.reshape(len(masks), -1)

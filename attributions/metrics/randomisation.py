@@ -24,17 +24,19 @@ The model passed in is never modified. (Data randomisation — retraining on per
 not implemented: it needs a second training run.)
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: the NamedTuple's fields keep real types, which
+# the API site (pdoc) can read; string annotations of a NamedTuple cannot be resolved.
 
 import copy
 import inspect
-from typing import NamedTuple
+from typing import NamedTuple, Sequence, Union, cast
 
 import numpy as np
 
 from minicnn import nn
 from minicnn.validation import check_int
 
+from ..inputs import ArrayLike, Explainer, TargetLike
 from ._pixels import as_array, checked_targets, pixel_map
 from .correlation import spearman_rows
 
@@ -52,14 +54,14 @@ class RandomisationResult(NamedTuple):
     spearman: np.ndarray
 
 
-def parameter_layers(model) -> list:
+def parameter_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """(dotted name, module) of the modules that own parameters directly, from the top (output)
     down: the reverse of registration order, which is the forward order for the model zoo."""
     owners = [(name, m) for name, m in model.named_modules() if any(True for _ in m.parameters(recurse=False))]
     return owners[::-1]
 
 
-def randomise_layer(module, rng) -> None:
+def randomise_layer(module: nn.Module, rng: np.random.Generator) -> None:
     """Re-initialise one module's own parameters in place: its `reset_parameters(rng)` when it has
     one (Linear, Conv2d: PyTorch's U(±1/√fan_in)); otherwise N(0, 1)·1/√fan_in for every
     parameter (BatchNorm's γ, β included)."""
@@ -79,7 +81,9 @@ def _compare(original, new, absolute, shape):
     return spearman_rows(a, b)
 
 
-def model_randomisation(model, x, target, explain, layers=None, absolute=True, seed=0) -> RandomisationResult:
+def model_randomisation(model: nn.Module, x: ArrayLike, target: TargetLike, explain: Explainer,
+                        layers: Union[None, int, Sequence[str]] = None, absolute: bool = True,
+                        seed: int = 0) -> RandomisationResult:
     """Cascading parameter randomisation, top layer first; see the module docstring.
 
     explain  -- callable (model, x, target) → attributions (shaped like x, or (N, H, W))
@@ -100,7 +104,7 @@ def model_randomisation(model, x, target, explain, layers=None, absolute=True, s
         chosen = [name for name, _ in available[: check_int(layers, "layers", 0, len(available))]]
     else:
         names = dict(available)
-        chosen = list(layers)
+        chosen = list(cast(Sequence[str], layers))  # neither None nor an int here
         unknown = [name for name in chosen if name not in names]
         if unknown:
             raise ValueError(f"layers: unknown or parameter-free modules {unknown}; expected names from {list(names)}")
@@ -116,7 +120,8 @@ def model_randomisation(model, x, target, explain, layers=None, absolute=True, s
     return RandomisationResult(["none"] + chosen, np.stack(rows))
 
 
-def cross_class_correlation(model, x, target, other_target, explain, absolute=False) -> np.ndarray:
+def cross_class_correlation(model: nn.Module, x: ArrayLike, target: TargetLike, other_target: TargetLike,
+                            explain: Explainer, absolute: bool = False) -> np.ndarray:
     """Spearman ρ between the maps for `target` and for `other_target` on the same images, (N,).
     **Lower is better** (class-discriminative). Signed maps by default."""
     if not callable(explain):

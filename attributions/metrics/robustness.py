@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from minicnn import nn
 from minicnn.validation import check_int
 
+from ..inputs import ArrayLike, Explainer, TargetLike
 from ._pixels import as_array, checked_targets
 
 __all__ = ["max_sensitivity"]
 
 
-def max_sensitivity(model, x, target, explain, radius=0.02, n_samples=8, seed=0) -> np.ndarray:
+def max_sensitivity(model: nn.Module, x: ArrayLike, target: TargetLike, explain: Explainer, radius: float = 0.02,
+                    n_samples: int = 8, seed: int = 0) -> np.ndarray:
     """Relative max-sensitivity per image, (N,). **Lower is better.**
 
     explain   -- callable (model, x, target) → attributions for a batch; called once on x and
