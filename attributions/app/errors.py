@@ -6,7 +6,7 @@ imagenet_weights.py, outputs.py) can raise them without importing the command li
 
 from __future__ import annotations
 
-__all__ = ["CLIError", "UsageError"]
+__all__ = ["CLIError", "UsageError", "mismatch_details"]
 
 
 class CLIError(Exception):
@@ -27,3 +27,11 @@ class UsageError(CLIError):
     """The command line itself is wrong (exit code 2)."""
 
     exit_code = 2
+
+
+def mismatch_details(error):
+    """The full key lists of a `minicnn.nn.StateDictError`, one line each: the `details` a weights
+    mismatch shows under `--debug` (its one-line message names only the first key of each kind)."""
+    return "\n".join([f"missing keys ({len(error.missing_keys)}): {error.missing_keys}",
+                      f"unexpected keys ({len(error.unexpected_keys)}): {error.unexpected_keys}",
+                      f"shape mismatches ({len(error.shape_mismatches)}): {error.shape_mismatches}"])
