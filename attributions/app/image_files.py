@@ -15,7 +15,8 @@ Notes are for a silent distortion, not an error: the picture is still used.
   `MAX_STRETCH` (the small models: the image is squashed, not cropped);
 * cropped — the ImageNet pipeline (shorter side to 256, centre 224 × 224) keeps less than
   half of a very long or tall photo;
-* tiny — a side shorter than `MIN_SIDE` pixels carries almost nothing for the model to use.
+* tiny — a side shorter than `MIN_SIDE` pixels (and than the model's input) carries almost
+  nothing for the model to use.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def shape_notes(width, height, input_size, crop=False):
             pipeline, shorter side resized then a centre square cropped (part of it is cut off).
     """
     notes = []
-    if min(width, height) < MIN_SIDE:
+    if min(width, height) < min(MIN_SIDE, *input_size):  # smaller than the model's own input is not tiny
         notes.append(f"only {width}×{height} pixels: a side shorter than {MIN_SIDE} pixels leaves the model "
                      "almost nothing to see")
     if crop:
