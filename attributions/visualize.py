@@ -288,6 +288,10 @@ def add_colorbar(fig, cax, signed=True, orientation="horizontal", label=None):
         bar.set_ticks([-1.0, 0.0, 1.0], labels=["lowers", "0", "raises"])
     else:
         bar.set_ticks([0.0, 1.0], labels=["none", "most"])
+    if orientation == "horizontal":  # the end words inside the bar's span, so a narrow figure keeps them
+        ends = bar.ax.get_xticklabels()
+        ends[0].set_horizontalalignment("left")
+        ends[-1].set_horizontalalignment("right")
     bar.set_label(COLORBAR_LABELS[signed] if label is None else label, fontsize=7, labelpad=1)
     bar.ax.tick_params(labelsize=6, pad=1)
     bar.ax.set_label("<colorbar>")  # the label matplotlib gives the colour-bar Axes it makes itself

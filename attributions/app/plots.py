@@ -19,11 +19,12 @@ __all__ = ["PHOTO_FIGSIZE", "explanation_figure", "explanation_figure_size", "ph
 
 PHOTO_FIGSIZE = (9.6, 7.0)  # inches, Figure 1 of a photograph (2 × 3 panels)
 _BAR_STRIP = 0.55  # inches under explain's row of maps for the colour bar and its label
+_MIN_WIDTH = 5.6  # inches: room for the title line and the colour bar's words with one or two maps
 
 
 def explanation_figure_size(n_maps):
     """(width, height) in inches of `explanation_figure` with n_maps maps (known before any work)."""
-    return 1.6 * (1 + n_maps), 2.2 + _BAR_STRIP
+    return max(1.6 * (1 + n_maps), _MIN_WIDTH), 2.2 + _BAR_STRIP
 
 
 def explanation_figure(image, maps, image_title, suptitle):
