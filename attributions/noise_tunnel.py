@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
-from typing import Any, Callable, Optional, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 

@@ -48,6 +48,9 @@ __all__ = [
     "abs_heatmap",
     "overlay",
     "attribution_grid",
+    "grid_size",
+    "add_colorbar",
+    "COLORBAR_LABELS",
 ]
 
 DEFAULT_PERCENTILE = 99.5
@@ -190,6 +193,12 @@ def overlay(image: ArrayLike, a: ArrayLike, ax: Optional[Axes] = None, title: Op
     return ax
 
 
+def grid_size(n_images, n_methods, cell_size=1.35, colorbar=True):
+    """(width, height) in inches of `attribution_grid` for n_images rows and n_methods map columns
+    (known before any map is computed, so a command can refuse a figure too large to draw)."""
+    return cell_size * (1 + n_methods), cell_size * n_images + 0.5 + (0.6 if colorbar else 0.0)
+
+
 def attribution_grid(
     images: ArrayLike, attributions: Mapping[str, ArrayLike], labels: Optional[Sequence[int] | np.ndarray] = None,
     predictions: Optional[Sequence[int] | np.ndarray] = None, classes: Optional[Sequence[str]] = None,
@@ -205,7 +214,7 @@ def attribution_grid(
     classes      -- optional class names for those indices
     mode         -- "signed" (every map on "bwr", vmin = −1, vmax = 1), "abs" (|â| on "Reds"),
                     or "overlay" (signed map over the input)
-    colorbar     -- add one shared colorbar for the normalised scale (one more Axes)
+    colorbar     -- add one shared colour bar, labelled in words (`add_colorbar`; one more Axes)
     titles       -- {method name: column title}; a method without one is titled by its name
                     (the commands pass the registry's titles, `attributions.app.registry`)
 
@@ -233,9 +242,9 @@ def attribution_grid(
     def class_name(k):
         return classes[int(k)] if classes is not None else str(int(k))
 
-    columns = 1 + len(maps)
     extra = 0.6 if colorbar else 0.0
-    fig = Figure(figsize=(cell_size * columns, cell_size * n + 0.5 + extra))
+    fig = Figure(figsize=grid_size(n, len(maps), cell_size, colorbar))
+    columns = 1 + len(maps)
     axes = fig.subplots(n, columns, squeeze=False)
     for row in range(n):
         title = None
@@ -265,8 +274,34 @@ def attribution_grid(
         # a dedicated strip under the map columns, so the panels keep their size
         first, last = axes[-1, 1].get_position(), axes[-1, -1].get_position()
         cax = fig.add_axes((first.x0, 0.34 / height, last.x1 - first.x0, 0.1 / height))
-        bar = fig.colorbar(axes[0, 1].images[-1], cax=cax, orientation="horizontal")
-        label = "|a| / percentile(|a|, p), clipped to [0, 1]" if mode == "abs" else "a / percentile(|a|, p), clipped to [−1, 1]"
-        bar.set_label(f"{label}, p = {percentile}; channels summed", fontsize=7, labelpad=1)
-        bar.ax.tick_params(labelsize=6, pad=1)
+        add_colorbar(fig, cax, signed=mode != "abs")
     return fig
+
+
+# What the colours mean, in words (the scaling is in the module docstring, not on the picture):
+# an attribution is a share of the class score, so its sign says which way a pixel pushes it.
+COLORBAR_LABELS = {
+    True: "red raises the class score, blue lowers it, white: no effect (each map scaled to its own strongest pixels)",
+    False: "darker red: a larger share of the class evidence (each map scaled to its own strongest pixels)",
+}
+
+
+def add_colorbar(fig, cax, signed=True, orientation="horizontal", label=None):
+    """A colour bar in `cax` for signed maps (bwr on [−1, 1]) or |·| maps (Reds on [0, 1]), its ends
+    and label in plain words (label: default COLORBAR_LABELS[signed]). Returns the Colorbar."""
+    from matplotlib.cm import ScalarMappable
+
+    scale = ScalarMappable(Normalize(-1.0, 1.0), SIGNED_CMAP) if signed else ScalarMappable(Normalize(0.0, 1.0), ABS_CMAP)
+    bar = fig.colorbar(scale, cax=cax, orientation=orientation)
+    if signed:
+        bar.set_ticks([-1.0, 0.0, 1.0], labels=["lowers", "0", "raises"])
+    else:
+        bar.set_ticks([0.0, 1.0], labels=["none", "most"])
+    if orientation == "horizontal":  # the end words inside the bar's span, so a narrow figure keeps them
+        ends = bar.ax.get_xticklabels()
+        ends[0].set_horizontalalignment("left")
+        ends[-1].set_horizontalalignment("right")
+    bar.set_label(COLORBAR_LABELS[signed] if label is None else label, fontsize=7, labelpad=1)
+    bar.ax.tick_params(labelsize=6, pad=1)
+    bar.ax.set_label("<colorbar>")  # the label matplotlib gives the colour-bar Axes it makes itself
+    return bar

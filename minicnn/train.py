@@ -3,9 +3,14 @@
     python -m minicnn.train --dataset digits --model lenet --epochs 30 --seed 0 --out digits_lenet.npz
 
 One epoch = one pass over the shuffled training set in mini-batches: forward, cross-entropy,
-backward, Adam step. A progress bar shows the running loss and accuracy; after each epoch the
-test accuracy is printed. The same seed gives the same weights (initialisation, shuffling and
-the dataset split are all seeded).
+backward, Adam step. A progress bar advances once per batch and shows the running loss and
+accuracy; after each epoch the test accuracy is printed. The same seed gives the same weights
+(initialisation, shuffling and the dataset split are all seeded).
+
+Errors are one line `error: …` on stderr, as in `python -m attributions`: exit code 2 for a wrong
+command line (checked before training, including whether `--out` can be written), 1 for a
+failure while running, 130 for Ctrl-C; `--debug` shows the traceback. The weights file is
+written atomically (`minicnn.io.save`): it appears only when complete.
 """
 
 from __future__ import annotations
@@ -23,11 +28,11 @@ from . import functional as F
 from . import nn, optim
 from .autograd import no_grad
 from .data import DataLoader, load_dataset
-from .io import save
+from .io import FORMATS, save
 from .models import ARCHITECTURES, BUNDLED, build
 from .nn import Module
 
-__all__ = ["train", "evaluate", "predict", "main"]
+__all__ = ["train", "evaluate", "predict", "main", "build_parser", "UsageError"]
 
 
 def predict(model: Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -62,8 +67,8 @@ def train(model: Module, data: Any, epochs: int = 10, lr: float = 1e-3, batch_si
         model.train()
         start = time.perf_counter()
         total_loss, correct, seen = 0.0, 0, 0
-        batches = _progress(loader, f"epoch {epoch}/{epochs}", progress)
-        for xb, yb in batches:
+        bar = _progress_bar(len(loader), f"epoch {epoch}/{epochs}", progress)
+        for xb, yb in loader:
             logits = model(xb)
             loss = F.cross_entropy(logits, yb)
             optimizer.zero_grad()
@@ -72,8 +77,11 @@ def train(model: Module, data: Any, epochs: int = 10, lr: float = 1e-3, batch_si
             total_loss += loss.item() * len(yb)
             correct += int((logits.data.argmax(axis=1) == yb).sum())
             seen += len(yb)
-            if progress:
-                batches.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
+            if bar is not None:
+                bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}", refresh=False)
+                bar.update(1)
+        if bar is not None:
+            bar.close()
         record = {
             "epoch": epoch,
             "loss": total_loss / seen,
@@ -92,26 +100,95 @@ def train(model: Module, data: Any, epochs: int = 10, lr: float = 1e-3, batch_si
     return history
 
 
-def _progress(iterable, description, enabled):
+def _progress_bar(batches, description, enabled):
+    """A tqdm bar of `batches` steps that the loop advances itself after each batch (iterating
+    tqdm over the loader and refreshing the postfix inside the loop left it drawn at 0 %)."""
     if not enabled:
-        return iterable
+        return None
     from tqdm import tqdm
 
-    return tqdm(iterable, desc=description, leave=False, file=sys.stderr)
+    return tqdm(total=batches, desc=description, unit="batch", leave=False, file=sys.stderr)
+
+
+class UsageError(ValueError):
+    """The command line is wrong: one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of argparse's usage block
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def _number(kind, minimum, exclusive=False):
+    """An argparse type: an int or float ≥ minimum (> minimum if exclusive)."""
+    expected = f"{'an integer' if kind is int else 'a number'} {'>' if exclusive else '≥'} {minimum}"
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if value < minimum or (exclusive and value == minimum):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
+        return value
+
+    parse.__name__ = expected
+    return parse
+
+
+def build_parser():
+    """The command line of `python -m minicnn.train`; every option's default is in --help."""
+    parser = _Parser(prog="python -m minicnn.train", description=__doc__.split("\n")[0],
+                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--dataset", choices=sorted(BUNDLED), default="digits", help="bundled dataset")
+    parser.add_argument("--model", choices=sorted(ARCHITECTURES), default=None,
+                        help="architecture (None: the dataset's bundled one)")
+    parser.add_argument("--epochs", type=_number(int, 1), default=10, help="passes over the training set")
+    parser.add_argument("--lr", type=_number(float, 0, exclusive=True), default=1e-3, help="Adam learning rate")
+    parser.add_argument("--batch-size", type=_number(int, 1), default=64, help="images per mini-batch")
+    parser.add_argument("--seed", type=_number(int, 0), default=0, help="seed of the split, initialisation and shuffling")
+    parser.add_argument("--float32", action="store_true", help="train in float32 (faster)")
+    parser.add_argument("--out", default=None, help="where to write the weights (.npz or .safetensors); None: no file")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    return parser
+
+
+def _check_out(path):
+    """Before training: `path` has a weights extension and its directory exists or can be made."""
+    if os.path.splitext(path)[1].lower() not in FORMATS:
+        raise UsageError(f"--out {path}: expected a file ending with {' or '.join(FORMATS)}")
+    existing = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
+        raise OSError(f"--out {path}: cannot write there ({existing} is not a writable directory)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m minicnn.train", description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", choices=sorted(BUNDLED), default="digits")
-    parser.add_argument("--model", choices=sorted(ARCHITECTURES), default=None, help="default: the bundled one")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--float32", action="store_true", help="train in float32 (faster)")
-    parser.add_argument("--out", default=None, help="where to write the weights (.npz); default: no file")
-    args = parser.parse_args(argv)
+    """Train and save; returns the exit code (0, 1 at run time, 2 for the command line, 130 Ctrl-C)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as done:  # --help
+            return done.code if isinstance(done.code, int) else 0
+        return _train_command(args)
+    except KeyboardInterrupt:
+        print("error: interrupted; no weights written", file=sys.stderr)
+        return 130
+    except Exception as error:  # one line unless --debug
+        if "--debug" in argv:
+            raise
+        message = str(error).splitlines()[0] if str(error) else ""
+        if not isinstance(error, (OSError, ValueError)):  # unforeseen: name the kind of error
+            message = f"{type(error).__name__}: {message} (rerun with --debug for the traceback)"
+        print(f"error: {message}", file=sys.stderr)
+        return 2 if isinstance(error, UsageError) else 1
 
+
+def _train_command(args):
+    if args.out:
+        _check_out(args.out)
     arch, options, _ = BUNDLED[args.dataset]
     arch = args.model or arch
     data = load_dataset(args.dataset, seed=args.seed, **options)
@@ -124,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"test accuracy: {history[-1]['test_accuracy']:.4f}")
     if args.out:
         directory = os.path.dirname(os.path.abspath(args.out))
-        os.makedirs(directory, exist_ok=True)
+        os.makedirs(directory, exist_ok=True)  # checked to be possible before training
         # float32 halves the file; the bundled models are loaded back into float64 for attribution.
         save({k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in model.state_dict().items()}, args.out)
         print(f"wrote {args.out}")

@@ -13,7 +13,9 @@ from attributions.app.statistics import mean_and_error
 
 def test_compare_end_to_end(tmp_path):
     out = tmp_path / "cmp"
-    assert main(["compare", "--dataset", "shapes", "--n", "4", "--sanity-n", "2", "--out", str(out), "--seed", "1"]) == 0
+    assert main(["compare", "--dataset", "shapes", "--n", "4", "--sanity-n", "2", "--out", str(out), "--seed", "1",
+                 "--save"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cmp"]  # the temporary directory became cmp
     for name in ("compare.md", "deletion.png", "insertion.png", "ig_convergence.png", "deeplift_vs_ig.png",
                  "randomisation.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
@@ -23,6 +25,31 @@ def test_compare_end_to_end(tmp_path):
     for column in ("deletion AUC", "insertion AUC", "pointing", "mass acc.", "rank acc.", "ρ all layers random",
                    "ms / image", "forward / image"):
         assert column in table
+    _check_saved_arrays(out / "attributions.npz")
+
+
+def _check_saved_arrays(path):
+    """--save: the sample, its true labels as targets, and each method's maps as the API gives them."""
+    import attributions as A
+    import minicnn as mc
+    from minicnn.models import load_pretrained
+
+    with np.load(path, allow_pickle=False) as archive:
+        saved = {name: archive[name] for name in archive.files}
+    model, data = load_pretrained("shapes")
+    index = saved["index"]
+    assert len(index) == 4 and len(set(index.tolist())) == 4
+    x = data.x_test[index].astype(np.float64)
+    np.testing.assert_array_equal(saved["x"], x)
+    np.testing.assert_array_equal(saved["target"], data.y_test[index])
+    np.testing.assert_array_equal(saved["baseline"], np.zeros_like(x))
+    with mc.no_grad():
+        np.testing.assert_allclose(saved["logits"], model(x).data, rtol=1e-12)
+    assert set(METHODS) <= set(saved)
+    target = saved["target"]
+    np.testing.assert_allclose(saved["integrated_gradients"], A.integrated_gradients(model, x, target), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(saved["deeplift_rescale"], A.deeplift(model, x, target), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(saved["saliency"], A.saliency(model, x, target), rtol=1e-10, atol=1e-14)
 
 
 def test_subparser_interface():
@@ -34,7 +61,7 @@ def test_subparser_interface():
     assert (args.n, args.dataset, args.seed, args.out) == (7, "digits", 0, None)
     assert compare.check_args(args, 449) is None
     args.n = 500
-    assert "449 images" in compare.check_args(args, 449)
+    assert "449 digits test images" in compare.check_args(args, 449)
 
 
 def test_bad_n_is_reported(tmp_path, capsys):

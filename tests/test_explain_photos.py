@@ -62,7 +62,7 @@ def _one_line(err):
 def test_explain_writes_figure_1(files, tmp_path, capsys):
     out = tmp_path / "figure.png"
     code = main(["explain", "--arch", "resnet18", "--weights", files["weights"], "--image", files["cat"],
-                 "--out", str(out), "--dpi", "40", *IG])
+                 "--out", str(out), "--dpi", "40", "--save", *IG])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert captured.err == ""  # no notes for a colour photo
@@ -70,6 +70,21 @@ def test_explain_writes_figure_1(files, tmp_path, capsys):
     assert picture.shape[:2] == (round(7.0 * 40), round(9.6 * 40))  # figsize 9.6" × 7" at --dpi
     assert "top-5:" in captured.out and "explained class" in captured.out and f"wrote {out}" in captured.out
     assert _leftovers(tmp_path) == []
+    # --save: the arrays of the figure, equal to explain_photo's on the same photo (float32 throughout)
+    with np.load(tmp_path / "figure.npz", allow_pickle=False) as archive:
+        saved = {name: archive[name] for name in archive.files}
+    model = load_imagenet_model("resnet18", files["weights"])
+    x, _ = read_photo(files["cat"])
+    e = explain_photo(model, x, "resnet18", ig_steps=2)
+    np.testing.assert_array_equal(saved["x"], x)
+    assert saved["target"].tolist() == [e.target] and saved["contrast"].tolist() == [e.contrast]
+    assert saved["photo"].tolist() == ["chelsea.jpg"] and len(saved["classes"]) == 1000
+    np.testing.assert_allclose(saved["logits"][0], e.logits, rtol=1e-6)
+    np.testing.assert_allclose(saved["deeplift_rescale"][0], e.deeplift, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(saved["integrated_gradients"][0], e.integrated_gradients, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(saved["grad_cam"][0], e.grad_cam[e.target], rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(saved["grad_cam_contrast"][0], e.grad_cam[e.contrast], rtol=1e-5, atol=1e-8)
+    np.testing.assert_array_equal(saved["baseline"], np.zeros_like(x))
 
 
 def test_figure_1_layout_titles_and_classes(explanation):
@@ -84,8 +99,9 @@ def test_figure_1_layout_titles_and_classes(explanation):
     assert not np.allclose(e.grad_cam[e.target], e.grad_cam[e.contrast])
 
     fig = photo_figure(e, "chelsea", "resnet18 (random)")
-    axes = fig.axes
-    assert len(axes) == 6
+    axes = fig.axes[:6]
+    bars = [ax.get_ylabel() for ax in fig.axes[6:]]  # colour bars in words: the signed row, then Grad-CAM's
+    assert bars == ["red raises the class score, blue lowers it", "darker red: more evidence for the class"]
     titles = [ax.get_title() for ax in axes]
     p_target = format_probability(e.probabilities[e.target])
     for title, method in zip(titles[1:3], ("DeepLIFT", "Integrated Gradients (2 steps)")):

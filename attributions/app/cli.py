@@ -18,11 +18,18 @@ the photo goes through torchvision's pipeline, `--target` is `top`, a class inde
 class name.
 
 Exit codes: 0 success; 2 the command line is wrong (unknown subcommand, option, dataset,
-architecture or method name, bad number, an ImageNet --arch without --weights, a --target that
-is not a class); 1 a well-formed command failed while running (a file
-missing or unreadable, weights not matching the architecture, an unwritable output). Errors are
-one line on stderr (a weights mismatch adds the load_state_dict report); `--debug` shows the
-traceback instead.
+architecture or method name, bad number, a number out of its range, an ImageNet --arch without
+--weights, a --target that is not a class); 1 a well-formed command failed while running (a file
+missing, unreadable or above the pixel limit, weights not matching the architecture, an
+unwritable output); 130 interrupted (Ctrl-C). Errors are one line `error: …` on stderr (a weights
+mismatch names the first keys; `--debug` prints the full key lists and the traceback). Notes
+(`note: …`, e.g. an image stretched to the model's shape) do not stop the command.
+
+Outputs are all-or-nothing: whether `--out` can be written and the figure's size are checked
+before any work; files are written under temporary names (a directory of outputs as a temporary
+directory next to `--out`) and renamed into place at the end, so a failed or interrupted run
+leaves nothing behind (attributions/app/outputs.py). `--save` also writes the results as an
+`.npz` (inputs, targets, class scores, baseline, one array per method).
 """
 
 from __future__ import annotations
@@ -30,34 +37,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
+import warnings
 from typing import Optional, Sequence
 
 import numpy as np
 
-from .errors import CLIError, UsageError
+from .arguments import MAX_DPI, MIN_DPI, DefaultsFormatter, Parser, dpi, positive_int
+from .errors import CLIError, UsageError, mismatch_details
 
 __all__ = ["main", "build_parser", "CLIError", "UsageError", "load_image"]
 
 PROG = "python -m attributions"
 PHOTOS = "photos"  # demo --dataset photos: the bundled photographs, explained by an ImageNet model
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a bad command line raises UsageError (one line) instead of printing usage."""
-
-    def error(self, message):
-        raise UsageError(f"{self.prog}: {message} (see --help)")
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def _dataset_names():
@@ -87,19 +78,31 @@ def _add_common(parser):
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
 
+def _add_save(parser: argparse.ArgumentParser, where: str) -> None:
+    parser.add_argument("--save", action="store_true",
+                        help=f"also write the results as data: {where} (inputs x, targets, class scores, the baseline "
+                             "x′ = 0 and one attribution array per method; np.load(path, allow_pickle=False))")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of the three subcommands (methods and defaults from the registry)."""
     from . import compare
     from .registry import IG_STEPS, names
 
-    parser = _Parser(prog=PROG, description="Attribution methods on minicnn models: DeepLIFT, Integrated Gradients, Grad-CAM.")
+    parser = Parser(prog=PROG, description="Attribution methods on minicnn models: DeepLIFT, Integrated Gradients, Grad-CAM.",
+                    formatter_class=DefaultsFormatter)
     _add_common(parser)
-    commands = parser.add_subparsers(dest="command", metavar="{demo,explain,compare}", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="{demo,explain,compare}", parser_class=Parser)
     commands.required = True
     datasets = _dataset_names()
 
-    demo = commands.add_parser("demo", help="explain a few test images of a bundled model; write figure1.png and table1.md "
-                                            "(--dataset photos: Figure 1 per photograph and top5.md)")
+    demo = commands.add_parser("demo", formatter_class=DefaultsFormatter,
+                               help="explain a few test images of a bundled model; write figure1.png and table1.md "
+                                    "(--dataset photos: Figure 1 per photograph and top5.md)",
+                               description="Explain a few test images of a bundled model with every method of the poster "
+                                           "and measure Table 1. Writes figure1.png and table1.md into the folder --out "
+                                           "(default: ./attributions_demo); with --dataset photos, figure1_<photo>.png "
+                                           "per bundled photograph and top5.md.")
     demo.add_argument("--dataset", choices=datasets + [PHOTOS], default="digits",
                       help="bundled dataset and model (default: digits); photos: the bundled photographs, "
                            "explained by an ImageNet --arch with your --weights")
@@ -107,13 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
                       help="architecture (default: the dataset's bundled one; photos: resnet18)")
     _add_weights(demo, "weights (.npz) for the dataset's bundled architecture instead of the bundled ones; "
                        "photos: ImageNet weights for --arch (.npz, .safetensors or .pth)")
-    demo.add_argument("--n", type=_positive_int, help="number of test images (default: 6; photos: all 8)")
+    demo.add_argument("--n", type=positive_int, help=f"number of test images, at most {DEMO_MAX_N} (one figure row "
+                                                     "each; default: 6; photos: all 8)")
     demo.add_argument("--out", metavar="DIR", default="attributions_demo", help="output directory (default: ./attributions_demo)")
-    demo.add_argument("--ig-steps", type=_positive_int, default=IG_STEPS, help=f"Integrated Gradients steps (default: {IG_STEPS})")
-    demo.add_argument("--dpi", type=_positive_int, default=100, help="resolution of figure1.png (default: 100)")
+    demo.add_argument("--ig-steps", type=positive_int, default=IG_STEPS, help=f"Integrated Gradients steps (default: {IG_STEPS})")
+    demo.add_argument("--dpi", type=dpi, default=100, help=f"resolution of figure1.png in dots per inch, {MIN_DPI} to {MAX_DPI} (default: 100)")
+    _add_save(demo, "attributions.npz in --out")
     _add_common(demo)
 
-    explain = commands.add_parser("explain", help="explain your own image; write an overlay figure")
+    explain = commands.add_parser("explain", formatter_class=DefaultsFormatter,
+                                  help="explain your own image; write an overlay figure",
+                                  description="Explain your own image with the chosen methods; write one figure "
+                                              "(the input and an overlay per method) to --out.")
     explain.add_argument("--image", metavar="FILE", required=True,
                          help="image file (PNG; read with matplotlib.image.imread); for an ImageNet --arch a "
                               "photograph in any format Pillow reads (JPEG, PNG, ...)")
@@ -132,12 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"comma-separated methods, or 'all' (default) for the poster's: {', '.join(names())}; "
                               f"also: {', '.join(n for n in names(beyond_demo=True) if n not in names())}")
     explain.add_argument("--out", metavar="FILE", default="explanation.png", help="output figure (default: explanation.png)")
-    explain.add_argument("--ig-steps", type=_positive_int, default=IG_STEPS, help=f"Integrated Gradients steps (default: {IG_STEPS})")
-    explain.add_argument("--dpi", type=_positive_int, default=120, help="resolution of the figure (default: 120)")
+    explain.add_argument("--ig-steps", type=positive_int, default=IG_STEPS, help=f"Integrated Gradients steps (default: {IG_STEPS})")
+    explain.add_argument("--dpi", type=dpi, default=120, help=f"resolution of the figure in dots per inch, {MIN_DPI} to {MAX_DPI} (default: 120)")
+    _add_save(explain, "the figure's name with .npz, beside it")
     _add_common(explain)
 
-    compare_parser = commands.add_parser("compare", help="every method × every metric on a bundled model; "
-                                                         "write compare.md and five figures")
+    compare_parser = commands.add_parser("compare", formatter_class=DefaultsFormatter,
+                                         help="every method × every metric on a bundled model; "
+                                              "write compare.md and five figures",
+                                         description=compare.DESCRIPTION)
     compare.add_arguments(compare_parser)
     _add_common(compare_parser)
     return parser
@@ -145,7 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_compare_command(args):
     from . import compare
+    from .outputs import check_output_directory
 
+    check_output_directory(compare.output_path(args))
     model, data = _load_model(args.dataset)
     problem = compare.check_args(args, len(data.x_test))
     if problem:
@@ -154,13 +167,7 @@ def run_compare_command(args):
 
 
 # ---- demo -------------------------------------------------------------------------------------
-def _check_writable_dir(path):
-    try:
-        os.makedirs(path, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as error:
-        raise CLIError(f"output directory {path!r} is not writable: {error.strerror or error}") from None
+DEMO_MAX_N = 50  # figure1.png has one row per image; `compare` is the command for many images
 
 
 def _load_model(dataset, arch=None, path=None):
@@ -175,8 +182,10 @@ def _load_model(dataset, arch=None, path=None):
                          f"(bundled: {bundled_arch}); pass --model PATH")
     try:
         return load_pretrained(dataset, path=path, arch=arch)
-    except (WeightsFileError, nn.StateDictError) as error:
+    except WeightsFileError as error:
         raise CLIError(str(error)) from None
+    except nn.StateDictError as error:
+        raise CLIError(str(error), details=mismatch_details(error)) from None
 
 
 def _check_small_arch(arch, dataset):
@@ -195,19 +204,25 @@ def _check_imagenet_arch(arch, where):
 
 def run_photo_demo_command(args):
     """demo --dataset photos: Figure 1 for each bundled photograph, and the top-5 table."""
+    from minicnn.data import PHOTOS as BUNDLED_PHOTOS
+
     from .imagenet_weights import load_imagenet_model, missing_weights_message
-    from .outputs import check_output_directory
+    from .outputs import check_figure_pixels, check_output_directory
     from .photos import run_photo_demo
+    from .plots import PHOTO_FIGSIZE
 
     arch = args.arch or "resnet18"
     _check_imagenet_arch(arch, f"--dataset {PHOTOS}")
     if args.model is None:
         raise UsageError(missing_weights_message(arch))
+    _check_n(args.n, len(BUNDLED_PHOTOS), "bundled photographs")
+    check_figure_pixels(PHOTO_FIGSIZE, args.dpi, "each figure1_<photo>.png")
     check_output_directory(args.out)
     model = load_imagenet_model(arch, args.model)
-    result = run_photo_demo(model, arch, args.model, args.out, n=args.n, ig_steps=args.ig_steps, dpi=args.dpi)
+    result = run_photo_demo(model, arch, args.model, args.out, n=args.n, ig_steps=args.ig_steps, dpi=args.dpi,
+                            save=args.save)
     print(result.table, end="")
-    for path in result.figure_paths + [result.table_path]:
+    for path in result.figure_paths + [result.table_path] + ([result.arrays_path] if args.save else []):
         print(f"wrote {path}")
     print(f"done in {result.seconds:.1f} s")
     return 0
@@ -219,14 +234,23 @@ def run_demo_command(args):
     matplotlib.use("Agg")
     if args.dataset == PHOTOS:
         return run_photo_demo_command(args)
+    from .. import visualize
     from .demo import run_demo
+    from .outputs import check_figure_pixels, check_output_directory
+    from .registry import names
 
     _check_small_arch(args.arch, args.dataset)
-    _check_writable_dir(args.out)
+    n = args.n or 6
+    if n > DEMO_MAX_N:
+        raise UsageError(f"--n: expected at most {DEMO_MAX_N} images (figure1.png has one row per image; "
+                         f"`compare --n` measures many), got {n}")
+    check_figure_pixels(visualize.grid_size(n, len(names())), args.dpi, "figure1.png", "lower --dpi or --n")
+    check_output_directory(args.out)
     model, data = _load_model(args.dataset, args.arch, path=args.model)
+    _check_n(n, len(data.x_test), f"{args.dataset} test images")
     shown = "bundled" if args.model is None else args.model
-    result = run_demo(model, data, args.dataset, n=args.n or 6, out=args.out, model_path=shown,
-                      ig_steps=args.ig_steps, dpi=args.dpi)
+    result = run_demo(model, data, args.dataset, n=n, out=args.out, model_path=shown,
+                      ig_steps=args.ig_steps, dpi=args.dpi, save=args.save)
     print(f"{args.dataset}: {type(model).__name__} ({shown} weights), test accuracy {result.accuracy:.1%}")
     wrong = [int(i) for i, y, p in zip(result.indices, result.labels, result.predictions) if y != p]
     print(f"images: test indices {result.indices.tolist()}"
@@ -236,10 +260,15 @@ def run_demo_command(args):
         completeness = "n/a" if row["completeness"] is None else f"{row['completeness']:.1e}"
         print(f"{name:<24}{completeness:>18}{row['ms_per_image']:>10.2f}{row['pearson_ig']:>11.3f}"
               f"{row['class_discrimination']:>13.3f}")
-    print(f"wrote {result.figure_path}")
-    print(f"wrote {result.table_path}")
+    for path in (result.figure_path, result.table_path) + ((result.arrays_path,) if args.save else ()):
+        print(f"wrote {path}")
     print(f"done in {result.seconds:.1f} s")
     return 0
+
+
+def _check_n(n, available, what):
+    if n is not None and n > available:
+        raise UsageError(f"--n: expected at most the {available} {what}, got {n}")
 
 
 # ---- explain ------------------------------------------------------------------------------------
@@ -260,17 +289,22 @@ def _parse_methods(text):
 def load_image(path: str, input_shape: Sequence[int]) -> np.ndarray:
     """Read an image file and convert it to one model input (1, C, H, W), float64 in [0, 1].
 
-    matplotlib.image.imread reads it ((H, W), (H, W, 3) or (H, W, 4); 8-bit files are divided
-    by 255); an alpha channel is dropped; RGB → grey by luminance 0.299 R + 0.587 G + 0.114 B
-    (ITU-R BT.601) when the model takes one channel, grey → RGB by repeating it when it takes
-    three; then a bilinear resize to (H, W) with half-pixel centres (minicnn.functional.interpolate).
+    The header is checked first (`image_files.checked_image_size`: missing, unreadable or above
+    Pillow's pixel limit is a CLIError). matplotlib.image.imread reads it ((H, W), (H, W, 3) or
+    (H, W, 4); 8-bit files are divided by 255); an alpha channel is dropped; RGB → grey by
+    luminance 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601) when the model takes one channel, grey →
+    RGB by repeating it when it takes three; then a bilinear resize to (H, W) with half-pixel
+    centres (minicnn.functional.interpolate). A tiny picture or a resize that changes the aspect
+    ratio by more than 2× warns (`minicnn.data.ImageConversionWarning`; the command prints a note).
     """
     import matplotlib.image as mpimg
 
     import minicnn.functional as F
+    from minicnn.data import ImageConversionWarning
 
-    if not os.path.isfile(path):
-        raise CLIError(f"image file not found: {path}")
+    from .image_files import checked_image_size, shape_notes
+
+    width, height = checked_image_size(path)
     try:
         picture = np.asarray(mpimg.imread(path))
     except Exception as error:  # PIL and matplotlib raise many kinds for a bad file
@@ -284,7 +318,9 @@ def load_image(path: str, input_shape: Sequence[int]) -> np.ndarray:
         picture = picture[..., 0]
     if not (picture.ndim == 2 or (picture.ndim == 3 and picture.shape[-1] == 3)) or min(picture.shape[:2]) < 1:
         raise CLIError(f"cannot use image {path}: expected a grey or RGB picture, got an array of shape {picture.shape}")
-    channels, height, width = input_shape
+    channels, model_height, model_width = input_shape
+    for note in shape_notes(width, height, (model_height, model_width)):
+        warnings.warn(note, ImageConversionWarning, stacklevel=2)
     if picture.ndim == 3 and channels == 1:
         picture = picture @ np.array([0.299, 0.587, 0.114])
     if picture.ndim == 2:
@@ -293,8 +329,28 @@ def load_image(path: str, input_shape: Sequence[int]) -> np.ndarray:
         picture = np.moveaxis(picture, -1, 0)
         if channels != 3:
             raise CLIError(f"cannot convert an RGB image to {channels} channels")
-    resized = F.interpolate(picture[None], (height, width)).data
+    resized = F.interpolate(picture[None], (model_height, model_width)).data
     return np.clip(resized, 0.0, 1.0)
+
+
+def _load_image_with_notes(path, input_shape):
+    """load_image, its conversion warnings printed as one `note:` line each."""
+    from minicnn.data import ImageConversionWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ImageConversionWarning)
+        x = load_image(path, input_shape)
+    for w in caught:
+        if issubclass(w.category, ImageConversionWarning):
+            print(f"note: {path}: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return x
+
+
+def npz_path(figure_path):
+    """Where `--save` puts the results of a figure: the same name with .npz."""
+    return os.path.splitext(figure_path)[0] + ".npz"
 
 
 def _small_target(text, dataset):
@@ -311,9 +367,9 @@ def _small_target(text, dataset):
 def run_photo_explain_command(args):
     """explain with an ImageNet --arch: Figure 1 (2 × 3 panels) for one photograph."""
     from .imagenet_weights import load_imagenet_model, missing_weights_message
-    from .outputs import check_output_file, save_figure
-    from .photos import explain_photo, format_probability, parse_target, read_photo, top_classes
-    from .plots import photo_figure
+    from .outputs import arrays_writer, check_figure_pixels, check_output_file, figure_writer, write_all
+    from .photos import explain_photo, format_probability, parse_target, photo_arrays, read_photo, top_classes
+    from .plots import PHOTO_FIGSIZE, photo_figure
 
     arch = args.arch
     if args.dataset is not None:
@@ -323,6 +379,7 @@ def run_photo_explain_command(args):
         raise UsageError(f"--method {args.method}: the ImageNet figure always shows DeepLIFT, Integrated Gradients "
                          "and Grad-CAM; leave --method out")
     check_output_file(args.out)
+    check_figure_pixels(PHOTO_FIGSIZE, args.dpi, args.out)
     target = parse_target(args.target)
     if args.model is None:
         raise UsageError(missing_weights_message(arch))
@@ -333,14 +390,17 @@ def run_photo_explain_command(args):
     explanation = explain_photo(model, x, arch, target, ig_steps=args.ig_steps)
     fig = photo_figure(explanation, f"{os.path.basename(args.image)}\n(224×224 centre crop)",
                        f"{arch} ({args.model})")
-    save_figure(fig, args.out, args.dpi)
+    writers = {args.out: figure_writer(fig, args.out, args.dpi)}
+    if args.save:
+        writers[npz_path(args.out)] = arrays_writer(photo_arrays({os.path.basename(args.image): explanation}))
+    write_all(writers)
     print(f"{args.image} → {arch} ({args.model})")
     print("top-5: " + ", ".join(f"{name} ({i}) {format_probability(p)}" for i, name, p in top_classes(explanation.probabilities)))
     deltas = ", ".join(f"{k} {v:.2e}" for k, v in explanation.deltas.items())
     print(f"explained class {explanation.target} ({_imagenet_name(explanation.target)}); Grad-CAM also for "
           f"{explanation.contrast} ({_imagenet_name(explanation.contrast)}); completeness Σ − Δt: {deltas}")
     times = ", ".join(f"{k} {v:.1f} s" for k, v in explanation.seconds.items())
-    print(f"wrote {args.out} ({times})")
+    print(f"wrote {', '.join(writers)} ({times})")
     return 0
 
 
@@ -359,38 +419,43 @@ def run_explain_command(args):
     import minicnn as mc
     from minicnn.models import weights_path
 
-    from .outputs import save_figure
-    from .plots import explanation_figure
+    from .outputs import arrays_writer, check_figure_pixels, check_output_file, figure_writer, results_arrays, write_all
+    from .plots import explanation_figure, explanation_figure_size
     from .registry import get
 
     args.dataset = args.dataset or "digits"
     methods = _parse_methods(args.method)
     requested = _small_target(args.target, args.dataset)
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    _check_writable_dir(out_dir)
+    check_output_file(args.out)
+    check_figure_pixels(explanation_figure_size(len(methods)), args.dpi, args.out)
     model, data = _load_model(args.dataset, args.arch, args.model)
     if requested is not None and not 0 <= requested < data.n_classes:
         raise UsageError(f"--target: expected a class index in [0, {data.n_classes - 1}] for {args.dataset}, got {requested}")
-    x = load_image(args.image, data.input_shape)
+    x = _load_image_with_notes(args.image, data.input_shape)
     with mc.no_grad():
         logits = model(x).data[0]
     probabilities = np.exp(logits - logits.max())
     probabilities /= probabilities.sum()
     predicted = int(logits.argmax())
     target = predicted if requested is None else requested
-    maps = {get(name).title: get(name)(model, x, target, steps=args.ig_steps) for name in methods}
-    fig = explanation_figure(x[0], maps, f"input ({data.input_shape[1]}×{data.input_shape[2]})",
+    maps = {name: get(name)(model, x, target, steps=args.ig_steps) for name in methods}
+    fig = explanation_figure(x[0], {get(name).title: a for name, a in maps.items()},
+                             f"input ({data.input_shape[1]}×{data.input_shape[2]})",
                              f"target: {data.classes[target]} (logit {logits[target]:.2f}, p = {probabilities[target]:.2f}); "
                              f"predicted: {data.classes[predicted]} (p = {probabilities[predicted]:.2f})")
+    writers = {args.out: figure_writer(fig, args.out, args.dpi)}
+    if args.save:
+        writers[npz_path(args.out)] = arrays_writer(results_arrays(x, [target], logits[None], maps, data.classes))
     try:
-        save_figure(fig, args.out, args.dpi)  # atomically: a failed write leaves no half file
-    except ValueError as error:  # e.g. an unknown file extension
+        write_all(writers)  # atomically: a failed write leaves no half file, and the figure and .npz go together
+    except ValueError as error:  # e.g. a format matplotlib does not write
         raise UsageError(f"--out {args.out}: {error}") from None
     top = np.argsort(-probabilities)[:3]
     print(f"{args.image} as {data.input_shape} input to {type(model).__name__} ({args.model or weights_path(args.dataset)})")
     print("top classes: " + ", ".join(f"{data.classes[k]} {probabilities[k]:.2f}" for k in top))
     print(f"explained class {target} ({data.classes[target]}) with {', '.join(methods)}")
-    print(f"wrote {args.out}")
+    for path in writers:
+        print(f"wrote {path}")
     return 0
 
 
@@ -408,8 +473,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         handler = {"demo": run_demo_command, "explain": run_explain_command, "compare": run_compare_command}[args.command]
         code = handler(args)
         return int(code) if isinstance(code, (int, np.integer)) else 0
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # the outputs' temporary files and directories are already removed
+        print("error: interrupted; nothing was written", file=sys.stderr)
         return 130
     except CLIError as error:
         if debug:

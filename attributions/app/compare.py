@@ -1,6 +1,6 @@
 """`python -m attributions compare`: every method, every metric, one table and five figures.
 
-    python -m attributions compare --dataset shapes --n 100 --out compare-shapes --seed 0
+    python -m attributions compare --dataset shapes --n 100 --out compare-shapes --seed 0 [--save]
 
 runs saliency, gradient × input, Integrated Gradients (50 steps), DeepLIFT (Rescale and
 RevealCancel), Grad-CAM, Guided Grad-CAM and two controls (random, centre Gaussian) on the
@@ -11,6 +11,7 @@ bundled model and a seeded sample of test images (each explained for its true la
     ig_convergence.png   IG completeness error against steps, one line per quadrature rule
     deeplift_vs_ig.png   DeepLIFT against IG, pixel by pixel, with the correlation
     randomisation.png    Spearman ρ per cumulatively randomised layer (Adebayo et al. 2018)
+    attributions.npz     with --save: the sample, its labels and logits, x′ = 0, one array per method
 
 The report ends by checking, with stated thresholds, the claims of the poster "Backpropagation-based
 visualization methods for explaining CNNs" (Christian Ickler, Friedrich Schiller University Jena,
@@ -41,10 +42,22 @@ from ..inputs import forward_scores
 from ..integrated_gradients import METHODS as QUADRATURE_RULES
 from ..integrated_gradients import integrated_gradients
 from . import plots
+from .arguments import fraction, int_at_least, positive_int
+from .outputs import output_directory, results_arrays, save_arrays, write_text
 from .registry import METHODS, get
 from .statistics import mean_and_error
 
-__all__ = ["CompareResults", "add_arguments", "check_args", "compute", "render", "run"]
+__all__ = ["CompareResults", "DESCRIPTION", "add_arguments", "check_args", "output_path", "compute", "render", "run"]
+
+DESCRIPTION = (
+    "Compare every attribution method (saliency, gradient × input, Integrated Gradients, DeepLIFT-Rescale and "
+    "RevealCancel, Grad-CAM, Guided Grad-CAM, the methods beyond the poster, and two controls) on a bundled model and "
+    "a seeded sample of its test images, each explained for its true label, with every metric: faithfulness "
+    "(deletion, insertion, faithfulness correlation, sensitivity-n), localisation against the ground-truth masks "
+    "(shapes only), the model-randomisation sanity check, robustness, complexity and cost. Writes compare.md (methods "
+    "× metrics, mean ± standard error, and whether the poster's claims hold) and five figures into --out "
+    "(default: compare-<dataset>). A shapes run with the defaults takes about 3 minutes on 2 cores."
+)
 
 BLUR_SIGMA = 3.0  # pixels; the canvas of insertion and the value of deleted pixels
 BATCH = 25  # images per attribution call when timing (IG: 50 interpolated rows per image on top)
@@ -56,16 +69,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the compare options to an argparse (sub)parser."""
     parser.add_argument("--dataset", choices=("shapes", "digits", "faces"), default="shapes",
                         help="bundled model and its test set (default: shapes, the one with masks)")
-    parser.add_argument("--n", type=int, default=100, help="number of test images (default 100)")
-    parser.add_argument("--out", default=None, help="output directory (default: compare-<dataset>)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the sample and of every metric")
-    parser.add_argument("--sanity-n", type=int, default=16,
+    parser.add_argument("--n", type=positive_int, default=100, help="number of test images (default 100)")
+    parser.add_argument("--out", metavar="DIR", default=None, help="output directory (default: compare-<dataset>)")
+    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the sample and of every metric (default 0)")
+    parser.add_argument("--sanity-n", type=positive_int, default=16,
                         help="images for randomisation, robustness and cross-class checks (default 16)")
-    parser.add_argument("--fraction", type=float, default=0.0625,
-                        help="share of pixels per deletion/insertion step (default 1/16: 17 points)")
-    parser.add_argument("--subsets", type=int, default=16,
+    parser.add_argument("--fraction", type=fraction, default=0.0625,
+                        help="share of pixels per deletion/insertion step, in (0, 1] (default 1/16: 17 points)")
+    parser.add_argument("--subsets", type=int_at_least(2), default=16,
                         help="random subsets per image for faithfulness correlation and sensitivity-n (default 16)")
+    parser.add_argument("--save", action="store_true",
+                        help="also write attributions.npz into --out: the sample x, its labels (the targets), logits, "
+                             "the baseline x′ = 0 and one attribution array per method (np.load(path, allow_pickle=False))")
     return parser
+
+
+def output_path(args):
+    """The output directory of a compare run: --out, or compare-<dataset>."""
+    return args.out or f"compare-{args.dataset}"
 
 
 # ---- statistics and formatting ------------------------------------------------------------------
@@ -85,15 +106,10 @@ def _table(header, rows):
 
 # ---- the run: compute → CompareResults → render ----------------------------------------------------
 def check_args(args: argparse.Namespace, n_test: int) -> Optional[str]:
-    """The problem with the options, as one line naming the option, or None."""
-    for name in ("n", "sanity_n", "subsets"):
-        value = getattr(args, name)
-        if value < (2 if name == "subsets" else 1):
-            return f"--{name.replace('_', '-')}: expected a positive int, got {value}"
+    """The problem with the options that depends on the data, as one line naming the option, or
+    None (each option's own range is checked while parsing, by its type)."""
     if args.n > n_test:
-        return f"--n: the {args.dataset} test set has {n_test} images, got --n {args.n}"
-    if not 0 < args.fraction <= 1:
-        return f"--fraction: expected a number in (0, 1], got {args.fraction}"
+        return f"--n: expected at most the {n_test} {args.dataset} test images, got {args.n}"
     return None
 
 
@@ -191,7 +207,7 @@ def compute(model: nn.Module, data: Dataset, dataset: str, n: int = 100, seed: i
 
     step("IG convergence")
     convergence = _ig_convergence(model, x[: min(k, 4)], y[: min(k, 4)])
-    settings = dict(dataset=dataset, n=n, k=k, seed=seed, accuracy=accuracy, elapsed=time.perf_counter() - started,
+    settings = dict(dataset=dataset, n=n, k=k, seed=seed, index=index, accuracy=accuracy, elapsed=time.perf_counter() - started,
                     fraction=fraction, subsets=subsets, sens_n=sens_n, n_pixels=n_pixels,
                     masks=masks is not None, mask_share=None if masks is None else float(masks.mean()),
                     layers=next(iter(randomisation.values())).layers)
@@ -200,8 +216,7 @@ def compute(model: nn.Module, data: Dataset, dataset: str, n: int = 100, seed: i
 
 
 def render(results: CompareResults, out: str) -> list[str]:
-    """Write compare.md and the five figures of `results` into the directory `out`; the paths."""
-    os.makedirs(out, exist_ok=True)
+    """Write compare.md and the five figures of `results` into the existing directory `out`; the paths."""
     labelled = {field: {get(name).label: value for name, value in getattr(results, field).items()}
                 for field in ("results", "curves", "attributions", "randomisation", "agreement", "completeness")}
     controls = tuple(get(name).label for name in METHODS if get(name).control)
@@ -216,26 +231,41 @@ def render(results: CompareResults, out: str) -> list[str]:
     plots.randomisation(labelled["randomisation"], paths[5], controls)
     report = _report(labelled["results"], results.settings, labelled["agreement"], labelled["completeness"],
                      results.convergence, controls)
-    with open(paths[0], "w", encoding="utf-8") as f:
-        f.write(report)
+    write_text(paths[0], report)
     return paths
 
 
+def sample_arrays(results: CompareResults, model: nn.Module, data: Dataset) -> dict[str, np.ndarray]:
+    """What `--save` writes: `outputs.results_arrays` for the sample (x, target = the true label,
+    logits, baseline x′ = 0, classes, one array per method) and its test indices as `index`."""
+    index = results.settings["index"]
+    x = data.x_test[index].astype(np.float64)
+    with mc.no_grad():
+        logits = model(mc.Tensor(x)).data
+    return results_arrays(x, data.y_test[index], logits, results.attributions, data.classes, index=index)
+
+
 def run(args: argparse.Namespace, model: nn.Module, data: Dataset) -> int:
-    """`python -m attributions compare`: compute, render, report where; 0 on success."""
+    """`python -m attributions compare`: compute, render, report where; 0 on success.
+
+    Everything is written into a temporary directory next to --out, renamed into place at the
+    end: a failure or Ctrl-C leaves nothing behind (`outputs.output_directory`)."""
     from tqdm import tqdm
 
-    out = args.out or f"compare-{args.dataset}"
+    out = output_path(args)
     stages = 5 * len(METHODS) + 3
-    with tqdm(total=stages, desc="compare", file=sys.stderr, leave=False) as bar:
+    with output_directory(out) as staging, tqdm(total=stages, desc="compare", file=sys.stderr, leave=False) as bar:
         def progress(description):
             bar.set_description(description)
             bar.update()
 
         results = compute(model, data, args.dataset, n=args.n, seed=args.seed, sanity_n=args.sanity_n,
                           fraction=args.fraction, subsets=args.subsets, progress=progress)
-        render(results, out)
-    print(f"compare: wrote {out}/compare.md and 5 figures in {results.settings['elapsed']:.0f} s", file=sys.stderr)
+        render(results, staging)
+        if args.save:
+            save_arrays(os.path.join(staging, "attributions.npz"), sample_arrays(results, model, data))
+    saved = " and attributions.npz" if args.save else ""
+    print(f"compare: wrote {out}/compare.md, 5 figures{saved} in {results.settings['elapsed']:.0f} s", file=sys.stderr)
     return 0
 
 

@@ -3,7 +3,7 @@ the grid (Figure 1) and measure Table 1 of the poster "Backpropagation-based vis
 for explaining CNNs" (Christian Ickler, Friedrich Schiller University Jena, AI Summer School 2023)
 for this model.
 
-    python -m attributions demo [--dataset digits|faces|shapes] [--model PATH] [--n 6] [--out DIR]
+    python -m attributions demo [--dataset digits|faces|shapes] [--model PATH] [--n 6] [--out DIR] [--save]
 
 What is measured (per method, on the n chosen images, target = the predicted class, reference x′ = 0):
 
@@ -47,6 +47,7 @@ from minicnn.data import Dataset
 from .. import visualize
 from ..completeness import completeness_delta
 from ..metrics import count_passes, pearson_rows
+from .outputs import output_directory, results_arrays, save_arrays, save_figure, write_text
 from .registry import IG_STEPS, get, names
 
 __all__ = ["pick_images", "run_demo", "format_table", "table_label", "DemoResult"]
@@ -109,6 +110,7 @@ class DemoResult:
     rows: dict = field(default_factory=dict)  # method → measured values
     figure_path: str = ""
     table_path: str = ""
+    arrays_path: str = ""
     seconds: float = 0.0
 
 
@@ -138,12 +140,23 @@ def _predict(model, x, batch=256):
 
 def run_demo(model: nn.Module, data: Dataset, dataset: str, n: int = 6, out: str = "attributions_demo",
              model_path: str = "bundled", ig_steps: int = IG_STEPS, dpi: int = 100,
-             log: Callable[..., None] = print) -> DemoResult:
-    """Explain n test images with every method, write figure1.png and table1.md into `out`.
+             log: Callable[..., None] = print, save: bool = False) -> DemoResult:
+    """Explain n test images with every method, write figure1.png and table1.md into `out`
+    (save: also attributions.npz, `outputs.results_arrays` with the test indices as `index`, the
+    true labels as `label`). The directory appears only when everything is written; a failure
+    or Ctrl-C leaves nothing (`outputs.output_directory`).
 
     model, data -- a minicnn model (eval mode) and the minicnn Dataset it was trained on
     Returns a DemoResult (paths, chosen images, attributions and the measured table rows).
     """
+    with output_directory(out) as staging:
+        result = _run_demo(model, data, dataset, n, staging, model_path, ig_steps, dpi, save)
+    result.figure_path, result.table_path = os.path.join(out, "figure1.png"), os.path.join(out, "table1.md")
+    result.arrays_path = os.path.join(out, "attributions.npz") if save else ""
+    return result
+
+
+def _run_demo(model, data, dataset, n, staging, model_path, ig_steps, dpi, save):
     start = time.perf_counter()
     logits_all = _predict(model, data.x_test)
     predicted_all = logits_all.argmax(axis=1)
@@ -190,18 +203,17 @@ def run_demo(model: nn.Module, data: Dataset, dataset: str, n: int = 6, out: str
         )
 
     result = DemoResult(dataset, model_path, accuracy, indices, labels, predicted, runner_up, attributions, rows)
-    os.makedirs(out, exist_ok=True)
     fig = visualize.attribution_grid(x, attributions, labels=labels, predictions=predicted, classes=data.classes,
                                      titles={name: get(name).title for name in attributions})
     fig.suptitle(
         f"{dataset}: {type(model).__name__}, test accuracy {accuracy:.1%}; reference x′ = 0, IG {ig_steps} steps",
         fontsize=9, y=0.998,
     )
-    result.figure_path = os.path.join(out, "figure1.png")
-    fig.savefig(result.figure_path, dpi=dpi)
-    result.table_path = os.path.join(out, "table1.md")
-    with open(result.table_path, "w", encoding="utf-8") as f:
-        f.write(format_table(result, type(model).__name__, ig_steps))
+    save_figure(fig, os.path.join(staging, "figure1.png"), dpi)
+    write_text(os.path.join(staging, "table1.md"), format_table(result, type(model).__name__, ig_steps))
+    if save:
+        save_arrays(os.path.join(staging, "attributions.npz"),
+                    results_arrays(x, predicted, logits, attributions, data.classes, index=indices, label=labels))
     result.seconds = time.perf_counter() - start
     return result
 

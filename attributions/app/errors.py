@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-__all__ = ["CLIError", "UsageError"]
+__all__ = ["CLIError", "UsageError", "mismatch_details"]
 
 
 class CLIError(Exception):
@@ -29,3 +29,11 @@ class UsageError(CLIError):
     """The command line itself is wrong (exit code 2)."""
 
     exit_code = 2
+
+
+def mismatch_details(error):
+    """The full key lists of a `minicnn.nn.StateDictError`, one line each: the `details` a weights
+    mismatch shows under `--debug` (its one-line message names only the first key of each kind)."""
+    return "\n".join([f"missing keys ({len(error.missing_keys)}): {error.missing_keys}",
+                      f"unexpected keys ({len(error.unexpected_keys)}): {error.unexpected_keys}",
+                      f"shape mismatches ({len(error.shape_mismatches)}): {error.shape_mismatches}"])

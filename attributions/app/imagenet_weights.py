@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from minicnn import nn
 
-from .errors import CLIError, UsageError
+from .errors import CLIError, UsageError, mismatch_details
 
 __all__ = ["GRADCAM_LAYERS", "WEIGHT_SUFFIXES", "missing_weights_message", "load_imagenet_model"]
 
@@ -83,9 +83,6 @@ def load_imagenet_model(arch: str, path: str, dtype: npt.DTypeLike = np.float32)
     try:
         model.load_state_dict(state)
     except nn.StateDictError as error:
-        details = "\n".join([f"missing keys ({len(error.missing_keys)}): {error.missing_keys}",
-                             f"unexpected keys ({len(error.unexpected_keys)}): {error.unexpected_keys}",
-                             f"shape mismatches ({len(error.shape_mismatches)}): {error.shape_mismatches}"])
         raise CLIError(f"weights file {path} does not fit --arch {arch} (weights of another architecture?): "
-                       f"{'; '.join(error.problems)}", details=details) from error
+                       f"{'; '.join(error.problems)}", details=mismatch_details(error)) from error
     return model.to(dtype).eval()

@@ -5,8 +5,14 @@
 * a directory of outputs is filled under a temporary name next to it and renamed into place; a
   directory that already holds files is never replaced (it may be the user's working directory):
   each new file is then renamed into it one by one;
-* `check_output_file` is called before any work, so a wrong `--out` fails in a second, not after
-  a minute of attributions, and without creating a directory.
+* several files that belong together (a figure and its `.npz` of results) are all written to
+  temporary names first and renamed only when every one is complete (`write_all`);
+* `check_output_file` / `check_output_directory` are called before any work, so a wrong `--out`
+  fails in a second, not after a minute of attributions, and without creating a directory;
+  `check_figure_pixels` likewise refuses a figure too large to draw before it is computed.
+
+Results saved as data (`save_arrays`) are a plain `.npz` of numeric and string arrays, readable
+with `np.load(path, allow_pickle=False)`.
 """
 
 from __future__ import annotations
@@ -20,9 +26,12 @@ from typing import TYPE_CHECKING, Iterator
 if TYPE_CHECKING:  # matplotlib is imported only by the commands that draw
     from matplotlib.figure import Figure
 
+import numpy as np
+
 from .errors import CLIError, UsageError
 
-__all__ = ["check_output_file", "check_output_directory", "save_figure", "write_text", "output_directory"]
+__all__ = ["check_output_file", "check_output_directory", "check_figure_pixels", "pixel_limit", "write_all",
+           "figure_writer", "arrays_writer", "results_arrays", "save_figure", "save_arrays", "write_text", "output_directory"]
 
 
 def _nearest_existing(path):
@@ -72,30 +81,96 @@ def _umask():
     return mask
 
 
-def _atomic(path, write):
-    """write(temporary path) next to `path`, then rename it over `path`; on failure remove it."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    suffix = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
-    os.close(fd)
+def pixel_limit():
+    """Pillow's decompression-bomb guard `PIL.Image.MAX_IMAGE_PIXELS` (None: no limit): the largest
+    image the commands read, and the largest figure they draw (one Pillow would refuse to open)."""
+    from PIL import Image
+
+    return Image.MAX_IMAGE_PIXELS
+
+
+def check_figure_pixels(size_inches, dpi, what, remedy="lower --dpi"):
+    """Before any work: a figure of `size_inches` (width, height) at `dpi` stays within `pixel_limit()`."""
+    width, height = (round(side * dpi) for side in size_inches)
+    limit = pixel_limit()
+    if limit is not None and width * height > limit:
+        raise UsageError(f"--dpi {dpi}: {what} would be {width}×{height} = {width * height:,} pixels, above the "
+                         f"limit of {limit:,} (PIL.Image.MAX_IMAGE_PIXELS); {remedy}")
+
+
+def write_all(writers):
+    """{path: write(temporary path)}: every file written next to its target under a temporary name,
+    then all renamed into place (`os.replace` is atomic); if any write fails, none is renamed and
+    the temporary files (and directories made for them) are removed. OSError becomes a one-line
+    CLIError naming the file."""
+    written = {}
+    path = None
     try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
+        with contextlib.ExitStack() as directories:  # unwound after the temporary files are gone
+            try:
+                for path, write in writers.items():
+                    directories.enter_context(_parent_directories(os.path.dirname(os.path.abspath(path))))
+                    fd, written[path] = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1],
+                                                         dir=os.path.dirname(os.path.abspath(path)))
+                    os.close(fd)
+                    write(written[path])
+                    os.chmod(written[path], 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
+                for path, tmp in written.items():
+                    os.replace(tmp, path)
+            finally:
+                for tmp in written.values():
+                    with contextlib.suppress(OSError):
+                        os.remove(tmp)  # already renamed on success
+    except OSError as error:
+        raise CLIError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def figure_writer(fig, path, dpi):
+    """A writer for `write_all`: fig.savefig in the format of `path`'s extension."""
+    fmt = os.path.splitext(path)[1].lstrip(".").lower() or None
+    return lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt)
+
+
+def arrays_writer(arrays):
+    """A writer for `write_all`: {name: array} as an uncompressed .npz (numeric and str arrays only,
+    so `np.load(..., allow_pickle=False)` reads it back)."""
+    arrays = {name: np.asarray(value) for name, value in arrays.items()}
+    for name, array in arrays.items():
+        if array.dtype.hasobject:
+            raise TypeError(f"arrays[{name!r}]: expected a numeric or string array, got dtype object")
+
+    def write(tmp):
+        with open(tmp, "wb") as f:  # a file object: np.savez would append .npz to a name
+            np.savez(f, **arrays)
+
+    return write
+
+
+def results_arrays(x, targets, logits, attributions, classes, **extra):
+    """What `--save` writes: {name: array}, for `arrays_writer` (loadable without pickle).
+
+    x (N, C, H, W) the model inputs; target (N,) the explained classes; logits (N, K) the class
+    scores; baseline the reference x′ = 0 that the methods needing one explain against (shaped
+    like x); classes (K,) the class names; one array per method under its registry name
+    (attributions[name][i] explains target[i] of x[i]); then `extra` (e.g. the test indices).
+    """
+    arrays = {"x": np.asarray(x), "target": np.asarray(targets, dtype=np.int64), "logits": np.asarray(logits),
+              "baseline": np.zeros_like(np.asarray(x)), "classes": np.asarray([str(c) for c in classes])}
+    for name, a in attributions.items():
+        arrays[name] = np.asarray(a)
+    for name, value in extra.items():
+        arrays[name] = np.asarray(value)
+    return arrays
 
 
 def save_figure(fig: Figure, path: str, dpi: int) -> None:
     """fig.savefig to `path` atomically; OSError becomes a one-line CLIError."""
-    fmt = os.path.splitext(path)[1].lstrip(".").lower() or None
-    try:
-        _atomic(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
-    except OSError as error:
-        raise CLIError(f"cannot write {path}: {error.strerror or error}") from None
+    write_all({path: figure_writer(fig, path, dpi)})
+
+
+def save_arrays(path, arrays):
+    """{name: array} to the .npz `path` atomically (see `arrays_writer`)."""
+    write_all({path: arrays_writer(arrays)})
 
 
 def write_text(path: str, text: str) -> None:
@@ -105,10 +180,26 @@ def write_text(path: str, text: str) -> None:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
 
+    write_all({path: write})
+
+
+@contextlib.contextmanager
+def _parent_directories(directory):
+    """Create `directory` (and its missing parents) for the block; if the block fails, remove the
+    ones created here again (when they are still empty), so a failed run leaves no empty folder."""
+    missing = []
+    here = os.path.abspath(directory)
+    while not os.path.exists(here):
+        missing.append(here)
+        here = os.path.dirname(here)
+    os.makedirs(directory, exist_ok=True)
     try:
-        _atomic(path, write)
-    except OSError as error:
-        raise CLIError(f"cannot write {path}: {error.strerror or error}") from None
+        yield
+    except BaseException:
+        for made in missing:  # deepest first
+            with contextlib.suppress(OSError):
+                os.rmdir(made)
+        raise
 
 
 @contextlib.contextmanager
@@ -117,23 +208,25 @@ def output_directory(path: str) -> Iterator[str]:
 
     If `path` is missing or empty, the temporary directory (made next to it) is renamed into place.
     If it already holds files, they are kept and each new file is renamed into it (replacing one
-    of the same name). On any failure the temporary directory is removed and `path` is untouched.
+    of the same name). On any failure or interruption (Ctrl-C) the temporary directory, and any
+    parent directory made for it, is removed and `path` is untouched.
     """
     target = os.path.abspath(path)
     parent = os.path.dirname(target)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".tmp-" + os.path.basename(target) + "-", dir=parent)
-    try:
-        yield staging
-        if os.path.isdir(target) and not os.listdir(target):
-            os.rmdir(target)
-        if not os.path.exists(target):
-            os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700
-            os.replace(staging, target)
-            return
-        for name in sorted(os.listdir(staging)):
-            os.replace(os.path.join(staging, name), os.path.join(target, name))
-    except OSError as error:
-        raise CLIError(f"cannot write the output directory {path}: {error.strerror or error}") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with _parent_directories(parent):
+        staging = tempfile.mkdtemp(prefix=".tmp-" + os.path.basename(target) + "-", dir=parent)
+        try:
+            yield staging
+            try:
+                if os.path.isdir(target) and not os.listdir(target):
+                    os.rmdir(target)
+                if not os.path.exists(target):
+                    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700
+                    os.replace(staging, target)
+                    return
+                for name in sorted(os.listdir(staging)):
+                    os.replace(os.path.join(staging, name), os.path.join(target, name))
+            except OSError as error:
+                raise CLIError(f"cannot write the output directory {path}: {error.strerror or error}") from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)

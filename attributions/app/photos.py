@@ -36,12 +36,13 @@ from minicnn import nn
 from .. import deeplift, grad_cam, integrated_gradients
 from ..inputs import model_dtype, prepare_input
 from .errors import CLIError, UsageError
+from .image_files import checked_image_size, shape_notes
 from .imagenet_weights import GRADCAM_LAYERS
 from .registry import IG_STEPS
 
 __all__ = [
     "IG_BATCH_ROWS", "PhotoExplanation", "read_photo", "parse_target", "explain_photo", "top_classes", "format_probability",
-    "format_top5_table", "run_photo_demo", "PhotoDemoResult",
+    "format_top5_table", "run_photo_demo", "PhotoDemoResult", "photo_arrays",
 ]
 
 IG_BATCH_ROWS = 8  # interpolated 224×224 images per forward/backward pass (memory stays ~2 GB on ResNet-50)
@@ -50,16 +51,17 @@ IG_BATCH_ROWS = 8  # interpolated 224×224 images per forward/backward pass (mem
 def read_photo(path: str, dtype: npt.DTypeLike = np.float32) -> tuple[np.ndarray, list[str]]:
     """(x of shape (1, 3, 224, 224), notes): an image file through the ImageNet pipeline.
 
-    Any format Pillow reads (JPEG, PNG, …). A greyscale, RGBA or palette image is converted and a
-    photo smaller than 224 pixels is enlarged; each such change is returned as a note (one line)
-    for the command to print, instead of a warning.
+    Any format Pillow reads (JPEG, PNG, …), within Pillow's pixel limit (checked from the header,
+    `image_files.checked_image_size`). A greyscale, RGBA or palette image is converted, a photo
+    smaller than 224 pixels is enlarged, a tiny or very elongated one (the centre crop keeps
+    little of it) is used as it is; each such change is returned as a note (one line) for the
+    command to print, instead of a warning.
     """
     from PIL import Image, UnidentifiedImageError
 
     from minicnn.data import ImageConversionWarning, imagenet_preprocess
 
-    if not os.path.isfile(path):
-        raise CLIError(f"image file not found: {path}")
+    width, height = checked_image_size(path)
     try:
         with Image.open(path) as opened:
             opened.load()
@@ -73,7 +75,7 @@ def read_photo(path: str, dtype: npt.DTypeLike = np.float32) -> tuple[np.ndarray
         except (TypeError, ValueError) as error:
             raise CLIError(f"cannot use image {path}: {error}") from None
     notes = [str(w.message) for w in caught if issubclass(w.category, ImageConversionWarning)]
-    return x[None], notes
+    return x[None], notes + shape_notes(width, height, (224, 224), crop=True)
 
 
 def parse_target(text: Optional[str]) -> Optional[int]:
@@ -116,6 +118,7 @@ class PhotoExplanation:
     grad_cam     -- {class: (224, 224)} for target and contrast, at `layer`
     deltas       -- {"DeepLIFT": Σ C − Δt, "Integrated Gradients": Σ IG − Δt} (completeness check)
     seconds      -- wall time per method
+    logits       -- (1000,) the class scores the probabilities are the softmax of
     """
 
     arch: str
@@ -130,6 +133,7 @@ class PhotoExplanation:
     ig_steps: int
     deltas: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
+    logits: np.ndarray = None
 
     @property
     def top(self) -> int:
@@ -183,7 +187,31 @@ def explain_photo(model: nn.Module, x: np.ndarray, arch: str, target: Optional[i
         deeplift=dl[0], integrated_gradients=ig[0], grad_cam={target: cams[0], contrast: cams[1]},
         layer=layer, ig_steps=ig_steps,
         deltas={"DeepLIFT": float(dl_delta[0]), "Integrated Gradients": float(ig_delta)}, seconds=seconds,
+        logits=logits,
     )
+
+
+def _stack(values):
+    return np.stack(list(values))
+
+
+def photo_arrays(explanations):
+    """What `--save` writes for photos ({name: PhotoExplanation}, one row each, in order): the
+    arrays of `outputs.results_arrays` (x normalised, target, logits, baseline x′ = 0, the 1000
+    class names, deeplift_rescale, integrated_gradients, grad_cam for the target), and photo
+    (names), contrast (the other class) and grad_cam_contrast (its Grad-CAM map)."""
+    from minicnn.data import imagenet_classes
+
+    from .outputs import results_arrays
+
+    rows = list(explanations.values())
+    stack = _stack
+    maps = {"deeplift_rescale": stack(e.deeplift for e in rows),
+            "integrated_gradients": stack(e.integrated_gradients for e in rows),
+            "grad_cam": stack(e.grad_cam[e.target] for e in rows)}
+    return results_arrays(stack(e.x[0] for e in rows), [e.target for e in rows], stack(e.logits for e in rows), maps,
+                          imagenet_classes(), photo=list(explanations), contrast=[e.contrast for e in rows],
+                          grad_cam_contrast=stack(e.grad_cam[e.contrast] for e in rows))
 
 
 # ---- the photos demo ------------------------------------------------------------------------------
@@ -204,15 +232,18 @@ class PhotoDemoResult:
     table: str
     explanations: dict
     seconds: float
+    arrays_path: str = ""
 
 
 def run_photo_demo(model: nn.Module, arch: str, weights: str, out: str, n: Optional[int] = None,
-                   ig_steps: int = IG_STEPS, dpi: int = 100, log: Callable[..., None] = print) -> PhotoDemoResult:
+                   ig_steps: int = IG_STEPS, dpi: int = 100, log: Callable[..., None] = print,
+                   save: bool = False) -> PhotoDemoResult:
     """Figure 1 for each of the first n bundled photographs (`minicnn.data.PHOTOS`; default: all)
-    into `out` as figure1_<photo>.png, and top5.md; the directory appears only when all are done."""
+    into `out` as figure1_<photo>.png, and top5.md (save: also attributions.npz, `photo_arrays`);
+    the directory appears only when all are done."""
     from minicnn.data import PHOTOS, photos_batch
 
-    from .outputs import output_directory, save_figure, write_text
+    from .outputs import output_directory, save_arrays, save_figure, write_text
     from .plots import photo_figure
 
     start = time.perf_counter()
@@ -231,4 +262,7 @@ def run_photo_demo(model: nn.Module, arch: str, weights: str, out: str, n: Optio
                 f"({sum(explanation.seconds.values()):.1f} s)")
         table = format_top5_table(rows, arch, weights)
         write_text(os.path.join(staging, "top5.md"), table)
-    return PhotoDemoResult(paths, os.path.join(out, "top5.md"), table, explanations, time.perf_counter() - start)
+        if save:
+            save_arrays(os.path.join(staging, "attributions.npz"), photo_arrays(explanations))
+    return PhotoDemoResult(paths, os.path.join(out, "top5.md"), table, explanations, time.perf_counter() - start,
+                           os.path.join(out, "attributions.npz") if save else "")

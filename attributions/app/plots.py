@@ -18,18 +18,34 @@ from ..metrics import PerturbationCurve, RandomisationResult
 from .photos import PhotoExplanation
 from .statistics import mean_and_error
 
-__all__ = ["explanation_figure", "photo_figure", "perturbation_curves", "ig_convergence", "deeplift_against_ig", "randomisation"]
+__all__ = ["PHOTO_FIGSIZE", "explanation_figure", "explanation_figure_size", "photo_figure", "perturbation_curves",
+           "ig_convergence", "deeplift_against_ig", "randomisation"]
+
+PHOTO_FIGSIZE = (9.6, 7.0)  # inches, Figure 1 of a photograph (2 × 3 panels)
+_BAR_STRIP = 0.55  # inches under explain's row of maps for the colour bar and its label
+_MIN_WIDTH = 5.6  # inches: room for the title line and the colour bar's words with one or two maps
+
+
+def explanation_figure_size(n_maps):
+    """(width, height) in inches of `explanation_figure` with n_maps maps (known before any work)."""
+    return max(1.6 * (1 + n_maps), _MIN_WIDTH), 2.2 + _BAR_STRIP
 
 
 def explanation_figure(image: np.ndarray, maps: Mapping[str, np.ndarray], image_title: str, suptitle: str) -> Figure:
-    """One row: the input, then each map (titled by its key) as an overlay on it."""
-    fig = Figure(figsize=(1.6 * (1 + len(maps)), 2.2))
+    """One row: the input, then each map (titled by its key) as an overlay on it; under the maps
+    a colour bar that says in words what red and blue mean."""
+    width, height = explanation_figure_size(len(maps))
+    fig = Figure(figsize=(width, height))
     axes = fig.subplots(1, 1 + len(maps), squeeze=False)[0]
     visualize.show_image(image, ax=axes[0], title=image_title)
     for ax, (title, a) in zip(axes[1:], maps.items()):
         visualize.overlay(image, a[0], ax=ax, title=title)
     fig.suptitle(suptitle, fontsize=9)
-    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.03, top=0.72, wspace=0.08)
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=(_BAR_STRIP + 0.05) / height, top=1 - 0.62 / height, wspace=0.08)
+    few = len(maps) < 3  # a narrow figure: the bar spans the whole row and says it shorter
+    first, last = axes[0 if few else 1].get_position(), axes[-1].get_position()
+    cax = fig.add_axes((first.x0, 0.3 / height, last.x1 - first.x0, 0.09 / height))
+    visualize.add_colorbar(fig, cax, signed=True, label="red raises the class score, blue lowers it" if few else None)
     return fig
 
 
@@ -56,7 +72,7 @@ def photo_figure(explanation: PhotoExplanation, photo_title: str, suptitle: str)
     e = explanation
     p = e.probabilities
     photo = imagenet_unnormalize(e.x[0])
-    fig = Figure(figsize=(9.6, 7.0))
+    fig = Figure(figsize=PHOTO_FIGSIZE)
     axes = fig.subplots(2, 3)
     visualize.show_image(photo, ax=axes[0, 0], title=photo_title)
     visualize.overlay(photo, e.deeplift, ax=axes[0, 1], title=_class_title("DeepLIFT-Rescale", names, e.target, p[e.target]))
@@ -79,9 +95,13 @@ def photo_figure(explanation: PhotoExplanation, photo_title: str, suptitle: str)
     bars.tick_params(axis="x", labelsize=7)
     for ax in axes.ravel()[1:]:
         ax.title.set_fontsize(9)
-    fig.suptitle(f"{suptitle}; reference x′ = 0 (the mean ImageNet colour); red = positive, blue = negative",
-                 fontsize=9)
-    fig.subplots_adjust(left=0.12, right=0.98, bottom=0.06, top=0.88, wspace=0.12, hspace=0.3)
+    fig.suptitle(f"{suptitle}; reference x′ = 0 (the mean ImageNet colour)", fontsize=9)
+    fig.subplots_adjust(left=0.12, right=0.91, bottom=0.06, top=0.88, wspace=0.12, hspace=0.3)
+    for row, signed, label in ((0, True, "red raises the class score, blue lowers it"),
+                               (1, False, "darker red: more evidence for the class")):
+        box = axes[row, 2].get_position()
+        visualize.add_colorbar(fig, fig.add_axes((0.925, box.y0, 0.012, box.height)), signed=signed,
+                               orientation="vertical", label=label)
     return fig
 
 

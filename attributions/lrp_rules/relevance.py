@@ -14,7 +14,7 @@ derivatives. For ReLU networks LRP-0 is gradient × input (Ancona et al., ICLR 2
 from __future__ import annotations
 
 import numbers
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import Optional, Union
 
 import numpy as np
 

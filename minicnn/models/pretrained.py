@@ -88,6 +88,6 @@ def load_pretrained(dataset: str, path: PathLike | None = None, dtype: DTypeLike
         model.load_state_dict(state)
     except StateDictError as error:  # the same error, with which file and which architecture
         raise StateDictError(f"weights file {path} does not match the {arch} architecture for {dataset} "
-                             f"(input {data.input_shape}, {data.n_classes} classes):\n{error}",
+                             f"(input {data.input_shape}, {data.n_classes} classes): {error}",
                              error.missing_keys, error.unexpected_keys, error.shape_mismatches) from None
     return model.to(dtype).eval(), data

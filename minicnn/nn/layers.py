@@ -21,7 +21,7 @@ import numpy as np
 from .. import functional as F
 from ..ops.pooling import pool_window
 from ..tensor import Tensor
-from ..typing import DTypeLike, IntPair, Seed, TensorLike
+from ..typing import DTypeLike, IntPair, Seed
 from ..validation import check_int, check_pair
 from . import init
 from .module import Module, Parameter
