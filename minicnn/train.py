@@ -1,6 +1,15 @@
-"""Train a zoo model on a bundled dataset: `python -m minicnn.train --dataset digits --model lenet`.
+"""Train a zoo model on a bundled dataset or your own images: `python -m minicnn.train --dataset digits`.
 
     python -m minicnn.train --dataset digits --model lenet --epochs 30 --seed 0 --out digits_lenet.npz
+    python -m minicnn.train --data DIR --model lenet --size 32 --out mine.npz      # DIR/<class>/*.png
+
+`--data DIR` trains on an image folder in torchvision's ImageFolder layout
+(`minicnn.data.image_folder`): the classes are the sorted sub-folder names, a quarter of the
+images (stratified, `load_image_folder`'s default seed: the same split `python -m attributions
+explain` and `compare --data DIR` use; --seed seeds the weights and the shuffling) is held out as
+the test set, every image is converted to
+(C, size, size) as `explain` converts a single image. The weights then go to
+`python -m attributions explain --data DIR --model mine.npz --arch lenet --size 32 --image x.png`.
 
 One epoch = one pass over the shuffled training set in mini-batches: forward, cross-entropy,
 backward, Adam step. A progress bar shows the running loss and accuracy; after each epoch the
@@ -21,10 +30,13 @@ from . import functional as F
 from . import nn, optim
 from .autograd import no_grad
 from .data import DataLoader, load_dataset
+from .data.image_folder import ImageFolderError, load_image_folder
 from .io import save
 from .models import ARCHITECTURES, BUNDLED, build
 
-__all__ = ["train", "evaluate", "predict", "main"]
+__all__ = ["FOLDER_ARCH", "train", "evaluate", "predict", "main"]
+
+FOLDER_ARCH = "lenet"  # the architecture for --data when --model is not given
 
 
 def predict(model, x, batch_size=256):
@@ -98,8 +110,14 @@ def _progress(iterable, description, enabled):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m minicnn.train", description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", choices=sorted(BUNDLED), default="digits")
-    parser.add_argument("--model", choices=sorted(ARCHITECTURES), default=None, help="default: the bundled one")
+    parser.add_argument("--dataset", choices=sorted(BUNDLED), default=None, help="bundled dataset (default: digits)")
+    parser.add_argument("--data", metavar="DIR", default=None,
+                        help="your own images instead, DIR/<class>/<image> (ImageFolder layout); class names from "
+                             "the folder names")
+    parser.add_argument("--size", type=int, default=None,
+                        help="with --data: resize the images to size×size (default: the first image's size)")
+    parser.add_argument("--model", choices=sorted(ARCHITECTURES), default=None,
+                        help=f"default: the dataset's bundled one; with --data {FOLDER_ARCH}")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -107,15 +125,30 @@ def main(argv=None):
     parser.add_argument("--float32", action="store_true", help="train in float32 (faster)")
     parser.add_argument("--out", default=None, help="where to write the weights (.npz); default: no file")
     args = parser.parse_args(argv)
+    if args.data is not None and args.dataset is not None:
+        parser.error(f"--data {args.data} and --dataset {args.dataset}: give one of them, not both")
+    if args.size is not None and (args.data is None or args.size < 1):
+        parser.error(f"--size {args.size}: expected a positive int, and only with --data")
 
-    arch, options, _ = BUNDLED[args.dataset]
-    arch = args.model or arch
-    data = load_dataset(args.dataset, seed=args.seed, **options)
+    if args.data is None:
+        arch, options, _ = BUNDLED[args.dataset or "digits"]
+        arch = args.model or arch
+        data = load_dataset(args.dataset or "digits", seed=args.seed, **options)
+    else:
+        arch = args.model or FOLDER_ARCH
+        try:
+            data = load_image_folder(args.data, size=args.size)  # the default split: explain's and compare's
+        except ImageFolderError as error:
+            print(f"error: --data {args.data}: {error}", file=sys.stderr)
+            return 1
     dtype = np.float32 if args.float32 else np.float64
     data = _cast(data, dtype)
     nn.init.manual_seed(args.seed)
-    model = build(arch, data.input_shape, data.n_classes).to(dtype)
-    print(f"training {arch} on {data}", file=sys.stderr)
+    try:
+        model = build(arch, data.input_shape, data.n_classes).to(dtype)
+    except ValueError as error:  # e.g. images too small for the architecture
+        parser.error(f"--model {arch}: {error}")
+    print(f"training {arch} on {data}" + (f", classes {data.classes}" if args.data else ""), file=sys.stderr)
     history = train(model, data, args.epochs, args.lr, args.batch_size, args.seed)
     print(f"test accuracy: {history[-1]['test_accuracy']:.4f}")
     if args.out:
@@ -124,6 +157,10 @@ def main(argv=None):
         # float32 halves the file; the bundled models are loaded back into float64 for attribution.
         save({k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in model.state_dict().items()}, args.out)
         print(f"wrote {args.out}")
+        if args.data:  # the class names and input size come from the folder again, not from the file
+            size = f" --size {args.size}" if args.size else ""
+            print(f"explain with: python -m attributions explain --data {args.data}{size} --model {args.out} "
+                  f"--arch {arch} --image IMAGE")
     return 0
 
 
