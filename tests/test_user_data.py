@@ -1,8 +1,8 @@
 """Your own data and models in every command: train --data, explain --data / --model, compare
 --data / --model, the digits pipeline in explain, and the out-of-distribution warning.
 
-One small image folder (two shape classes, 16×16, with masks) is written and trained on once per
-module (LeNet, a few epochs, seconds); compare runs on 2 images."""
+One small image folder (two digit classes, 16×16, with masks) is written and trained on once per
+module (LeNet, a few epochs); compare runs on 2 images."""
 
 import os
 
@@ -12,29 +12,24 @@ import pytest
 
 from attributions.app.cli import main
 from attributions.app.ood import training_statistics, unfamiliar
-from minicnn.data import load_dataset, make_shapes
+from minicnn.data import load_dataset
 from minicnn.models import load_pretrained, weights_path
 from minicnn.train import main as train_main
 
-CLASSES = ("square", "circle")  # make_shapes labels 0 and 3
-
-
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    """DIR/square/*.png and DIR/circle/*.png (+ .mask.png), and weights trained on it."""
-    root = tmp_path_factory.mktemp("user") / "my_shapes"
-    x, y, masks = make_shapes(80, size=16, seed=3, scale=(4, 7), distractors=(0, 1))
-    count = 0
-    for image, label, mask in zip(x[:, 0], y, masks):
-        if label not in (0, 3):
-            continue
-        name = CLASSES[0 if label == 0 else 1]
-        os.makedirs(root / name, exist_ok=True)
-        mpimg.imsave(root / name / f"{count:03d}.png", image, cmap="gray", vmin=0, vmax=1)
-        mpimg.imsave(root / name / f"{count:03d}.mask.png", mask.astype(float), cmap="gray", vmin=0, vmax=1)
-        count += 1
+    """DIR/zero/*.png and DIR/one/*.png: scikit-learn digits 0 and 1 as 16×16 PNGs, each with a
+    mask of its strokes (DIR/<class>/<name>.mask.png), and LeNet weights trained on the folder."""
+    root = tmp_path_factory.mktemp("user") / "my_digits"
+    digits = load_dataset("digits", size=16)
+    x, y = np.concatenate([digits.x_train, digits.x_test])[:, 0], np.concatenate([digits.y_train, digits.y_test])
+    for name, label in (("zero", 0), ("one", 1)):
+        os.makedirs(root / name)
+        for k, image in enumerate(x[y == label][:30]):
+            mpimg.imsave(root / name / f"{k:03d}.png", image, cmap="gray", vmin=0, vmax=1)
+            mpimg.imsave(root / name / f"{k:03d}.mask.png", (image > 0.5).astype(float), cmap="gray", vmin=0, vmax=1)
     weights = root.parent / "mine.npz"
-    assert train_main(["--data", str(root), "--epochs", "12", "--lr", "0.003", "--out", str(weights)]) == 0
+    assert train_main(["--data", str(root), "--epochs", "8", "--lr", "0.003", "--out", str(weights)]) == 0
     return root, weights
 
 
@@ -48,16 +43,16 @@ def _one_line_error(capsys):
 # ---- train → explain → compare on a folder ---------------------------------------------------------
 def test_train_writes_weights_that_explain_uses_with_folder_class_names(folder, tmp_path, capsys):
     root, weights = folder
-    image = sorted((root / "circle").glob("0*[0-9].png"))[0]
+    image = sorted((root / "zero").glob("0*[0-9].png"))[0]
     out = tmp_path / "e.png"
     argv = ["explain", "--data", str(root), "--model", str(weights), "--arch", "lenet", "--image", str(image),
             "--method", "saliency,grad_cam", "--out", str(out)]
     assert main(argv) == 0, capsys.readouterr().err
     printed = capsys.readouterr().out
-    assert "top classes: " in printed and "circle" in printed and "square" in printed
+    assert "top classes: zero" in printed and "one" in printed
     assert f"LeNet ({weights})" in printed and out.is_file()
-    assert main(argv[:-2] + ["--target", "1", "--out", str(out)]) == 0
-    assert "explained class 1 (square)" in capsys.readouterr().out  # classes sorted: circle 0, square 1
+    assert main(argv[:-2] + ["--target", "0", "--out", str(out)]) == 0
+    assert "explained class 0 (one)" in capsys.readouterr().out  # classes sorted: one 0, zero 1
 
 
 def test_train_on_a_folder_learns_it(folder, capsys):
@@ -68,8 +63,8 @@ def test_train_on_a_folder_learns_it(folder, capsys):
     root, weights = folder
     args = build_parser().parse_args(["compare", "--data", str(root), "--model", str(weights)])
     model, data, label = user_data.load_user_model(args, default_dataset="shapes")
-    assert data.classes == ["circle", "square"] and label == str(weights)
-    assert evaluate(model, data.x_test, data.y_test) >= 0.8  # held-out images: chance is 0.5
+    assert data.classes == ["one", "zero"] and label == str(weights)
+    assert evaluate(model, data.x_test, data.y_test) >= 0.9  # 15 held-out images: chance is 0.5
 
 
 def test_compare_on_a_folder_with_masks_and_on_a_user_model(folder, tmp_path, capsys):
@@ -79,7 +74,7 @@ def test_compare_on_a_folder_with_masks_and_on_a_user_model(folder, tmp_path, ca
             "--sanity-n", "2", "--subsets", "2", "--out", str(out)]
     assert main(argv) == 0, capsys.readouterr().err
     report = (out / "compare.md").read_text(encoding="utf-8")
-    assert f"Your model ({weights})" in report and "`my_shapes`" in report
+    assert f"Your model ({weights})" in report and "`my_digits`" in report
     assert "pointing" in report and "Localisation chance level" in report  # the .mask.png files were used
 
 
