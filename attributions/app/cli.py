@@ -375,7 +375,7 @@ def run_explain_command(args):
         logits = model(x).data[0]
     probabilities = np.exp(logits - logits.max())
     probabilities /= probabilities.sum()
-    for warning in unfamiliar(training_statistics(model, data.x_train), x, probabilities):
+    for warning in unfamiliar(training_statistics(model, data), x, probabilities):
         print(f"warning: {args.image}: {warning}", file=sys.stderr)
     predicted = int(logits.argmax())
     target = predicted if requested is None else requested

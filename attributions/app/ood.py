@@ -2,8 +2,7 @@
 
 A model answers every input with a class and a probability, also a photo of a cat given to a
 digits model, or a dark-on-light drawing given to a model that only saw light-on-dark digits.
-`explain` compares each input with the model's training images on three statistics, computed
-once per run from the training split:
+`explain` compares each input with the model's data on three statistics, computed once per run:
 
 * the image's mean pixel value μ(x) = (1/P) Σ_p x_p (how much ink / how bright);
 * its standard deviation σ(x) = √((1/P) Σ_p (x_p − μ(x))²) (how much contrast);
@@ -11,8 +10,10 @@ once per run from the training split:
 
 An input is flagged when μ or σ lies outside the range [q_lo, q_hi] spanned by the training
 images' values from the QUANTILE-th to the (1 − QUANTILE)-th quantile, widened by SLACK × its
-width on both sides, or when its confidence is below the QUANTILE-th quantile of the training
-images' confidences. The rule is deliberately simple: it catches inverted, blank, saturated,
+width on both sides, or when its confidence is below the QUANTILE-th quantile of the confidences
+on the held-out test images. Not the training images: the model was fitted to those and is more
+sure of them than of anything new (bundled digits model: 0.5 % quantile 0.97 on training images,
+0.66 on test images; the training floor flagged 27 of the 449 test digits, the pixel ranges none). The rule is deliberately simple: it catches inverted, blank, saturated,
 noisy or low-contrast inputs, and inputs the model cannot place; it is no guarantee that an
 unflagged input is in distribution.
 """
@@ -39,22 +40,24 @@ def _pixel_statistics(x):
 
 @dataclass(frozen=True)
 class TrainingStatistics:
-    """ranges: statistic → (low, high) accepted; confidence_floor: the lowest accepted max-softmax."""
+    """ranges: statistic → (low, high) accepted; confidence_floor: the lowest accepted max-softmax;
+    n_images: (training, test) images they were computed from."""
 
     ranges: dict
     confidence_floor: float
     n_images: int
 
 
-def training_statistics(model, x_train):
-    """The accepted ranges from the training images x_train (N, C, H, W) and the model (eval mode)."""
+def training_statistics(model, data):
+    """The accepted ranges from a Dataset's training images and the model's (eval mode)
+    confidence on its test images."""
     ranges = {}
-    for name, values in _pixel_statistics(x_train).items():
+    for name, values in _pixel_statistics(data.x_train).items():
         low, high = np.quantile(values, [QUANTILE, 1.0 - QUANTILE])
         slack = SLACK * (high - low)
         ranges[name] = (float(low - slack), float(high + slack))
-    confidence = F.softmax(predict(model, x_train), axis=1).data.max(axis=1)
-    return TrainingStatistics(ranges, float(np.quantile(confidence, QUANTILE)), len(x_train))
+    confidence = F.softmax(predict(model, data.x_test), axis=1).data.max(axis=1)
+    return TrainingStatistics(ranges, float(np.quantile(confidence, QUANTILE)), (len(data.x_train), len(data.x_test)))
 
 
 def unfamiliar(statistics, x, probabilities):
@@ -68,6 +71,6 @@ def unfamiliar(statistics, x, probabilities):
                             f"[{low:.3f}, {high:.3f}]; the prediction may mean little")
     confidence = float(np.max(probabilities))
     if confidence < statistics.confidence_floor:
-        warnings.append(f"the model's confidence (max softmax {confidence:.2f}) is below that of "
-                        f"{100 * (1 - QUANTILE):g} % of the training images ({statistics.confidence_floor:.2f})")
+        warnings.append(f"the model's confidence (max softmax {confidence:.2f}) is below that on "
+                        f"{100 * (1 - QUANTILE):g} % of its test images ({statistics.confidence_floor:.2f})")
     return warnings
