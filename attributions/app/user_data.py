@@ -60,8 +60,8 @@ def add_preprocess_argument(parser):
     parser.add_argument("--preprocess", choices=PREPROCESS, default="auto",
                         help="digits: read the image as scikit-learn's digits were made: grey by luminance, a light "
                              "background inverted (ink bright on dark), cropped to the ink, padded to a centred "
-                             "square, ink counted in 8×8 blocks of a 32×32 bitmap (0–16), then upsampled to the "
-                             "model's size; resize: only convert the channels and resize (bilinear); auto (default): "
+                             "square, ink counted in the 4×4 blocks of a 32×32 bitmap (an 8×8 grid of 0–16), then "
+                             "upsampled to the model's size; resize: only convert the channels and resize (bilinear); auto (default): "
                              "digits for the digits model, resize otherwise")
 
 
@@ -131,7 +131,9 @@ def load_user_model(args, default_dataset):
     try:
         model.load_state_dict(state)
     except nn.StateDictError as error:  # one line: the counts and the first key of each kind
-        hint = " (trained with another --size?)" if args.data and error.shape_mismatches else ""
+        # only sizes differ (same keys): the folder's images were likely resized otherwise in train
+        resized = args.data and error.shape_mismatches and not (error.missing_keys or error.unexpected_keys)
+        hint = " (trained with another --size?)" if resized else ""
         raise CLIError(f"weights file {args.model} does not match the {arch} architecture for {source} "
                        f"(input {data.input_shape}, {data.n_classes} classes): {', '.join(error.problems)}{hint}",
                        details=f"missing keys: {error.missing_keys}\nunexpected keys: {error.unexpected_keys}\n"
