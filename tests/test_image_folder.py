@@ -104,7 +104,8 @@ def test_colour_images_give_three_channels_and_masks_follow_their_images(tmp_pat
             _write(str(tmp_path / name / f"{i}.mask.png"), picture[..., 0])  # ... and its mask
     data = load_image_folder(tmp_path, test_fraction=0.5)
     assert data.input_shape == (3, 8, 8) and data.has_masks
-    for x, mask in zip(np.concatenate([data.x_train, data.x_test]), np.concatenate([data.masks_train, data.masks_test])):
+    images, masks = np.concatenate([data.x_train, data.x_test]), np.concatenate([data.masks_train, data.masks_test])
+    for x, mask in zip(images, masks):
         np.testing.assert_array_equal(mask, x[0] > 0.5)  # the split kept each mask with its image
         assert np.all(x[1] < 0.01)  # no green
     os.remove(tmp_path / "q" / "2.mask.png")

@@ -193,7 +193,8 @@ def test_unfamiliar_inputs_are_flagged_and_test_images_are_not():
 def test_the_confidence_rule_on_hand_made_statistics():
     from attributions.app.ood import TrainingStatistics
 
-    statistics = TrainingStatistics({"mean pixel value": (0.0, 1.0), "pixel standard deviation": (0.0, 1.0)}, 0.9, (1, 1))
+    ranges = {"mean pixel value": (0.0, 1.0), "pixel standard deviation": (0.0, 1.0)}
+    statistics = TrainingStatistics(ranges, 0.9, (1, 1))
     x = np.full((1, 1, 4, 4), 0.5)
     assert unfamiliar(statistics, x, np.array([0.95, 0.05])) == []
     (warning,) = unfamiliar(statistics, x, np.array([0.5, 0.3, 0.2]))

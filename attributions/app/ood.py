@@ -13,9 +13,10 @@ images' values from the QUANTILE-th to the (1 − QUANTILE)-th quantile, widened
 width on both sides, or when its confidence is below the QUANTILE-th quantile of the confidences
 on the held-out test images. Not the training images: the model was fitted to those and is more
 sure of them than of anything new (bundled digits model: 0.5 % quantile 0.97 on training images,
-0.66 on test images; the training floor flagged 27 of the 449 test digits, the pixel ranges none). The rule is deliberately simple: it catches inverted, blank, saturated,
-noisy or low-contrast inputs, and inputs the model cannot place; it is no guarantee that an
-unflagged input is in distribution.
+0.66 on test images; the training floor flagged 27 of the 449 test digits, the pixel ranges none).
+The rule is deliberately simple: it catches inverted, blank, saturated, noisy or low-contrast
+inputs, and inputs the model cannot place; it is no guarantee that an unflagged input is in
+distribution.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class TrainingStatistics:
 
     ranges: dict
     confidence_floor: float
-    n_images: int
+    n_images: tuple
 
 
 def training_statistics(model, data):

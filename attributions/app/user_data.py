@@ -61,7 +61,8 @@ def add_preprocess_argument(parser):
                         help="digits: read the image as scikit-learn's digits were made: grey by luminance, a light "
                              "background inverted (ink bright on dark), cropped to the ink, padded to a centred "
                              "square, ink counted in the 4×4 blocks of a 32×32 bitmap (an 8×8 grid of 0–16), then "
-                             "upsampled to the model's size; resize: only convert the channels and resize (bilinear); auto (default): "
+                             "upsampled to the model's size; resize: only convert the channels and resize "
+                             "(bilinear); auto (default): "
                              "digits for the digits model, resize otherwise")
 
 
@@ -70,7 +71,8 @@ def reject_folder(args, what):
     for option, value in (("--data", args.data), ("--size", args.size),
                           ("--preprocess", None if args.preprocess == "auto" else args.preprocess)):
         if value is not None:
-            raise UsageError(f"{option} {value}: not used with {what} (an ImageNet model reads a photograph); leave it out")
+            raise UsageError(f"{option} {value}: not used with {what} (an ImageNet model reads a photograph); "
+                             "leave it out")
 
 
 def uses_user_model(args):
@@ -127,7 +129,8 @@ def load_user_model(args, default_dataset):
     try:
         model = build(arch, data.input_shape, data.n_classes)
     except ValueError as error:  # e.g. images too small for LeNet's two poolings
-        raise UsageError(f"--arch {arch}: cannot be built for the input {data.input_shape} of {source}: {error}") from None
+        raise UsageError(f"--arch {arch}: cannot be built for the input {data.input_shape} of {source}: "
+                         f"{error}") from None
     try:
         model.load_state_dict(state)
     except nn.StateDictError as error:  # one line: the counts and the first key of each kind

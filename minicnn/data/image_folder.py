@@ -128,7 +128,8 @@ def load_image_folder(root, size=None, channels=None, test_fraction=0.25, seed=0
     dtype = check_float_dtype(dtype)
     folder = ImageFolder(root)
     if len(folder) < 2:
-        raise ImageFolderError(f"image folder {folder.root} has {len(folder)} image; a train/test split needs at least 2")
+        raise ImageFolderError(f"image folder {folder.root} has {len(folder)} image; "
+                               "a train/test split needs at least 2")
     pictures = [folder[i][0] for i in range(len(folder))]
     shape = default_input_shape(pictures)
     if size is not None:
