@@ -89,6 +89,21 @@ def test_compare_without_masks_skips_localisation_with_a_note(tmp_path, capsys):
     assert "| pointing" not in report and "Localisation metrics (pointing, mass and rank accuracy) skipped" in report
 
 
+def test_the_localisation_note_names_the_mask_convention_for_a_folder(folder):
+    import argparse
+
+    from attributions.app.user_data import localisation_note
+    from minicnn.data import load_image_folder
+
+    root, _ = folder
+    with_masks = load_image_folder(root)
+    assert localisation_note(argparse.Namespace(data=str(root)), with_masks) is None
+    bare = load_dataset("digits", size=16)  # any Dataset without masks, as a folder without .mask.png files gives
+    note = localisation_note(argparse.Namespace(data="DIR"), bare)
+    assert note.startswith("--data DIR has no masks (DIR/<class>/<name>.mask.png)") and "skipped" in note
+    assert "\n" not in note
+
+
 def test_weights_of_another_architecture_are_one_line_naming_keys(folder, tmp_path, capsys):
     root, weights = folder
     argv = ["compare", "--dataset", "digits", "--model", weights_path("shapes"), "--arch", "lenet",
