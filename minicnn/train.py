@@ -1,6 +1,15 @@
-"""Train a zoo model on a bundled dataset: `python -m minicnn.train --dataset digits --model lenet`.
+"""Train a zoo model on a bundled dataset or your own images: `python -m minicnn.train --dataset digits`.
 
     python -m minicnn.train --dataset digits --model lenet --epochs 30 --seed 0 --out digits_lenet.npz
+    python -m minicnn.train --data DIR --model lenet --size 32 --out mine.npz      # DIR/<class>/*.png
+
+`--data DIR` trains on an image folder in torchvision's ImageFolder layout
+(`minicnn.data.image_folder`): the classes are the sorted sub-folder names, a quarter of the
+images (stratified, `load_image_folder`'s default seed: the same split `python -m attributions
+explain` and `compare --data DIR` use; --seed seeds the weights and the shuffling) is held out as
+the test set, every image is converted to
+(C, size, size) as `explain` converts a single image. The weights then go to
+`python -m attributions explain --data DIR --model mine.npz --arch lenet --size 32 --image x.png`.
 
 One epoch = one pass over the shuffled training set in mini-batches: forward, cross-entropy,
 backward, Adam step. A progress bar advances once per batch and shows the running loss and
@@ -28,11 +37,14 @@ from . import functional as F
 from . import nn, optim
 from .autograd import no_grad
 from .data import DataLoader, load_dataset
+from .data.image_folder import ImageFolderError, load_image_folder
 from .io import FORMATS, save
 from .models import ARCHITECTURES, BUNDLED, build
 from .nn import Module
 
-__all__ = ["train", "evaluate", "predict", "main", "build_parser", "UsageError"]
+__all__ = ["FOLDER_ARCH", "train", "evaluate", "predict", "main", "build_parser", "UsageError"]
+
+FOLDER_ARCH = "lenet"  # the architecture for --data when --model is not given
 
 
 def predict(model: Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -140,9 +152,14 @@ def build_parser():
     """The command line of `python -m minicnn.train`; every option's default is in --help."""
     parser = _Parser(prog="python -m minicnn.train", description=__doc__.split("\n")[0],
                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--dataset", choices=sorted(BUNDLED), default="digits", help="bundled dataset")
+    parser.add_argument("--dataset", choices=sorted(BUNDLED), default=None, help="bundled dataset (None: digits)")
+    parser.add_argument("--data", metavar="DIR", default=None,
+                        help="your own images instead, DIR/<class>/<image> (ImageFolder layout); class names from "
+                             "the folder names")
+    parser.add_argument("--size", type=_number(int, 1), default=None,
+                        help="with --data: resize the images to size×size (None: the first image's size)")
     parser.add_argument("--model", choices=sorted(ARCHITECTURES), default=None,
-                        help="architecture (None: the dataset's bundled one)")
+                        help=f"architecture (None: the dataset's bundled one; with --data {FOLDER_ARCH})")
     parser.add_argument("--epochs", type=_number(int, 1), default=10, help="passes over the training set")
     parser.add_argument("--lr", type=_number(float, 0, exclusive=True), default=1e-3, help="Adam learning rate")
     parser.add_argument("--batch-size", type=_number(int, 1), default=64, help="images per mini-batch")
@@ -187,16 +204,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _train_command(args):
+    if args.data is not None and args.dataset is not None:
+        raise UsageError(f"--data {args.data} and --dataset {args.dataset}: give one of them, not both")
+    if args.size is not None and args.data is None:
+        raise UsageError(f"--size {args.size}: only with --data (a bundled dataset has its own size)")
     if args.out:
         _check_out(args.out)
-    arch, options, _ = BUNDLED[args.dataset]
-    arch = args.model or arch
-    data = load_dataset(args.dataset, seed=args.seed, **options)
+    if args.data is None:
+        arch, options, _ = BUNDLED[args.dataset or "digits"]
+        arch = args.model or arch
+        data = load_dataset(args.dataset or "digits", seed=args.seed, **options)
+    else:
+        arch = args.model or FOLDER_ARCH
+        try:
+            data = load_image_folder(args.data, size=args.size)  # the default split: explain's and compare's
+        except ImageFolderError as error:
+            raise OSError(f"--data {args.data}: {error}") from None
     dtype = np.float32 if args.float32 else np.float64
     data = _cast(data, dtype)
     nn.init.manual_seed(args.seed)
-    model = build(arch, data.input_shape, data.n_classes).to(dtype)
-    print(f"training {arch} on {data}", file=sys.stderr)
+    try:
+        model = build(arch, data.input_shape, data.n_classes).to(dtype)
+    except ValueError as error:  # e.g. images too small for the architecture
+        raise UsageError(f"--model {arch}: {error}") from None
+    print(f"training {arch} on {data}" + (f", classes {data.classes}" if args.data else ""), file=sys.stderr)
     history = train(model, data, args.epochs, args.lr, args.batch_size, args.seed)
     print(f"test accuracy: {history[-1]['test_accuracy']:.4f}")
     if args.out:
@@ -205,6 +236,10 @@ def _train_command(args):
         # float32 halves the file; the bundled models are loaded back into float64 for attribution.
         save({k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in model.state_dict().items()}, args.out)
         print(f"wrote {args.out}")
+        if args.data:  # the class names and input size come from the folder again, not from the file
+            size = f" --size {args.size}" if args.size else ""
+            print(f"explain with: python -m attributions explain --data {args.data}{size} --model {args.out} "
+                  f"--arch {arch} --image IMAGE")
     return 0
 
 

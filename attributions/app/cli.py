@@ -5,13 +5,18 @@
     python -m attributions explain --image my_digit.png --target 3 --method integrated_gradients,grad_cam
     python -m attributions explain --model w.npz --arch lenet --dataset digits --image x.png --out x_expl.png
     python -m attributions compare --dataset shapes --n 100     # attributions/app/compare.py
+    python -m attributions explain --data DIR --model w.npz --arch lenet --image x.png   # your images
+    python -m attributions compare --data DIR --model w.npz --arch lenet                 # (user_data.py)
 
     python -m attributions explain --arch resnet50 --weights resnet50.safetensors --image cat.jpg [--target tabby]
     python -m attributions demo --dataset photos --arch resnet18 --weights resnet18.safetensors
 
 `explain` takes the input shape and the class names from `--dataset` (the dataset the weights
 were trained on): the image is converted to that shape. `--arch` and `--model` default to the
-bundled model of that dataset. With an ImageNet architecture (`minicnn.models.IMAGENET`) it
+bundled model of that dataset. `--data DIR` (an ImageFolder, DIR/<class>/<image>) takes the
+place of `--dataset` for your own images; a digit for the digits model is read as scikit-learn's digits were
+made (`--preprocess`), and a one-line warning says when an input is unlike the training images
+(ood.py). With an ImageNet architecture (`minicnn.models.IMAGENET`) it
 writes the poster's Figure 1 for a photograph instead (attributions/app/photos.py): the weights
 are the user's own file (`--weights`, an alias of `--model`; nothing is bundled or downloaded),
 the photo goes through torchvision's pipeline, `--target` is `top`, a class index or an ImageNet
@@ -86,7 +91,7 @@ def _add_save(parser: argparse.ArgumentParser, where: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of the three subcommands (methods and defaults from the registry)."""
-    from . import compare
+    from . import compare, user_data
     from .registry import IG_STEPS, names
 
     parser = Parser(prog=PROG, description="Attribution methods on minicnn models: DeepLIFT, Integrated Gradients, Grad-CAM.",
@@ -143,27 +148,41 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--ig-steps", type=positive_int, default=IG_STEPS, help=f"Integrated Gradients steps (default: {IG_STEPS})")
     explain.add_argument("--dpi", type=dpi, default=120, help=f"resolution of the figure in dots per inch, {MIN_DPI} to {MAX_DPI} (default: 120)")
     _add_save(explain, "the figure's name with .npz, beside it")
+    user_data.add_data_arguments(explain)
+    user_data.add_preprocess_argument(explain)
     _add_common(explain)
 
     compare_parser = commands.add_parser("compare", formatter_class=DefaultsFormatter,
-                                         help="every method × every metric on a bundled model; "
+                                         help="every method × every metric on a bundled model or yours; "
                                               "write compare.md and five figures",
                                          description=compare.DESCRIPTION)
     compare.add_arguments(compare_parser)
+    user_data.add_model_arguments(compare_parser)
+    user_data.add_data_arguments(compare_parser)
     _add_common(compare_parser)
     return parser
 
 
 def run_compare_command(args):
-    from . import compare
+    from . import compare, user_data
     from .outputs import check_output_directory
 
+    if args.out:  # before loading anything; the default name needs the dataset's name
+        check_output_directory(args.out)
+    if user_data.uses_user_model(args):
+        model, data, shown = user_data.load_user_model(args, default_dataset=compare.DEFAULT_DATASET)
+    else:
+        model, data = _load_model(args.dataset or compare.DEFAULT_DATASET, args.arch)
+        shown = "bundled"
+    args.dataset = args.dataset or data.name
     check_output_directory(compare.output_path(args))
-    model, data = _load_model(args.dataset)
     problem = compare.check_args(args, len(data.x_test))
     if problem:
         raise UsageError(problem)
-    return compare.run(args, model, data)
+    note = user_data.localisation_note(args, data)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    return compare.run(args, model, data, model_label=shown)
 
 
 # ---- demo -------------------------------------------------------------------------------------
@@ -290,47 +309,23 @@ def load_image(path: str, input_shape: Sequence[int]) -> np.ndarray:
     """Read an image file and convert it to one model input (1, C, H, W), float64 in [0, 1].
 
     The header is checked first (`image_files.checked_image_size`: missing, unreadable or above
-    Pillow's pixel limit is a CLIError). matplotlib.image.imread reads it ((H, W), (H, W, 3) or
-    (H, W, 4); 8-bit files are divided by 255); an alpha channel is dropped; RGB → grey by
-    luminance 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601) when the model takes one channel, grey →
-    RGB by repeating it when it takes three; then a bilinear resize to (H, W) with half-pixel
-    centres (minicnn.functional.interpolate). A tiny picture or a resize that changes the aspect
-    ratio by more than 2× warns (`minicnn.data.ImageConversionWarning`; the command prints a note).
-    """
-    import matplotlib.image as mpimg
-
-    import minicnn.functional as F
+    Pillow's pixel limit is a CLIError); then the rule every command shares
+    (`minicnn.data.image_file`: alpha dropped, BT.601 luminance for one channel, grey repeated
+    for three, bilinear resize with half-pixel centres). A tiny picture or a resize that changes
+    the aspect ratio by more than 2× warns (`minicnn.data.ImageConversionWarning`; the command
+    prints a note)."""
     from minicnn.data import ImageConversionWarning
+    from minicnn.data.image_file import ImageFileError, load_input
 
     from .image_files import checked_image_size, shape_notes
 
     width, height = checked_image_size(path)
-    try:
-        picture = np.asarray(mpimg.imread(path))
-    except Exception as error:  # PIL and matplotlib raise many kinds for a bad file
-        raise CLIError(f"cannot read image {path}: {error}") from None
-    if picture.dtype.kind in "iu":
-        picture = picture / float(np.iinfo(picture.dtype).max)
-    picture = picture.astype(np.float64)
-    if picture.ndim == 3 and picture.shape[-1] in (2, 4):  # grey+alpha or RGBA: drop alpha
-        picture = picture[..., :-1]
-    if picture.ndim == 3 and picture.shape[-1] == 1:
-        picture = picture[..., 0]
-    if not (picture.ndim == 2 or (picture.ndim == 3 and picture.shape[-1] == 3)) or min(picture.shape[:2]) < 1:
-        raise CLIError(f"cannot use image {path}: expected a grey or RGB picture, got an array of shape {picture.shape}")
-    channels, model_height, model_width = input_shape
-    for note in shape_notes(width, height, (model_height, model_width)):
+    for note in shape_notes(width, height, (input_shape[1], input_shape[2])):
         warnings.warn(note, ImageConversionWarning, stacklevel=2)
-    if picture.ndim == 3 and channels == 1:
-        picture = picture @ np.array([0.299, 0.587, 0.114])
-    if picture.ndim == 2:
-        picture = np.repeat(picture[None], channels, axis=0)
-    else:
-        picture = np.moveaxis(picture, -1, 0)
-        if channels != 3:
-            raise CLIError(f"cannot convert an RGB image to {channels} channels")
-    resized = F.interpolate(picture[None], (model_height, model_width)).data
-    return np.clip(resized, 0.0, 1.0)
+    try:
+        return load_input(path, input_shape)
+    except ImageFileError as error:
+        raise CLIError(str(error)) from None
 
 
 def _load_image_with_notes(path, input_shape):
@@ -414,28 +409,43 @@ def run_explain_command(args):
     import matplotlib
 
     matplotlib.use("Agg")
+    from . import user_data
+
     if args.arch is not None and _is_imagenet(args.arch):
+        user_data.reject_folder(args, f"--arch {args.arch}")
         return run_photo_explain_command(args)
     import minicnn as mc
     from minicnn.models import weights_path
 
+    from .image_files import checked_image_size
+    from .ood import training_statistics, unfamiliar
     from .outputs import arrays_writer, check_figure_pixels, check_output_file, figure_writer, results_arrays, write_all
     from .plots import explanation_figure, explanation_figure_size
     from .registry import get
 
-    args.dataset = args.dataset or "digits"
+    if not args.data:
+        args.dataset = args.dataset or "digits"
     methods = _parse_methods(args.method)
-    requested = _small_target(args.target, args.dataset)
+    requested = _small_target(args.target, args.dataset or args.data)
     check_output_file(args.out)
     check_figure_pixels(explanation_figure_size(len(methods)), args.dpi, args.out)
-    model, data = _load_model(args.dataset, args.arch, args.model)
+    checked_image_size(args.image)  # missing, unreadable or too many pixels: before loading a model
+    if user_data.uses_user_model(args):
+        model, data, shown = user_data.load_user_model(args, default_dataset="digits")
+    else:
+        model, data = _load_model(args.dataset, args.arch)
+        shown = weights_path(args.dataset)
     if requested is not None and not 0 <= requested < data.n_classes:
-        raise UsageError(f"--target: expected a class index in [0, {data.n_classes - 1}] for {args.dataset}, got {requested}")
-    x = _load_image_with_notes(args.image, data.input_shape)
+        raise UsageError(f"--target: expected a class index in [0, {data.n_classes - 1}] for {data.name}, got {requested}")
+    x, notes = user_data.read_explain_input(args, data, _load_image_with_notes)
+    for note in notes:
+        print(f"note: {args.image}: {note}", file=sys.stderr)
     with mc.no_grad():
         logits = model(x).data[0]
     probabilities = np.exp(logits - logits.max())
     probabilities /= probabilities.sum()
+    for warning in unfamiliar(training_statistics(model, data), x, probabilities):
+        print(f"warning: {args.image}: {warning}", file=sys.stderr)
     predicted = int(logits.argmax())
     target = predicted if requested is None else requested
     maps = {name: get(name)(model, x, target, steps=args.ig_steps) for name in methods}
@@ -451,7 +461,7 @@ def run_explain_command(args):
     except ValueError as error:  # e.g. a format matplotlib does not write
         raise UsageError(f"--out {args.out}: {error}") from None
     top = np.argsort(-probabilities)[:3]
-    print(f"{args.image} as {data.input_shape} input to {type(model).__name__} ({args.model or weights_path(args.dataset)})")
+    print(f"{args.image} as {data.input_shape} input to {type(model).__name__} ({shown})")
     print("top classes: " + ", ".join(f"{data.classes[k]} {probabilities[k]:.2f}" for k in top))
     print(f"explained class {target} ({data.classes[target]}) with {', '.join(methods)}")
     for path in writers:

@@ -15,7 +15,9 @@ bundled model and a seeded sample of test images (each explained for its true la
 
 The report ends by checking, with stated thresholds, the claims of the poster "Backpropagation-based
 visualization methods for explaining CNNs" (Christian Ickler, Friedrich Schiller University Jena,
-AI Summer School 2023). Localisation metrics only when the dataset has ground-truth masks (shapes). The expensive checks
+AI Summer School 2023). Localisation metrics only when the dataset has ground-truth masks (shapes,
+or an image folder with `<name>.mask.png` files); otherwise a note says they were skipped.
+`--model W.npz --arch A` runs on your weights, `--data DIR` on your own images (user_data.py). The expensive checks
 (model randomisation, max-sensitivity, cross-class) run on the first `--sanity-n` images of the
 sample; the cheaper ones on all `--n`. The defaults keep a shapes run within ~3 minutes on 2 cores.
 """
@@ -47,17 +49,21 @@ from .outputs import output_directory, results_arrays, save_arrays, write_text
 from .registry import METHODS, get
 from .statistics import mean_and_error
 
-__all__ = ["CompareResults", "DESCRIPTION", "add_arguments", "check_args", "output_path", "compute", "render", "run"]
+__all__ = ["CompareResults", "DEFAULT_DATASET", "DESCRIPTION", "add_arguments", "check_args", "output_path", "compute", "render", "run"]
 
 DESCRIPTION = (
     "Compare every attribution method (saliency, gradient × input, Integrated Gradients, DeepLIFT-Rescale and "
-    "RevealCancel, Grad-CAM, Guided Grad-CAM, the methods beyond the poster, and two controls) on a bundled model and "
-    "a seeded sample of its test images, each explained for its true label, with every metric: faithfulness "
-    "(deletion, insertion, faithfulness correlation, sensitivity-n), localisation against the ground-truth masks "
-    "(shapes only), the model-randomisation sanity check, robustness, complexity and cost. Writes compare.md (methods "
+    "RevealCancel, Grad-CAM, Guided Grad-CAM, the methods beyond the poster, and two controls) on a bundled model "
+    "or your own (--model W.npz --arch A; --data DIR for an ImageFolder of images) and a seeded sample of its "
+    "test images, each explained for its true label, with every metric: faithfulness (deletion, insertion, "
+    "faithfulness correlation, sensitivity-n), localisation against the ground-truth masks (shapes, or a folder "
+    "with DIR/<class>/<name>.mask.png), the model-randomisation sanity check, robustness, complexity and cost. "
+    "Writes compare.md (methods "
     "× metrics, mean ± standard error, and whether the poster's claims hold) and five figures into --out "
     "(default: compare-<dataset>). A shapes run with the defaults takes about 3 minutes on 2 cores."
 )
+
+DEFAULT_DATASET = "shapes"  # the bundled dataset with ground-truth masks
 
 BLUR_SIGMA = 3.0  # pixels; the canvas of insertion and the value of deleted pixels
 BATCH = 25  # images per attribution call when timing (IG: 50 interpolated rows per image on top)
@@ -67,8 +73,8 @@ COMPLETE = ("integrated_gradients", "deeplift_rescale", "deeplift_reveal_cancel"
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the compare options to an argparse (sub)parser."""
-    parser.add_argument("--dataset", choices=("shapes", "digits", "faces"), default="shapes",
-                        help="bundled model and its test set (default: shapes, the one with masks)")
+    parser.add_argument("--dataset", choices=("shapes", "digits", "faces"),
+                        help=f"bundled model and its test set (default: {DEFAULT_DATASET}, the one with masks)")
     parser.add_argument("--n", type=positive_int, default=100, help="number of test images (default 100)")
     parser.add_argument("--out", metavar="DIR", default=None, help="output directory (default: compare-<dataset>)")
     parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the sample and of every metric (default 0)")
@@ -129,11 +135,12 @@ class CompareResults:
 
 def compute(model: nn.Module, data: Dataset, dataset: str, n: int = 100, seed: int = 0, sanity_n: int = 16,
             fraction: float = 0.0625, subsets: int = 16,
-            progress: Optional[Callable[[str], None]] = None) -> CompareResults:
+            progress: Optional[Callable[[str], None]] = None, model_label: str = "bundled") -> CompareResults:
     """Run every registered method and metric on a seeded sample of n test images (each explained
     for its true label); the expensive checks on the first `sanity_n`. Returns CompareResults.
 
     progress -- optional callable(description) called before each stage (a progress bar)
+    model_label -- the model's weights as the report names them: "bundled" or the user's file
     """
     step = progress or (lambda description: None)
     started = time.perf_counter()
@@ -207,7 +214,7 @@ def compute(model: nn.Module, data: Dataset, dataset: str, n: int = 100, seed: i
 
     step("IG convergence")
     convergence = _ig_convergence(model, x[: min(k, 4)], y[: min(k, 4)])
-    settings = dict(dataset=dataset, n=n, k=k, seed=seed, index=index, accuracy=accuracy, elapsed=time.perf_counter() - started,
+    settings = dict(dataset=dataset, model=model_label, n=n, k=k, seed=seed, index=index, accuracy=accuracy, elapsed=time.perf_counter() - started,
                     fraction=fraction, subsets=subsets, sens_n=sens_n, n_pixels=n_pixels,
                     masks=masks is not None, mask_share=None if masks is None else float(masks.mean()),
                     layers=next(iter(randomisation.values())).layers)
@@ -245,7 +252,7 @@ def sample_arrays(results: CompareResults, model: nn.Module, data: Dataset) -> d
     return results_arrays(x, data.y_test[index], logits, results.attributions, data.classes, index=index)
 
 
-def run(args: argparse.Namespace, model: nn.Module, data: Dataset) -> int:
+def run(args: argparse.Namespace, model: nn.Module, data: Dataset, model_label: str = "bundled") -> int:
     """`python -m attributions compare`: compute, render, report where; 0 on success.
 
     Everything is written into a temporary directory next to --out, renamed into place at the
@@ -260,7 +267,7 @@ def run(args: argparse.Namespace, model: nn.Module, data: Dataset) -> int:
             bar.update()
 
         results = compute(model, data, args.dataset, n=args.n, seed=args.seed, sanity_n=args.sanity_n,
-                          fraction=args.fraction, subsets=args.subsets, progress=progress)
+                          fraction=args.fraction, subsets=args.subsets, progress=progress, model_label=model_label)
         render(results, staging)
         if args.save:
             save_arrays(os.path.join(staging, "attributions.npz"), sample_arrays(results, model, data))
@@ -334,7 +341,8 @@ def _report(results, s, agreement, completeness, convergence, controls) -> str:
     parts = [
         f"# Comparison of attribution methods on `{s['dataset']}`",
         "",
-        f"Bundled model, {n} test images (seed {s['seed']}, accuracy on them {s['accuracy']:.3f}), each explained "
+        f"{'Bundled model' if s['model'] == 'bundled' else 'Your model (' + s['model'] + ')'}, {n} test images "
+        f"(seed {s['seed']}, accuracy on them {s['accuracy']:.3f}), each explained "
         f"for its true label. Cells: mean ± standard error over images (a count like (97/100) means the "
         f"metric was undefined for the others, e.g. a map with no positive relevance). ↑ higher is better, "
         f"↓ lower is better. Run time of this comparison: {s['elapsed']:.0f} s.",
@@ -353,6 +361,9 @@ def _report(results, s, agreement, completeness, convergence, controls) -> str:
     if s["masks"]:
         parts += ["", f"Localisation chance level: the mask covers {100 * s['mask_share']:.1f} % of the pixels on "
                   "average, so a map unrelated to the image scores about that on all three."]
+    else:
+        parts += ["", "Localisation metrics (pointing, mass and rank accuracy) skipped: these images have no "
+                  "ground-truth masks."]
     parts += [
         "",
         f"## Sanity checks, robustness and complexity (first {k} images)",

@@ -11,18 +11,26 @@
 * :func:`imagenet_preprocess`, :func:`imagenet_batch`, :func:`imagenet_unnormalize` --
   torchvision's ImageNet input pipeline; :func:`imagenet_classes` and
   :func:`imagenet_class_index` -- the 1000 class names;
+* :class:`ImageFolder` / :func:`load_image_folder` -- your own images in torchvision's
+  ImageFolder layout ``root/<class>/<image>``; :func:`read_image` and :func:`to_input` -- the one
+  rule that turns an image file into a model input; :func:`preprocess_digit` -- a drawn digit
+  made into scikit-learn's digits format;
 * :func:`load_dataset` -- any of the bundled datasets by name;
 * :func:`train_test_split` and :class:`DataLoader` -- the plumbing.
 
 Every loader returns a :class:`Dataset`; images are float64 in [0, 1] unless
 ``dtype=`` says otherwise (the ImageNet photos are normalised as torchvision's
-models expect). This package uses only NumPy, Pillow and the two libraries
-the datasets ship in, and nothing else from minicnn.
+models expect). This package uses only NumPy, Pillow (image files are read through
+matplotlib's imread, which is Pillow) and the two libraries the datasets ship in, and
+nothing else from minicnn.
 """
 
 from .dataset import Dataset
 from .digits import load_digits
 from .faces import load_faces
+from .handwritten import DigitInput, preprocess_digit
+from .image_file import ImageFileError, read_image, to_input
+from .image_folder import IMG_EXTENSIONS, ImageFolder, ImageFolderError, find_classes, load_image_folder
 from .idx import FASHION_MNIST_CLASSES, load_idx_dataset, read_idx
 from .imagenet import (
     IMAGENET_MEAN,
@@ -36,6 +44,7 @@ from .imagenet_classes import imagenet_class_index, imagenet_classes
 from .loader import DataLoader
 from .photos import PHOTOS, load_photos, load_photos_dataset, photos_batch
 from .registry import DATASETS, load_dataset
+from .resize import resize
 from .shapes import SHAPE_CLASSES, load_shapes, make_shapes
 from .split import train_test_split
 
@@ -65,4 +74,15 @@ __all__ = [
     "load_photos",
     "photos_batch",
     "load_photos_dataset",
+    "ImageFolder",
+    "ImageFolderError",
+    "IMG_EXTENSIONS",
+    "find_classes",
+    "load_image_folder",
+    "ImageFileError",
+    "read_image",
+    "to_input",
+    "resize",
+    "DigitInput",
+    "preprocess_digit",
 ]

@@ -12,6 +12,7 @@ import numpy as np
 from ..typing import DTypeLike
 from ..validation import check_float_dtype, check_fraction, check_int, check_seed
 from .dataset import Dataset
+from .resize import interpolation_matrix
 from .split import train_test_split
 
 __all__ = ["load_digits", "upsample"]
@@ -20,40 +21,12 @@ _SIZES = (8, 16, 32)
 _METHODS = ("bilinear", "nearest")
 
 
-def _interpolation_matrix(n_in, n_out, method):
-    """The (n_out, n_in) matrix M with ``resized = M @ column`` for one axis.
-
-    Pixel ``j`` of the output has its centre at source coordinate
-    ``u_j = (j + 0.5) * n_in / n_out - 0.5`` (pixel centres aligned, the
-    "half-pixel" convention of PyTorch's ``align_corners=False``), clamped to
-    ``[0, n_in - 1]`` so edge pixels are repeated rather than extrapolated.
-
-    * bilinear: ``M[j, i0] = 1 - w``, ``M[j, i0 + 1] = w`` with
-      ``i0 = floor(u_j)`` and ``w = u_j - i0``;
-    * nearest: ``M[j, j * n_in // n_out] = 1`` (plain pixel repetition).
-
-    Every row is a convex combination, so values in [0, 1] stay in [0, 1].
-    """
-    rows = np.arange(n_out)
-    matrix = np.zeros((n_out, n_in))
-    if method == "nearest":
-        matrix[rows, rows * n_in // n_out] = 1.0
-        return matrix
-    u = np.clip((rows + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
-    lower = np.floor(u).astype(np.int64)
-    upper = np.minimum(lower + 1, n_in - 1)
-    weight = u - lower
-    # np.add.at, not assignment, because lower == upper at the clamped edges.
-    np.add.at(matrix, (rows, lower), 1.0 - weight)
-    np.add.at(matrix, (rows, upper), weight)
-    return matrix
-
-
 def upsample(images: np.ndarray, size: int, method: str = "bilinear") -> np.ndarray:
     """Resize a batch (N, C, H, W) of square images to (N, C, size, size).
 
     Bilinear interpolation is separable: resize the rows, then the columns,
-    ``out = M @ x @ M.T`` with the matrix of :func:`_interpolation_matrix`.
+    ``out = M @ x @ M.T`` with the matrix of :func:`minicnn.data.resize.interpolation_matrix`
+    (half-pixel centres, edges clamped; nearest: pixel repetition).
     """
     if not isinstance(images, np.ndarray) or images.ndim != 4 or images.shape[2] != images.shape[3]:
         raise ValueError(
@@ -63,7 +36,7 @@ def upsample(images: np.ndarray, size: int, method: str = "bilinear") -> np.ndar
     size = check_int(size, "size", minimum=1)
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-    matrix = _interpolation_matrix(images.shape[2], size, method).astype(images.dtype)
+    matrix = interpolation_matrix(images.shape[2], size, method).astype(images.dtype)
     return matrix @ images @ matrix.T
 
 
