@@ -152,7 +152,7 @@ def build_parser():
     """The command line of `python -m minicnn.train`; every option's default is in --help."""
     parser = _Parser(prog="python -m minicnn.train", description=__doc__.split("\n")[0],
                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--dataset", choices=sorted(BUNDLED), default=None, help="bundled dataset (None: digits)")
+    parser.add_argument("--dataset", choices=sorted(BUNDLED), default="digits", help="bundled dataset")
     parser.add_argument("--data", metavar="DIR", default=None,
                         help="your own images instead, DIR/<class>/<image> (ImageFolder layout); class names from "
                              "the folder names")
@@ -189,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = build_parser().parse_args(argv)
         except SystemExit as done:  # --help
             return done.code if isinstance(done.code, int) else 0
+        # --dataset has a default, so whether it was given must be read off the command line.
+        args.dataset_given = any(a == "--dataset" or a.startswith("--dataset=") for a in argv)
         return _train_command(args)
     except KeyboardInterrupt:
         print("error: interrupted; no weights written", file=sys.stderr)
@@ -204,16 +206,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _train_command(args):
-    if args.data is not None and args.dataset is not None:
+    if args.data is not None and args.dataset_given:
         raise UsageError(f"--data {args.data} and --dataset {args.dataset}: give one of them, not both")
     if args.size is not None and args.data is None:
         raise UsageError(f"--size {args.size}: only with --data (a bundled dataset has its own size)")
     if args.out:
         _check_out(args.out)
     if args.data is None:
-        arch, options, _ = BUNDLED[args.dataset or "digits"]
+        arch, options, _ = BUNDLED[args.dataset]
         arch = args.model or arch
-        data = load_dataset(args.dataset or "digits", seed=args.seed, **options)
+        data = load_dataset(args.dataset, seed=args.seed, **options)
     else:
         arch = args.model or FOLDER_ARCH
         try:

@@ -27,7 +27,7 @@ def test_explain_save_equals_the_python_api(tmp_path, capsys):
     mpimg.imsave(image, np.stack([np.kron(load_dataset("digits", size=16).x_test[3, 0], np.ones((2, 2)))] * 3, axis=-1))
     out = tmp_path / "e.png"
     code = main(["explain", "--image", str(image), "--method", "saliency,integrated_gradients,grad_cam",
-                 "--ig-steps", "6", "--target", "2", "--out", str(out), "--save"])
+                 "--ig-steps", "6", "--target", "2", "--preprocess", "resize", "--out", str(out), "--save"])
     assert code == 0, capsys.readouterr().err
     assert f"wrote {tmp_path / 'e.npz'}" in capsys.readouterr().out
     saved = _load(tmp_path / "e.npz")

@@ -429,7 +429,6 @@ def run_explain_command(args):
     requested = _small_target(args.target, args.dataset or args.data)
     check_output_file(args.out)
     check_figure_pixels(explanation_figure_size(len(methods)), args.dpi, args.out)
-    checked_image_size(args.image)  # missing, unreadable or too many pixels: before loading a model
     if user_data.uses_user_model(args):
         model, data, shown = user_data.load_user_model(args, default_dataset="digits")
     else:
@@ -437,6 +436,7 @@ def run_explain_command(args):
         shown = weights_path(args.dataset)
     if requested is not None and not 0 <= requested < data.n_classes:
         raise UsageError(f"--target: expected a class index in [0, {data.n_classes - 1}] for {data.name}, got {requested}")
+    checked_image_size(args.image)  # missing, unreadable or too many pixels (the digits pipeline too)
     x, notes = user_data.read_explain_input(args, data, _load_image_with_notes)
     for note in notes:
         print(f"note: {args.image}: {note}", file=sys.stderr)

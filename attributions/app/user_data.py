@@ -33,14 +33,14 @@ PREPROCESS = ("auto", "digits", "resize")
 
 def add_data_arguments(parser):
     """--data DIR and --size N: an image folder instead of a bundled dataset."""
-    from .cli import _positive_int
+    from .arguments import positive_int
 
     parser.add_argument("--data", metavar="DIR",
                         help="your own images in ImageFolder layout, DIR/<class>/<image> (.png .jpg .jpeg .bmp .ppm "
                              ".pgm .tif .tiff .webp; DIR/<class>/<name>.mask.png: optional relevance masks): class "
                              "names from the folder names; needs --model (train one with python -m minicnn.train "
                              "--data DIR --out W.npz)")
-    parser.add_argument("--size", type=_positive_int, metavar="N",
+    parser.add_argument("--size", type=positive_int, metavar="N",
                         help="with --data: resize the images to N×N, as train --size did (default: the first "
                              "image's size)")
 
