@@ -40,7 +40,7 @@ def parse_cell(text):
 def page_table(path):
     """The rows (dicts) of the table under '## Measured' in a page."""
     lines = open(path, encoding="utf-8").read().split("## Measured", 1)[1].strip().splitlines()
-    table = [line for line in lines if line.startswith("|")]
+    table = lines[:next((i for i, line in enumerate(lines) if not line.startswith("|")), len(lines))]  # the first table
 
     def cells(line):  # split at the pipes that are not escaped (\| inside a cell)
         return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
@@ -165,12 +165,24 @@ def test_ig_convergence_shares_recomputed_with_completeness_delta(quick_runs):
 def test_input_invariance_claim(quick_runs):
     _, results = quick_runs
     result = results["input-invariance"]
+    columns = [c for c in result.table[0] if c.startswith("relative max")]
+    assert len(columns) == len(input_invariance.SHIFTS)
     for row in result.table:
-        if row["paper: invariant"]:
-            assert row["relative max |a₂ − a|"] <= input_invariance.EXACT, row
-        else:
-            assert row["relative max |a₂ − a|"] > input_invariance.DIFFERENT, row
+        for column in columns:
+            if row["paper: invariant"]:
+                assert row[column] <= input_invariance.EXACT, (row, column)
+            else:
+                assert row[column] > input_invariance.DIFFERENT, (row, column)
     assert result.verdict.startswith("Agrees")
+    # the page's account of bit-for-bit equality: identical ReLU patterns give identical gradients,
+    # first-layer pre-activations equal bit for bit give identical DeepLIFT maps
+    numbers = result.numbers
+    for shift in ("−1", "−1/3"):
+        if numbers[f"m₂ = {shift}: every ReLU pattern identical"]:
+            assert numbers[f"gradient: bit for bit, m₂ = {shift}"]
+            assert numbers[f"SmoothGrad (same noise draws): bit for bit, m₂ = {shift}"]
+        if numbers[f"m₂ = {shift}: first-layer pre-activations z₂ = z bit for bit"]:
+            assert numbers[f"DeepLIFT-Rescale, baseline shifted too: bit for bit, m₂ = {shift}"]
 
 
 def test_shifted_network_computes_the_same_function_and_gradient():
@@ -235,12 +247,16 @@ def test_deeplift_digits_verdict_follows_the_numbers(quick_runs):
     _, results = quick_runs
     result = results["deeplift-digits"]
     wins = result.numbers["pairs where RevealCancel is best"]
-    assert result.verdict.startswith("Agrees") == (wins == len(deeplift_digits.PAIRS))
+    assert result.verdict.startswith("Agrees: ") == (wins == len(deeplift_digits.PAIRS))
+    assert not result.verdict.startswith("Disagrees") or wins < len(deeplift_digits.PAIRS)
     for original, target in deeplift_digits.PAIRS:
         means = {name: result.numbers[f"{original}→{target} {name}"] for name in deeplift_digits.METHODS}
         assert all(np.isfinite(list(means.values())))
         # erasing pixels that favour the original class raises the target's log-odds for DeepLIFT
         assert means["DeepLIFT-RevealCancel"] > 0 and means["DeepLIFT-Rescale"] > 0
+        # |gradient| ranks background pixels too, and erasing a pixel that is already 0 changes nothing
+        changed = {name: result.numbers[f"{original}→{target} {name}: pixels changed"] for name in deeplift_digits.METHODS}
+        assert changed["|gradient|"] < changed["gradient × input"] <= round(0.2 * 16 * 16)
 
 
 def _write_idx(path, array):
@@ -262,7 +278,7 @@ def test_deeplift_digits_on_idx_files_trains_a_lenet(tmp_path):
     assert main(["reproduce", "deeplift-digits", "--quick", "--mnist", str(tmp_path), "--out", str(out)]) == 0
     page = (out / "deeplift-digits.md").read_text(encoding="utf-8")
     assert "a LeNet on MNIST" in page and "trained here: 1 epoch(s)" in page and "of the 784 pixels (157)" in page
-    assert len(page_table(out / "deeplift-digits.md")) == len(deeplift_digits.PAIRS) + 1
+    assert len(page_table(out / "deeplift-digits.md")) == 2 * len(deeplift_digits.PAIRS) + 1
     # weights for another input shape are refused with the file named
     assert main(["reproduce", "deeplift-digits", "--quick", "--mnist", str(tmp_path), "--out", str(out),
                  "--model", str(os.path.join(os.path.dirname(mc.__file__), "weights", "digits_lenet.npz"))]) == 1
