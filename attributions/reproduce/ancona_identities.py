@@ -10,8 +10,8 @@ chain rule with each nonlinearity's derivative f′(z) replaced by a ratio:
 For ReLU, f(z)/z = 1[z > 0] = f′(z), so ε-LRP → gradient × input as ε → 0, biases or not. With no
 biases and the baseline x̄ = 0, every z̄ is 0, so g^DL = f(z)/z and DeepLIFT-Rescale = ε-LRP
 (ε → 0) = gradient × input. (Max pooling passes both through its winner, as the gradient does.)
-With biases z̄ ≠ 0 and the identity fails; then, §4 and Fig. 3, IG and DeepLIFT-Rescale are still
-strongly correlated — DeepLIFT a one-pass approximation of IG.
+With biases z̄ ≠ 0 and the identity fails; then, in the empirical comparison of §4, IG and
+DeepLIFT-Rescale are still strongly correlated — DeepLIFT a one-pass approximation of IG.
 
 Measured on the three bundled ReLU/max-pool nets (digits and faces LeNet, shapes VGG): the
 relative difference max |a − b| / max |b| over correctly classified test images explained for
@@ -77,7 +77,7 @@ ROWS = (  # (quantity, condition, what Ancona et al. say: "identity", "differs" 
     ("DeepLIFT-Rescale vs gradient × input, biases 0", "biases 0, baseline 0 (Prop. 2)", "identity"),
     ("DeepLIFT-Rescale vs LRP-0, biases 0", "biases 0, baseline 0 (Prop. 2)", "identity"),
     ("DeepLIFT-Rescale vs gradient × input, with biases", "biases kept: the condition fails", "differs"),
-    ("IG vs DeepLIFT-Rescale, median Pearson r", f"biases kept, IG {IG_STEPS} steps (§4, Fig. 3)", "correlated"),
+    ("IG vs DeepLIFT-Rescale, median Pearson r", f"biases kept, IG {IG_STEPS} steps (§4)", "correlated"),
     ("IG vs DeepLIFT-Rescale, lowest Pearson r", f"biases kept, IG {IG_STEPS} steps", None),
 )
 
@@ -157,6 +157,6 @@ def run(quick: bool = False, seed: int = 0, **options) -> Result:
                         "baseline DeepLIFT-Rescale equals ε-LRP (Prop. 2); IG and DeepLIFT-Rescale are strongly "
                         "correlated in practice",
                   source="Ancona, Ceolini, Öztireli & Gross 2018, *Towards better understanding of gradient-based "
-                         "attribution methods for Deep Neural Networks*, §3 Prop. 1–2 and §4 Fig. 3",
+                         "attribution methods for Deep Neural Networks*, §3 Prop. 1–2 and the empirical comparison of §4",
                   table=rows, verdict=_verdict(rows, measured), figure=_figure(correlations), numbers=numbers,
                   details=details)
