@@ -18,7 +18,8 @@ Every method runs the model in eval mode (restoring the caller's mode), leaves t
 
 Layout: the methods (gradients.py, integrated_gradients.py, deeplift_rules/, gradcam.py,
 baselines.py, completeness.py, inputs.py), metrics/, visualize.py (pictures of maps),
-app/ (the command line, demo, compare and the method registry they share), exercises.py.
+app/ (the command line, demo, compare and the method registry they share), reproduce/ (published
+experiments rerun: `python -m attributions reproduce NAME`), exercises.py.
 `A.visualize` is imported on first use, so `import attributions` does not load matplotlib.
 """
 

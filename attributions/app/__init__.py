@@ -1,7 +1,7 @@
 """The application layer, apart from the methods: what `python -m attributions` runs.
 
     registry.py  the one method registry (name, function, label, needs baseline / layer, claims)
-    cli.py       the command line: demo | explain | compare, exit codes, one-line errors
+    cli.py       the command line: demo | explain | compare | reproduce (attributions/reproduce/), exit codes, one-line errors
     arguments.py the parser: one-line usage errors, checked numbers (--n, --dpi, ...), defaults in --help
     demo.py      the main job: Figure 1 and the measured Table 1 for a bundled model
     photos.py    the main job on an ImageNet CNN: Figure 1 for a photograph (explain, demo --dataset photos)

@@ -1,4 +1,4 @@
-"""The command line: `python -m attributions demo | explain | compare`.
+"""The command line: `python -m attributions demo | explain | compare | reproduce`.
 
     python -m attributions demo                                   # digits, 6 images, ./attributions_demo
     python -m attributions demo --dataset shapes --n 4 --out runs/shapes
@@ -7,6 +7,7 @@
     python -m attributions compare --dataset shapes --n 100     # attributions/app/compare.py
     python -m attributions explain --data DIR --model w.npz --arch lenet --image x.png   # your images
     python -m attributions compare --data DIR --model w.npz --arch lenet                 # (user_data.py)
+    python -m attributions reproduce ig-convergence [--quick]   # attributions/reproduce/
 
     python -m attributions explain --arch resnet50 --weights resnet50.safetensors --image cat.jpg [--target tabby]
     python -m attributions demo --dataset photos --arch resnet18 --weights resnet18.safetensors
@@ -97,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog=PROG, description="Attribution methods on minicnn models: DeepLIFT, Integrated Gradients, Grad-CAM.",
                     formatter_class=DefaultsFormatter)
     _add_common(parser)
-    commands = parser.add_subparsers(dest="command", metavar="{demo,explain,compare}", parser_class=Parser)
+    commands = parser.add_subparsers(dest="command", metavar="{demo,explain,compare,reproduce}", parser_class=Parser)
     commands.required = True
     datasets = _dataset_names()
 
@@ -160,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     user_data.add_model_arguments(compare_parser)
     user_data.add_data_arguments(compare_parser)
     _add_common(compare_parser)
+
+    from ..reproduce import command as reproduce  # issue 16: published experiments, rerun
+    reproduce_parser = commands.add_parser("reproduce", help="rerun a published experiment (or all); write "
+                                                             "docs/reproductions/NAME.md and the index")
+    reproduce.add_arguments(reproduce_parser)
+    _add_common(reproduce_parser)
     return parser
 
 
@@ -183,6 +190,15 @@ def run_compare_command(args):
     if note:
         print(f"note: {note}", file=sys.stderr)
     return compare.run(args, model, data, model_label=shown)
+
+
+def run_reproduce_command(args):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ..reproduce.command import run_command
+
+    return run_command(args)
 
 
 # ---- demo -------------------------------------------------------------------------------------
@@ -480,7 +496,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             args = parser.parse_args(argv)
         except SystemExit as done:  # --help
             return done.code if isinstance(done.code, int) else 0
-        handler = {"demo": run_demo_command, "explain": run_explain_command, "compare": run_compare_command}[args.command]
+        handler = {"demo": run_demo_command, "explain": run_explain_command, "compare": run_compare_command,
+                   "reproduce": run_reproduce_command}[args.command]
         code = handler(args)
         return int(code) if isinstance(code, (int, np.integer)) else 0
     except KeyboardInterrupt:  # the outputs' temporary files and directories are already removed
