@@ -1,5 +1,5 @@
 """The figures of the commands: explain's row of overlays, Figure 1 of a photograph (an ImageNet
-model), and compare's five figures.
+model), and compare's figures (curves, convergence, agreement, randomisation, maps against masks).
 
 Drawing of single maps (normalisation, colormaps, overlays, the method grid) is in
 `attributions.visualize`; here those pieces are composed into the pictures the commands write.
@@ -14,7 +14,8 @@ from matplotlib.figure import Figure
 from .. import visualize
 from .statistics import mean_and_error
 
-__all__ = ["explanation_figure", "photo_figure", "perturbation_curves", "ig_convergence", "deeplift_against_ig", "randomisation"]
+__all__ = ["explanation_figure", "photo_figure", "perturbation_curves", "ig_convergence", "deeplift_against_ig", "randomisation",
+           "maps_and_masks"]
 
 
 def explanation_figure(image, maps, image_title, suptitle):
@@ -168,3 +169,21 @@ def randomisation(results, path, controls=()):
     ax.axhline(0, color="grey", linewidth=0.6)
     ax.legend(fontsize=7)
     _save(fig, path)
+
+
+def maps_and_masks(images, attributions, masks, titles=None):
+    """Every method's map next to the ground truth: one row per image, the columns the input, its
+    mask, then one signed map per method ({label: (N, C, H, W) or (N, H, W)}), each map with the
+    mask's outline drawn on it, so one sees at a glance which maps stay inside the object.
+    Returns the Figure (`visualize.attribution_grid` with the mask as its first map column)."""
+    masks = np.asarray(masks)
+    if masks.ndim != 3 or len(masks) != len(images):
+        raise ValueError(f"masks: expected one (H, W) mask per image, shape ({len(images)}, H, W), got {masks.shape}")
+    columns = {"ground-truth mask": masks.astype(np.float64), **attributions}
+    fig = visualize.attribution_grid(images, columns, titles={"ground-truth mask": "mask", **(titles or {})},
+                                     cell_size=1.1)
+    axes = np.asarray(fig.axes[: len(images) * (1 + len(columns))]).reshape(len(images), 1 + len(columns))
+    for row, mask in zip(axes, masks):
+        for ax in row[2:]:
+            ax.contour(mask.astype(np.float64), levels=[0.5], colors="black", linewidths=0.5)
+    return fig
