@@ -351,7 +351,7 @@ ARROWS = {"deletion AUC": "↓", "deletion AUC by |a|": "↓", "insertion AUC": 
           "ρ top layer random": "↓", "ρ all layers random": "↓", "ρ mean over the cascade": "↓",
           "class discrimination": "↑", "max-sensitivity": "↓", "sparseness": "", "entropy": "",
           "ms / image": "↓", "forward / image": "↓", "backward / image": "↓"}
-DISCRIMINATIVE = 0.5  # D ≥ this: the two classes' |maps| rank the pixels less alike than ρ = 0.5
+DISCRIMINATIVE = M.DISCRIMINATIVE  # D ≥ this: the two classes' |maps| rank the pixels less alike than ρ = 0.5
 FAILS_RANDOMISATION = 0.5  # mean ρ over the cascade ≥ this: the map stays like the trained model's
 
 

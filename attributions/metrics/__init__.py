@@ -23,7 +23,7 @@ from .controls import centre_gaussian_attribution, random_attribution
 from ._pixels import pixel_map
 from .correlation import average_ranks, pearson_rows, spearman_rows
 from .cost import Cost, PassCounter, count_passes, measure_cost
-from .discrimination import class_discrimination, class_discrimination_of_maps, constant_maps, runner_up
+from .discrimination import DISCRIMINATIVE, class_discrimination, class_discrimination_of_maps, constant_maps, runner_up
 from .faithfulness import (
     PerturbationCurve,
     curve_auc,
@@ -56,7 +56,7 @@ __all__ = [
     # randomisation
     "model_randomisation", "RandomisationResult", "parameter_layers", "randomise_layer", "cross_class_correlation",
     # class discrimination (demo's Table 1 and compare)
-    "class_discrimination", "class_discrimination_of_maps", "constant_maps", "runner_up",
+    "class_discrimination", "class_discrimination_of_maps", "constant_maps", "runner_up", "DISCRIMINATIVE",
     # the deletion fill that hides the deleted region's outline
     "inpaint",
     # complexity

@@ -20,8 +20,8 @@ Why these choices:
   discrimination (ρ = −1). Grad-CAM's maps are ≥ 0, so for it |a| = a.
 - **ranks, not Pearson r:** Pearson on a map upsampled from a 2×2 layer is the correlation of four
   numbers, dominated by the largest; ranks weigh every pixel alike. And 1 − |r| (the statistic the
-  demo used before) counts a map whose sign flips as "the same map" and one that becomes its
-  mirror image as well.
+  demo used before) scores r = −1 as "the same map", yet two non-negative maps that light
+  complementary regions (Grad-CAM for two classes on a 2×2 map) have r < 0.
 - A map constant over the image (Grad-CAM's ReLU'd map for a class nothing speaks for) has no rank
   correlation: D is NaN there, and `constant_maps` counts those images so a report can say so.
 """
@@ -36,7 +36,9 @@ from ..inputs import eval_mode
 from ._pixels import as_array, checked_targets, pixel_map
 from .correlation import spearman_rows
 
-__all__ = ["runner_up", "class_discrimination", "class_discrimination_of_maps", "constant_maps"]
+__all__ = ["DISCRIMINATIVE", "runner_up", "class_discrimination", "class_discrimination_of_maps", "constant_maps"]
+
+DISCRIMINATIVE = 0.5  # the reports call a method class-discriminative when D ≥ this (ρ < 0.5)
 
 
 def runner_up(model, x, target) -> np.ndarray:
