@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from attributions import metrics as M
+from attributions.metrics._pixels import pixel_ranks
 from attributions.metrics.inpainting import EPSILON
 from minicnn import nn
 
@@ -77,3 +78,19 @@ def test_deletion_by_inpainting_matches_the_curve_by_hand():
             assert curve.scores[i, t] == pytest.approx(p[target] / p.sum(), abs=1e-6)
     with pytest.raises(ValueError, match="baseline"):
         M.deletion(model, x, 0, a, baseline="blur")
+
+
+
+def test_systems_that_converge_early_stop_moving():
+    # a deletion curve's steps are filled in one batch; some are solved long before the others and
+    # must stop moving, not iterate on underflowing numbers into 0/0 (found on this shapes image)
+    from minicnn.data import load_dataset
+
+    data = load_dataset("shapes")
+    index = np.sort(np.random.default_rng(0).choice(len(data.x_test), size=100, replace=False))[31]
+    x = data.x_test[index:index + 1].astype(np.float64)
+    ranks = pixel_ranks(M.pixel_map(M.random_attribution(None, x)), 0)
+    removed = np.stack([(ranks[0] < k).reshape(32, 32) for k in range(64, 1024, 64)])
+    filled = M.inpaint(np.repeat(x, len(removed), axis=0), removed)
+    assert np.isfinite(filled).all()
+    np.testing.assert_allclose(filled[:3], dense_inpaint(np.repeat(x, 3, axis=0), removed[:3]), atol=1e-5)

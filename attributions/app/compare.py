@@ -556,15 +556,16 @@ def _explanations(results, s, controls, why) -> str:
         f"Guided Grad-CAM ({d['Guided Grad-CAM']:.2f}) can only discriminate through its Grad-CAM factor: guided "
         f"backprop alone scores D = {why['guided_backprop_d']:.2f}. The earlier reports disagreed because they used "
         "two statistics: the demo's "
-        "1 − |Pearson r| counts two maps that light complementary regions (r < 0) as the same map, which on a 2×2 "
-        "Grad-CAM map is the usual case; compare used a random other class. Both now use D with the runner-up."
+        "1 − |Pearson r| counts two maps that light complementary regions (r < 0) as the same map, which is what "
+        "Grad-CAM's maps for two classes do on the digits model's 2×2 layer (table1.md's notes); compare used a "
+        "random other class. Both now use D with the runner-up."
     )
     gbp, ggc = why["guided_backprop"], _mean(results, "Guided Grad-CAM", "ρ mean over the cascade")
     fails = why["guided_backprop_mean"] >= FAILS_RANDOMISATION
     lines.append(
         f"- **Randomisation: Guided Grad-CAM changes as much as its Grad-CAM factor lets it.** Guided backprop alone "
         f"keeps ρ = {gbp[1]:.2f} after the top layer and {gbp[min(2, len(gbp) - 1)]:.2f} after two (mean over the "
-        f"cascade {why['guided_backprop_mean']:.2f}): it {'fails, as in Adebayo et al.' if fails else 'passes here'}. "
+        f"cascade {why['guided_backprop_mean']:.2f}): it {'fails, as in Adebayo et al' if fails else 'passes here'}. "
         f"Guided Grad-CAM (mean {ggc:.2f}) multiplies it by Grad-CAM's map (mean "
         f"{_mean(results, 'Grad-CAM', 'ρ mean over the cascade'):.2f}), here {why['cam_shape'][0]}×{why['cam_shape'][1]} "
         f"for a {why['image_shape'][0]}×{why['image_shape'][1]} image (in Adebayo et al.'s Inception v3, 8×8 for "

@@ -74,14 +74,16 @@ def inpaint(images, removed) -> np.ndarray:
     rz = dot(r, z)
     limit = TOLERANCE * np.sqrt(dot(b, b)) + 1e-300
     for _ in range(hole.shape[2] * hole.shape[3]):  # exact after that many steps in exact arithmetic
-        if (np.sqrt(dot(r, r)) <= limit).all():
+        active = np.sqrt(dot(r, r)) > limit  # a solved system stops moving (its numbers would underflow)
+        if not active.any():
             break
         q = apply(d)
-        alpha = rz / np.where(rz > 0, dot(d, q), 1.0)
+        dq = dot(d, q)
+        alpha = np.where(active & (dq > 0), rz / np.where(dq > 0, dq, 1.0), 0.0)
         u += alpha * d
         r -= alpha * q
         z = r / diagonal
         rz_next = dot(r, z)
-        d = z + (rz_next / np.where(rz > 0, rz, 1.0)) * d
+        d = z + np.where(active & (rz > 0), rz_next / np.where(rz > 0, rz, 1.0), 0.0) * d
         rz = rz_next
     return np.where(hole, u, x)
