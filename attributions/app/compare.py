@@ -20,7 +20,7 @@ visualization methods for explaining CNNs" (Christian Ickler, Friedrich Schiller
 AI Summer School 2023). Localisation metrics only when the dataset has ground-truth masks (shapes). The expensive checks
 (model randomisation, max-sensitivity, class discrimination) run on the first `--sanity-n` images of the
 sample; the cheaper ones on all `--n`. With the defaults a shapes run of the 26 methods and controls
-took 854 s on 2 shared cores (2026-12-02); `--n 20` takes about a fifth of that.
+took 854 s on 2 shared cores (2026-12-02).
 """
 
 from __future__ import annotations
