@@ -3,8 +3,9 @@
 Deleting pixels by setting them to a constant (0, the mean) or to a blurred copy leaves the
 *outline* of the deleted region in the image. When the class is a silhouette (the `shapes`
 dataset: square, cross, triangle, circle) the outline alone still tells the class, so deleting the
-object's pixels hardly lowers the score: measured with `compare`, deleting exactly the mask
-pixels first did no better than deleting at random. Rong et al. (ICML 2022, "A consistent and
+object's pixels hardly lowers the score: measured with `compare` (100 images), the model still
+gave the class p = 0.47 with the object blurred away (0.24 inpainted), and among 20 images deleting
+exactly the mask pixels first did no better than deleting at random. Rong et al. (ICML 2022, "A consistent and
 efficient evaluation strategy for attribution methods", ROAD) name this leak and fill the deleted
 pixels from their neighbours instead. We use the noise-free version of their linear imputation:
 
