@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare_parser = commands.add_parser("compare", formatter_class=DefaultsFormatter,
                                          help="every method × every metric on a bundled model or yours; "
-                                              "write compare.md and five figures",
+                                              "write compare.md and its figures",
                                          description=compare.DESCRIPTION)
     compare.add_arguments(compare_parser)
     user_data.add_model_arguments(compare_parser)

@@ -1,5 +1,5 @@
 """The figures of the commands: explain's row of overlays, Figure 1 of a photograph (an ImageNet
-model), and compare's five figures.
+model), and compare's figures (curves, convergence, agreement, randomisation, maps against masks).
 
 Drawing of single maps (normalisation, colormaps, overlays, the method grid) is in
 `attributions.visualize`; here those pieces are composed into the pictures the commands write.
@@ -19,7 +19,7 @@ from .photos import PhotoExplanation
 from .statistics import mean_and_error
 
 __all__ = ["PHOTO_FIGSIZE", "explanation_figure", "explanation_figure_size", "photo_figure", "perturbation_curves",
-           "ig_convergence", "deeplift_against_ig", "randomisation"]
+           "ig_convergence", "deeplift_against_ig", "randomisation", "maps_and_masks"]
 
 PHOTO_FIGSIZE = (9.6, 7.0)  # inches, Figure 1 of a photograph (2 × 3 panels)
 _BAR_STRIP = 0.55  # inches under explain's row of maps for the colour bar and its label
@@ -193,3 +193,21 @@ def randomisation(results: Mapping[str, RandomisationResult], path: str, control
     ax.axhline(0, color="grey", linewidth=0.6)
     ax.legend(fontsize=7)
     _save(fig, path)
+
+
+def maps_and_masks(images, attributions, masks, titles=None):
+    """Every method's map next to the ground truth: one row per image, the columns the input, its
+    mask, then one signed map per method ({label: (N, C, H, W) or (N, H, W)}), each map with the
+    mask's outline drawn on it, so one sees at a glance which maps stay inside the object.
+    Returns the Figure (`visualize.attribution_grid` with the mask as its first map column)."""
+    masks = np.asarray(masks)
+    if masks.ndim != 3 or len(masks) != len(images):
+        raise ValueError(f"masks: expected one (H, W) mask per image, shape ({len(images)}, H, W), got {masks.shape}")
+    columns = {"ground-truth mask": masks.astype(np.float64), **attributions}
+    fig = visualize.attribution_grid(images, columns, titles={"ground-truth mask": "mask", **(titles or {})},
+                                     cell_size=1.1)
+    axes = np.asarray(fig.axes[: len(images) * (1 + len(columns))]).reshape(len(images), 1 + len(columns))
+    for row, mask in zip(axes, masks):
+        for ax in row[2:]:
+            ax.contour(mask.astype(np.float64), levels=[0.5], colors="black", linewidths=0.5)
+    return fig

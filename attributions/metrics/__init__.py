@@ -7,6 +7,8 @@ states the formula and whether higher or lower is better:
     faithfulness   deletion ↓, insertion ↑ (AUC), faithfulness_correlation ↑, sensitivity_n ↑
     localisation   pointing_game ↑, relevance_mass_accuracy ↑, relevance_rank_accuracy ↑
     randomisation  model_randomisation (Spearman per layer) ↓, cross_class_correlation ↓
+    discrimination class_discrimination 1 − ρ(|a_c|, |a_runner-up|) ↑ (demo and compare)
+    inpainting     inpaint: deleted pixels filled from their neighbours (deletion's "inpaint" fill)
     complexity     sparseness (Gini; higher = more concentrated), entropy (lower = more concentrated)
     robustness     max_sensitivity ↓
     cost           measure_cost → seconds, forward and backward passes per image ↓
@@ -21,6 +23,7 @@ from .controls import centre_gaussian_attribution, random_attribution
 from ._pixels import pixel_map
 from .correlation import average_ranks, pearson_rows, spearman_rows
 from .cost import Cost, PassCounter, count_passes, measure_cost
+from .discrimination import DISCRIMINATIVE, class_discrimination, class_discrimination_of_maps, constant_maps, runner_up
 from .faithfulness import (
     PerturbationCurve,
     curve_auc,
@@ -33,6 +36,7 @@ from .faithfulness import (
     subset_correlation,
     subset_drops,
 )
+from .inpainting import inpaint
 from .localisation import pointing_game, relevance_mass_accuracy, relevance_rank_accuracy
 from .randomisation import (
     RandomisationResult,
@@ -51,6 +55,10 @@ __all__ = [
     "pointing_game", "relevance_mass_accuracy", "relevance_rank_accuracy",
     # randomisation
     "model_randomisation", "RandomisationResult", "parameter_layers", "randomise_layer", "cross_class_correlation",
+    # class discrimination (demo's Table 1 and compare)
+    "class_discrimination", "class_discrimination_of_maps", "constant_maps", "runner_up", "DISCRIMINATIVE",
+    # the deletion fill that hides the deleted region's outline
+    "inpaint",
     # complexity
     "sparseness", "entropy",
     # robustness

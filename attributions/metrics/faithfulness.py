@@ -5,13 +5,18 @@ pixels, f_c(x) the model's target score, x′ a baseline image.
 
 **Deletion and insertion** (Petsiuk, Das & Saenko, BMVC 2018, "RISE"). Sort the pixels by
 decreasing a; k_t = min(t·step, P) for t = 0…T (k_T = P).
-    deletion:   x⁽ᵗ⁾ = x with its k_t most relevant pixels set to x′ (all channels);
+    deletion:   x⁽ᵗ⁾ = x with its k_t most relevant pixels set to x′ (all channels), or, with
+                baseline="inpaint", filled from the kept pixels around them (`inpainting.inpaint`:
+                a constant or blurred fill keeps the outline of the deleted region, and on a
+                dataset of silhouettes the outline alone still gives the class away);
     insertion:  x⁽ᵗ⁾ = blur(x) with its k_t most relevant pixels copied from x;
     curve       s_t = softmax(f(x⁽ᵗ⁾))_c,  plotted against k_t / P ∈ [0, 1];
     AUC         = Σ_t ½ (s_t + s_{t+1}) (k_{t+1} − k_t)/P     (trapezoid rule on [0, 1]).
 A faithful map makes the probability collapse early when deleting and rise early when
 inserting: **lower deletion AUC is better, higher insertion AUC is better.** The order is by
-*signed* relevance (most positive evidence first); ties are broken in a seeded random order.
+*signed* relevance (most positive evidence first), as Samek et al. (2017, "most relevant first")
+and Quantus's PixelFlipping (abs=False) do; pass |a| to rank by magnitude. Ties are broken in a
+seeded random order.
 Quantus's PixelFlipping (features_in_step = step) returns s_1 … s_T, without s_0, and integrates
 with unit spacing: AUC_Q = Σ_{t=1}^{T−1} ½ (s_t + s_{t+1}). When step divides P, our
 AUC = (AUC_Q + ½ (s_0 + s_1)) / T (checked in tests/test_metrics_quantus.py).
@@ -54,6 +59,7 @@ from ._pixels import (
     pixel_ranks,
 )
 from .correlation import pearson_rows
+from .inpainting import inpaint
 
 __all__ = [
     "PerturbationCurve", "deletion", "insertion", "curve_auc", "curve_steps",
@@ -93,12 +99,16 @@ def curve_auc(fractions: np.ndarray, scores: np.ndarray) -> np.ndarray:
 
 
 def _curve(model, x, targets, maps, start, end, ks, batch_size, seed):
-    """Scores of x⁽ᵗ⁾ = where(rank < k_t, end, start) for every image n and step t."""
+    """Scores of x⁽ᵗ⁾ = where(rank < k_t, end, start) for every image n and step t; `end` may be
+    the function fill(images, replaced) instead (deletion by inpainting)."""
     n, n_pixels = len(x), maps.shape[1] * maps.shape[2]
     ranks = pixel_ranks(maps, seed)
     steps = len(ks)
+    fill = end if callable(end) else None
     scores = np.empty((n, steps))
     # The end points (nothing or everything replaced) do not depend on the map: one batch of 2N.
+    if callable(end):
+        end = end(start, np.ones((n,) + maps.shape[1:], dtype=bool))
     ends = model_outputs(model, np.concatenate([start, end]), np.tile(targets, 2), "probability", batch_size)
     scores[:, 0], scores[:, -1] = ends[:n], ends[n:]
     inner = ks[1:-1]
@@ -108,7 +118,7 @@ def _curve(model, x, targets, maps, start, end, ks, batch_size, seed):
         p = np.arange(first, min(first + batch_size, n * m))
         image, t = p // m, p % m
         replaced = (ranks[image] < inner[t][:, None]).reshape(len(p), 1, *maps.shape[1:])
-        images = np.where(replaced, end[image], start[image])
+        images = fill(start[image], replaced[:, 0]) if fill else np.where(replaced, end[image], start[image])
         scores[image, 1 + t] = model_outputs(model, images, targets[image], "probability", batch_size=len(p))
     fractions = ks / n_pixels
     return PerturbationCurve(curve_auc(fractions, scores), fractions, scores)
@@ -134,13 +144,16 @@ def deletion(model: nn.Module, x: ArrayLike, target: TargetLike, attributions: A
     attributions -- shaped like x, or (N, H, W) maps (summed over channels to rank the pixels)
     step/fraction-- pixels per step (int in [1, H·W]) or share of pixels per step in (0, 1]
                     (default fraction 0.05); see `curve_steps`
-    baseline     -- the value of a deleted pixel: scalar, one row or an array like x (default 0)
+    baseline     -- the value of a deleted pixel: scalar, one row or an array like x (default 0),
+                    or "inpaint": filled from the kept pixels (`inpainting.inpaint`)
     batch_size   -- perturbed images per forward pass; seed -- tie-breaking order
     Returns PerturbationCurve(auc (N,), fractions (T+1,), scores (N, T+1)).
     """
     x, maps, targets = _common_inputs(model, x, target, attributions, batch_size)
     ks = curve_steps(maps.shape[1] * maps.shape[2], step, fraction)
-    reference = prepare_baseline(baseline, x)
+    if isinstance(baseline, str) and baseline != "inpaint":
+        raise ValueError(f"baseline: expected a number, an array or 'inpaint', got {baseline!r}")
+    reference = inpaint if isinstance(baseline, str) else prepare_baseline(baseline, x)
     return _curve(model, x, targets, maps, x, reference, ks, batch_size, seed)
 
 
