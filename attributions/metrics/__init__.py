@@ -7,6 +7,7 @@ states the formula and whether higher or lower is better:
     faithfulness   deletion ↓, insertion ↑ (AUC), faithfulness_correlation ↑, sensitivity_n ↑
     localisation   pointing_game ↑, relevance_mass_accuracy ↑, relevance_rank_accuracy ↑
     randomisation  model_randomisation (Spearman per layer) ↓, cross_class_correlation ↓
+    similarity     map_similarity: Spearman of |a| or a, SSIM, HOG correlation of two maps
     complexity     sparseness (Gini; higher = more concentrated), entropy (lower = more concentrated)
     robustness     max_sensitivity ↓
     cost           measure_cost → seconds, forward and backward passes per image ↓
@@ -36,11 +37,14 @@ from .faithfulness import (
 from .localisation import pointing_game, relevance_mass_accuracy, relevance_rank_accuracy
 from .randomisation import (
     RandomisationResult,
+    RandomisedMaps,
     cross_class_correlation,
     model_randomisation,
     parameter_layers,
     randomise_layer,
+    randomised_maps,
 )
+from .similarity import SIMILARITIES, hog_similarity, map_similarity, ssim_similarity
 from .robustness import max_sensitivity
 
 __all__ = [
@@ -51,6 +55,9 @@ __all__ = [
     "pointing_game", "relevance_mass_accuracy", "relevance_rank_accuracy",
     # randomisation
     "model_randomisation", "RandomisationResult", "parameter_layers", "randomise_layer", "cross_class_correlation",
+    "randomised_maps", "RandomisedMaps",
+    # similarity of two maps (the randomisation checks' four measures)
+    "map_similarity", "SIMILARITIES", "ssim_similarity", "hog_similarity",
     # complexity
     "sparseness", "entropy",
     # robustness
