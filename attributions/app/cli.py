@@ -1,10 +1,11 @@
-"""The command line: `python -m attributions demo | explain | compare`.
+"""The command line: `python -m attributions demo | explain | compare | reproduce`.
 
     python -m attributions demo                                   # digits, 6 images, ./attributions_demo
     python -m attributions demo --dataset shapes --n 4 --out runs/shapes
     python -m attributions explain --image my_digit.png --target 3 --method integrated_gradients,grad_cam
     python -m attributions explain --model w.npz --arch lenet --dataset digits --image x.png --out x_expl.png
     python -m attributions compare --dataset shapes --n 100     # attributions/app/compare.py
+    python -m attributions reproduce ig-convergence [--quick]   # attributions/reproduce/
 
     python -m attributions explain --arch resnet50 --weights resnet50.safetensors --image cat.jpg [--target tabby]
     python -m attributions demo --dataset photos --arch resnet18 --weights resnet18.safetensors
@@ -93,7 +94,7 @@ def build_parser():
 
     parser = _Parser(prog=PROG, description="Attribution methods on minicnn models: DeepLIFT, Integrated Gradients, Grad-CAM.")
     _add_common(parser)
-    commands = parser.add_subparsers(dest="command", metavar="{demo,explain,compare}", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="{demo,explain,compare,reproduce}", parser_class=_Parser)
     commands.required = True
     datasets = _dataset_names()
 
@@ -139,6 +140,12 @@ def build_parser():
                                                          "write compare.md and five figures")
     compare.add_arguments(compare_parser)
     _add_common(compare_parser)
+
+    from ..reproduce import command as reproduce  # issue 16: published experiments, rerun
+    reproduce_parser = commands.add_parser("reproduce", help="rerun a published experiment (or all); write "
+                                                             "docs/reproductions/NAME.md and the index")
+    reproduce.add_arguments(reproduce_parser)
+    _add_common(reproduce_parser)
     return parser
 
 
@@ -150,6 +157,15 @@ def run_compare_command(args):
     if problem:
         raise UsageError(problem)
     return compare.run(args, model, data)
+
+
+def run_reproduce_command(args):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ..reproduce.command import run_command
+
+    return run_command(args)
 
 
 # ---- demo -------------------------------------------------------------------------------------
@@ -404,7 +420,8 @@ def main(argv=None):
             args = parser.parse_args(argv)
         except SystemExit as done:  # --help
             return done.code if isinstance(done.code, int) else 0
-        handler = {"demo": run_demo_command, "explain": run_explain_command, "compare": run_compare_command}[args.command]
+        handler = {"demo": run_demo_command, "explain": run_explain_command, "compare": run_compare_command,
+                   "reproduce": run_reproduce_command}[args.command]
         code = handler(args)
         return int(code) if isinstance(code, (int, np.integer)) else 0
     except KeyboardInterrupt:
