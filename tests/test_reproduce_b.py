@@ -1,26 +1,34 @@
 """The `sanity-checks` and `roar` reproductions (attributions/reproduce/), their similarity measures
 and the dask path: each experiment's --quick run end to end, and what its numbers must satisfy."""
 
-import json
 import math
-import re
 
 import numpy as np
 import pytest
+from test_reproduce import page_table, printed_equals  # reading a page back (tests/test_reproduce.py)
 
 import minicnn as mc
+from attributions import reproduce
 from attributions.metrics import SIMILARITIES, map_similarity, parameter_layers, randomised_maps
 from attributions.metrics._pixels import pixel_ranks
 from attributions.reproduce import roar, sanity_checks
-from attributions.reproduce.page import write_page
 from minicnn.models import build
 
 
-def page_numbers(result, directory):
-    """The numbers as the written page states them (the page's json block)."""
-    path = write_page(result, str(directory))
-    text = open(path, encoding="utf-8").read()
-    return json.loads(re.search(r"```json\n(.*?)\n```", text, re.S).group(1))
+def assert_page_prints(path, result, column_keys):
+    """Every row's cells `column_keys` (column → key pattern with {dataset}, {method}) are
+    Result.numbers[key] as printed."""
+    rows = page_table(path)
+    assert len(rows) == len(result.table)
+    for printed in rows:
+        dataset = printed["dataset"]
+        method = next(name for name, label in METHODS_OF[result.name].items() if label == printed["method"])
+        for column, pattern in column_keys.items():
+            value = result.numbers[pattern.format(dataset=dataset, method=method)]
+            assert printed_equals(printed[column], value), (column, printed[column], value)
+
+
+METHODS_OF = {"sanity-checks": sanity_checks.METHODS, "roar": roar.METHODS}
 
 
 # ---- the similarity measures ------------------------------------------------------------------
@@ -102,8 +110,14 @@ def test_cascading_randomises_layers_one_to_k_and_independent_only_layer_k():
 # ---- sanity-checks --quick --------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def sanity():
-    return sanity_checks.run(quick=True)
+def sanity_page(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pages") / "reproductions"
+    return out, reproduce.run("sanity-checks", quick=True, out_dir=str(out))
+
+
+@pytest.fixture(scope="module")
+def sanity(sanity_page):
+    return sanity_page[1]
 
 
 def test_sanity_checks_quick_unchanged_model_reproduces_every_map(sanity):
@@ -133,10 +147,14 @@ def test_sanity_checks_quick_random_label_model_is_at_chance_on_test(sanity):
     assert sanity.numbers["digits.trained.test_accuracy"] > 0.9
 
 
-def test_sanity_checks_quick_page_states_the_result_numbers(sanity, tmp_path):
-    assert page_numbers(sanity, tmp_path) == pytest.approx(sanity.numbers, nan_ok=True)
-    assert (tmp_path / "sanity-checks.png").exists()
-    assert len(sanity.table) == len(sanity_checks.QUICK_METHODS)
+def test_sanity_checks_quick_page_states_the_result_numbers(sanity_page):
+    out, result = sanity_page
+    assert (out / "sanity-checks.png").exists()
+    assert_page_prints(out / "sanity-checks.md", result, {
+        "ρ |a| all layers": "{dataset}.{method}.spearman_abs.all_layers",
+        "SSIM all": "{dataset}.{method}.ssim.all_layers",
+        "ρ |a| random labels": "{dataset}.{method}.spearman_abs.random_labels",
+        "share changed, all layers": "{dataset}.{method}.spearman_abs.changed_all_layers"})
 
 
 # ---- roar --quick -----------------------------------------------------------------------------
@@ -154,8 +172,14 @@ def test_remove_pixels_replaces_exactly_the_top_fraction_by_the_fill():
 
 
 @pytest.fixture(scope="module")
-def roar_serial():
-    return roar.run(quick=True, scheduler="serial")
+def roar_page(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pages") / "reproductions"
+    return out, reproduce.run("roar", quick=True, out_dir=str(out), scheduler="serial")
+
+
+@pytest.fixture(scope="module")
+def roar_serial(roar_page):
+    return roar_page[1]
 
 
 def test_roar_quick_no_removal_retrains_the_baseline_exactly(roar_serial):
@@ -169,9 +193,12 @@ def test_roar_quick_removing_more_pixels_at_random_costs_accuracy(roar_serial):
     assert n["digits.random.0.9"] < n["digits.random.0.1"]
 
 
-def test_roar_quick_page_states_the_result_numbers(roar_serial, tmp_path):
-    assert page_numbers(roar_serial, tmp_path) == roar_serial.numbers
-    assert len(roar_serial.table) == len(roar.QUICK_METHODS)
+def test_roar_quick_page_states_the_result_numbers(roar_page):
+    out, result = roar_page
+    assert_page_prints(out / "roar.md", result, {
+        "0%": "{dataset}.clean", "50%": "{dataset}.{method}.0.5", "90%": "{dataset}.{method}.0.9",
+        "mean − random": "{dataset}.{method}.mean_minus_random",
+        "better than random": "{dataset}.{method}.better_than_random"})
 
 
 def test_roar_dask_local_cluster_gives_the_serial_numbers(roar_serial):
@@ -183,3 +210,5 @@ def test_roar_dask_local_cluster_gives_the_serial_numbers(roar_serial):
 def test_roar_rejects_a_bad_scheduler():
     with pytest.raises(ValueError, match="scheduler: expected 'serial', 'local' or an address"):
         roar.run(quick=True, scheduler="nowhere")
+    with pytest.raises(ValueError, match="datasets: expected a comma-separated subset of digits"):
+        roar.run(quick=True, datasets="mnist")

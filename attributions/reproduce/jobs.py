@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 
-__all__ = ["job_runner", "SCHEDULERS", "LOCAL_WORKERS"]
+__all__ = ["job_runner", "default_scheduler", "SCHEDULERS", "LOCAL_WORKERS"]
 
 SCHEDULERS = ("serial", "local")  # or a scheduler address
 LOCAL_WORKERS = 2
@@ -61,6 +61,13 @@ def _distributed():
         raise ImportError("scheduler: the dask scheduler needs dask.distributed: pip install -e \".[distributed]\" "
                           "(or pass scheduler='serial')") from None
     return distributed
+
+
+def default_scheduler():
+    """"local" when dask.distributed is installed, else "serial" (same numbers, one core)."""
+    import importlib.util
+
+    return "local" if importlib.util.find_spec("distributed") is not None else "serial"
 
 
 @contextlib.contextmanager
