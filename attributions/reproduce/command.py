@@ -36,6 +36,8 @@ def add_arguments(parser):
     parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
                         help="roar: where its retrainings run: local (a dask LocalCluster, the default when dask is "
                              "installed), serial, or the address of a dask scheduler (tcp://host:8786)")
+    parser.add_argument("--datasets", metavar="LIST", default=None,
+                        help="roar: a comma-separated subset of its datasets (shapes,digits), for a shorter full run")
     return parser
 
 
@@ -49,10 +51,11 @@ def run_command(args):
         raise UsageError(f"reproduce: unknown experiment {args.name!r}; choose from {', '.join(EXPERIMENTS)} or all")
     if args.name == "all" and (args.mnist or args.model):
         raise UsageError("--mnist/--model: give them with `reproduce deeplift-digits`, not with all")
-    if args.name == "all" and args.scheduler:
-        raise UsageError("--scheduler: give it with `reproduce roar`, not with all")
+    if args.name == "all" and (args.scheduler or args.datasets):
+        raise UsageError("--scheduler/--datasets: give them with `reproduce roar`, not with all")
     check_output_directory(args.out)
-    options = {"seed": args.seed, "mnist": args.mnist, "model": args.model, "scheduler": args.scheduler}
+    options = {"seed": args.seed, "mnist": args.mnist, "model": args.model, "scheduler": args.scheduler,
+               "datasets": args.datasets}
     for name in names:
         print(f"reproduce {name} ...", file=sys.stderr, flush=True)
         result = run(name, quick=args.quick, out_dir=args.out, **options)

@@ -83,7 +83,7 @@ def job_runner(scheduler="local"):
     distributed = _distributed()
     if scheduler == "local":
         with distributed.LocalCluster(n_workers=LOCAL_WORKERS, threads_per_worker=1, processes=True,
-                                      dashboard_address=None, env={"NUMBA_NUM_THREADS": "1"}) as cluster, \
+                                      dashboard_address=":0", env={"NUMBA_NUM_THREADS": "1"}) as cluster, \
                 distributed.Client(cluster) as client:
             yield _Dask(client)
         return

@@ -75,8 +75,8 @@ class Setup:
     lr: float
     batch_size: int = 64
     seed: int = 0
-    samples: int = 15      # noisy copies for SmoothGrad / SmoothGrad² / VarGrad (Hooker et al.: 15)
-    stdev: float = 0.15    # their noise level, as a fraction of the image's range
+    samples: int = 15      # noisy copies for SmoothGrad / SmoothGrad² / VarGrad
+    stdev: float = 0.15    # their noise level, as a fraction of the image's range (the registry's)
     ig_steps: int = 16
     chunk: int = 256       # images explained per call
 
@@ -164,6 +164,13 @@ def roar_accuracies(setup, methods, fractions, scheduler="local"):
     return {"baseline": first[0]["accuracy"], "clean": first[1]["accuracy"], **accuracies}
 
 
+TITLE = "ROAR: remove the top-ranked pixels, retrain, test"
+CLAIM = ("Removing the pixels ranked most important by the gradient, Integrated Gradients or guided backprop and "
+         "retraining degrades accuracy no more than removing random pixels; SmoothGrad² and VarGrad rankings degrade "
+         "it far more.")
+SOURCE = ("Hooker, Erhan, Kindermans & Kim, A Benchmark for Interpretability Methods in Deep Neural Networks, "
+          "NeurIPS 2019, Fig. 4")
+
 # the runs: (dataset, architecture, loader options, epochs, lr). Sized for 2 shared cores: each of
 # the 37 trainings per dataset is a LeNet (the bundled shapes VGG would take ~8× longer), for 10
 # epochs (the bundled digits model trained 40), on 1000 / 500 shapes images (of 4000 / 1000).
@@ -184,7 +191,7 @@ def _better_than_random(numbers, dataset, name, n_test, fractions):
 
     m, v = mean_and_variance(name)
     r, w = mean_and_variance("random")
-    return m - r, 2 * math.sqrt(v + w)
+    return float(m - r), 2 * math.sqrt(v + w)
 
 
 def _table_and_verdict(numbers, runs, methods, fractions):
@@ -196,7 +203,7 @@ def _table_and_verdict(numbers, runs, methods, fractions):
             numbers[f"{dataset}.{name}.better_than_random"] = bool(better)
             if name != "random":
                 agreements.append((dataset, name, better == EXPECTED_BETTER[name]))
-            numbers[f"{dataset}.{name}.mean_minus_random"] = difference
+            numbers[f"{dataset}.{name}.mean_minus_random"] = float(difference)
             rows.append({"dataset": dataset, "method": METHODS[name], "0%": numbers[f"{dataset}.clean"],
                          **{f"{t:.0%}": numbers[f"{dataset}.{name}.{t:g}"] for t in fractions},
                          "mean − random": difference, "2 s.e.": margin,
@@ -261,22 +268,16 @@ def run(quick: bool = False, seed: int = 0, scheduler: str | None = None, datase
                        f"{setup.batch_size}, seed {seed}")
     table, verdict = _table_and_verdict(numbers, runs, methods, fractions)
     return Result(
-        name="roar",
-        title="ROAR: remove the top-ranked pixels, retrain, test",
-        claim="Removing the pixels ranked most important by the gradient, Integrated Gradients or guided backprop "
-              "and retraining degrades accuracy no more than removing random pixels; SmoothGrad² and VarGrad "
-              "rankings degrade it far more.",
-        source="Hooker, Erhan, Kindermans & Kim, A Benchmark for Interpretability Methods in Deep Neural Networks, "
-               "NeurIPS 2019",
+        name="roar", title=TITLE, claim=CLAIM, source=SOURCE,
         table=table,
         verdict=verdict,
         figure=_figure(numbers, [d for d, _ in runs], methods, fractions),
         numbers=numbers,
-        details=_details(details, methods, fractions, scheduler, setup),
+        details=_details(details, methods, fractions, scheduler, setup, numbers, [d for d, _ in runs]),
     )
 
 
-def _details(runs, methods, fractions, scheduler, setup):
+def _details(runs, methods, fractions, scheduler, setup, numbers, datasets):
     where = {"serial": "one after the other in this process", "local": "on a dask LocalCluster (2 worker processes, "
              "1 thread each)"}.get(scheduler, f"on the dask cluster at {scheduler}")
     return (
@@ -285,9 +286,10 @@ def _details(runs, methods, fractions, scheduler, setup):
         "data gives, for the training and the test images (each explained for its label); then a fresh model of the "
         f"same architecture is trained from the same seed and tested on the degraded test set. Runs — "
         f"{'; '.join(runs)}. Estimators: {', '.join(METHODS[m] for m in methods)}; the noise ensembles average "
-        f"{setup.samples} copies at noise {setup.stdev:g} × the image's range around the raw gradient (Hooker et al.'s "
-        f"setting), IG uses {setup.ig_steps} steps from a black image. 0 % is one retraining on the clean data; it must "
-        "equal the trained model's accuracy (it does: same seed, same data). "
+        f"{setup.samples} copies at noise {setup.stdev:g} × the image's range around the raw gradient, IG uses {setup.ig_steps} steps from a black image. 0% is one retraining on the clean data; with the "
+        "same seed and data it must equal the trained model's accuracy: "
+        + ", ".join(f"{numbers[f'{d}.clean']:.4f} against {numbers[f'{d}.baseline']:.4f} on {d}" for d in datasets)
+        + ". "
         f"The {1 + 1 + len(methods) * (1 + len(fractions))} jobs per dataset ran {where}.\n\n"
         "**What differs from the paper.** Hooker et al. retrained ResNet-50s on ImageNet, Birdsnap and Food-101 five "
         "times per cell; here one small LeNet per cell on 16×16 digits and 32×32 shapes, so \"better than random\" "
