@@ -210,10 +210,10 @@ def _table_and_verdict(numbers, runs, methods, fractions):
                          "better than random": bool(better),
                          "paper": "—" if name == "random" else ("better" if EXPECTED_BETTER[name] else "not better")})
     held = [f"{METHODS[n]} on {d}" for d, n, ok in agreements if not ok]
-    better = sorted({METHODS[n] for d, n, ok in agreements if numbers[f"{d}.{n}.better_than_random"]})
+    better = "; ".join(f"on {d}: {', '.join(METHODS[n] for n in methods if numbers[f'{d}.{n}.better_than_random']) or 'none'}"
+                       for d, _ in runs)
     verdict = (f"{len(agreements) - len(held)} of {len(agreements)} (dataset, method) cells agree with the paper; "
-               f"better than random: {', '.join(better) or 'none'}"
-               + (f"; disagreeing: {', '.join(held)}." if held else "."))
+               f"better than random {better}" + (f"; disagreeing: {', '.join(held)}." if held else "."))
     return rows, verdict
 
 
