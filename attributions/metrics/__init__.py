@@ -9,6 +9,7 @@ states the formula and whether higher or lower is better:
     randomisation  model_randomisation (Spearman per layer) ↓, cross_class_correlation ↓
     discrimination class_discrimination 1 − ρ(|a_c|, |a_runner-up|) ↑ (demo and compare)
     inpainting     inpaint: deleted pixels filled from their neighbours (deletion's "inpaint" fill)
+    similarity     map_similarity: Spearman of |a| or a, SSIM, HOG correlation of two maps
     complexity     sparseness (Gini; higher = more concentrated), entropy (lower = more concentrated)
     robustness     max_sensitivity ↓
     cost           measure_cost → seconds, forward and backward passes per image ↓
@@ -40,11 +41,14 @@ from .inpainting import inpaint
 from .localisation import pointing_game, relevance_mass_accuracy, relevance_rank_accuracy
 from .randomisation import (
     RandomisationResult,
+    RandomisedMaps,
     cross_class_correlation,
     model_randomisation,
     parameter_layers,
     randomise_layer,
+    randomised_maps,
 )
+from .similarity import SIMILARITIES, hog_similarity, map_similarity, ssim_similarity
 from .robustness import max_sensitivity
 
 __all__ = [
@@ -59,6 +63,9 @@ __all__ = [
     "class_discrimination", "class_discrimination_of_maps", "constant_maps", "runner_up", "DISCRIMINATIVE",
     # the deletion fill that hides the deleted region's outline
     "inpaint",
+    "randomised_maps", "RandomisedMaps",
+    # similarity of two maps (the randomisation checks' four measures)
+    "map_similarity", "SIMILARITIES", "ssim_similarity", "hog_similarity",
     # complexity
     "sparseness", "entropy",
     # robustness

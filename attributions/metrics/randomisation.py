@@ -20,8 +20,12 @@ Quantus's MPRT has the same cascade and ρ. It draws the new weights with torch 
 Spearman (a_c(x), a_c′(x)) for the target class c and another class c′ on the same image.
 A class-discriminative method gives different maps for different classes: **lower is better**.
 
-The model passed in is never modified. (Data randomisation — retraining on permuted labels — is
-not implemented: it needs a second training run.)
+**Independent randomisation** (`cascading=False`): re-initialise only L_k, on the otherwise
+trained model, for each k in turn. Both orders draw the very same new parameters for L_k, so the
+two curves differ only in what else is random.
+
+The model passed in is never modified. (Data randomisation — retraining on permuted labels — needs
+a training run: `attributions/reproduce/sanity_checks.py` does it.)
 """
 
 # No `from __future__ import annotations` here: the NamedTuple's fields keep real types, which
@@ -41,8 +45,8 @@ from ._pixels import as_array, checked_targets, pixel_map
 from .correlation import spearman_rows
 
 __all__ = [
-    "RandomisationResult", "parameter_layers", "randomise_layer", "model_randomisation",
-    "cross_class_correlation",
+    "RandomisationResult", "RandomisedMaps", "parameter_layers", "randomise_layer", "randomised_maps",
+    "model_randomisation", "cross_class_correlation",
 ]
 
 
@@ -52,6 +56,15 @@ class RandomisationResult(NamedTuple):
 
     layers: list
     spearman: np.ndarray
+
+
+class RandomisedMaps(NamedTuple):
+    """layers: "none" first, then the randomised layers in order; maps: one (N, H, W) pixel map per
+    layer (row 0: the untouched model); original: the maps of the caller's model."""
+
+    layers: list
+    maps: list
+    original: np.ndarray
 
 
 def parameter_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -74,50 +87,88 @@ def randomise_layer(module: nn.Module, rng: np.random.Generator) -> None:
         nn.init.normal_(param, 0.0, 1.0 / np.sqrt(max(fan_in, 1)), rng=rng)
 
 
-def _compare(original, new, absolute, shape):
-    a, b = pixel_map(original, shape), pixel_map(new, shape, "explain(randomised model, x, target)")
+def _compare(original, new, absolute):
     if absolute:
-        a, b = np.abs(a), np.abs(b)
-    return spearman_rows(a, b)
+        original, new = np.abs(original), np.abs(new)
+    return spearman_rows(original, new)
+
+
+def _chosen_layers(model, layers):
+    available = parameter_layers(model)
+    if layers is None:
+        return [name for name, _ in available]
+    if isinstance(layers, (int, np.integer)) and not isinstance(layers, bool):
+        return [name for name, _ in available[: check_int(layers, "layers", 0, len(available))]]
+    names = dict(available)
+    chosen = list(cast(Sequence[str], layers))  # neither None nor an int here
+    unknown = [name for name in chosen if name not in names]
+    if unknown:
+        raise ValueError(f"layers: unknown or parameter-free modules {unknown}; expected names from {list(names)}")
+    return chosen
+
+
+def _random_parameters(model, chosen, seed):
+    """{layer: {parameter name: new values}}: every chosen layer re-initialised in the given order
+    from one seeded generator (the draws cascading randomisation has always made)."""
+    twin = copy.deepcopy(model)
+    modules = dict(twin.named_modules())
+    rng = np.random.default_rng(seed)
+    drawn = {}
+    for name in chosen:
+        randomise_layer(modules[name], rng)
+        drawn[name] = {key: param.data.copy() for key, param in modules[name].named_parameters(recurse=False)}
+    return drawn
+
+
+def randomised_maps(model: nn.Module, x: ArrayLike, target: TargetLike, explain: Explainer,
+                    layers: Union[None, int, Sequence[str]] = None, cascading: bool = True,
+                    seed: int = 0) -> RandomisedMaps:
+    """The pixel maps of `explain` after each randomisation step; see the module docstring.
+
+    explain   -- callable (model, x, target) → attributions (shaped like x, or (N, H, W))
+    layers    -- None (all of `parameter_layers(model)`), an int k (the top k of them; 0: none),
+                 or a list of dotted module names, in the order they are randomised
+    cascading -- True: step k has layers 1…k random; False: step k has only layer k random
+    seed      -- seeds the re-initialisation (the same new parameters in both orders)
+    """
+    if not callable(explain):
+        raise TypeError(f"explain: expected a callable (model, x, target) → attributions, got {type(explain).__name__}")
+    if not isinstance(cascading, (bool, np.bool_)):
+        raise TypeError(f"cascading: expected True or False, got {cascading!r}")
+    x = as_array(x, "x")
+    targets = checked_targets(model, x, target)
+    chosen = _chosen_layers(model, layers)
+    shape = x.shape if x.ndim == 4 else None
+    original = pixel_map(explain(model, x, targets), shape, "explain(model, x, target)")
+    drawn = _random_parameters(model, chosen, seed)
+    twin = copy.deepcopy(model)  # the caller's model is never touched
+    modules = dict(twin.named_modules())
+    trained = {name: {key: p.data.copy() for key, p in modules[name].named_parameters(recurse=False)} for name in chosen}
+
+    def assign(name, values):
+        for key, param in modules[name].named_parameters(recurse=False):
+            param.data[...] = values[key]
+
+    maps = [pixel_map(explain(twin, x, targets), shape, "explain(randomised model, x, target)")]
+    for step, name in enumerate(chosen):
+        if not cascading and step:  # only this layer random: the previous one gets its trained values back
+            assign(chosen[step - 1], trained[chosen[step - 1]])
+        assign(name, drawn[name])
+        maps.append(pixel_map(explain(twin, x, targets), shape, "explain(randomised model, x, target)"))
+    return RandomisedMaps(["none"] + chosen, maps, original)
 
 
 def model_randomisation(model: nn.Module, x: ArrayLike, target: TargetLike, explain: Explainer,
                         layers: Union[None, int, Sequence[str]] = None, absolute: bool = True,
-                        seed: int = 0) -> RandomisationResult:
-    """Cascading parameter randomisation, top layer first; see the module docstring.
+                        seed: int = 0, cascading: bool = True) -> RandomisationResult:
+    """Spearman ρ of each randomisation step's map with the original one; see the module docstring.
 
-    explain  -- callable (model, x, target) → attributions (shaped like x, or (N, H, W))
-    layers   -- None (all of `parameter_layers(model)`), an int k (the top k of them; 0: none),
-                or a list of dotted module names, randomised cumulatively in the order given
+    explain, layers, seed, cascading -- as in `randomised_maps` (cascading from the top by default)
     absolute -- rank |map| (default, as Adebayo et al.) or the signed map
-    seed     -- seeds the re-initialisation
     Returns RandomisationResult(layers=["none", name_1, …], spearman (1 + K, N)).
     """
-    if not callable(explain):
-        raise TypeError(f"explain: expected a callable (model, x, target) → attributions, got {type(explain).__name__}")
-    x = as_array(x, "x")
-    targets = checked_targets(model, x, target)
-    available = parameter_layers(model)
-    if layers is None:
-        chosen = [name for name, _ in available]
-    elif isinstance(layers, (int, np.integer)) and not isinstance(layers, bool):
-        chosen = [name for name, _ in available[: check_int(layers, "layers", 0, len(available))]]
-    else:
-        names = dict(available)
-        chosen = list(cast(Sequence[str], layers))  # neither None nor an int here
-        unknown = [name for name in chosen if name not in names]
-        if unknown:
-            raise ValueError(f"layers: unknown or parameter-free modules {unknown}; expected names from {list(names)}")
-    original = as_array(explain(model, x, targets), "explain(model, x, target)")
-    shape = x.shape if x.ndim == 4 else None
-    twin = copy.deepcopy(model)  # the caller's model is never touched
-    modules = dict(twin.named_modules())
-    rng = np.random.default_rng(seed)
-    rows = [_compare(original, explain(twin, x, targets), absolute, shape)]
-    for name in chosen:
-        randomise_layer(modules[name], rng)
-        rows.append(_compare(original, explain(twin, x, targets), absolute, shape))
-    return RandomisationResult(["none"] + chosen, np.stack(rows))
+    steps = randomised_maps(model, x, target, explain, layers, cascading, seed)
+    return RandomisationResult(steps.layers, np.stack([_compare(steps.original, m, absolute) for m in steps.maps]))
 
 
 def cross_class_correlation(model: nn.Module, x: ArrayLike, target: TargetLike, other_target: TargetLike,
@@ -132,4 +183,5 @@ def cross_class_correlation(model: nn.Module, x: ArrayLike, target: TargetLike, 
     if (targets == others).any():
         raise ValueError(f"other_target: must differ from target in every row; equal in rows {np.flatnonzero(targets == others).tolist()}")
     shape = x.shape if x.ndim == 4 else None
-    return _compare(explain(model, x, targets), explain(model, x, others), absolute, shape)
+    maps = [pixel_map(explain(model, x, t), shape, "explain(model, x, target)") for t in (targets, others)]
+    return _compare(*maps, absolute)

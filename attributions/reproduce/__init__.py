@@ -31,6 +31,8 @@ EXPERIMENTS = OrderedDict([
     ("input-invariance", "attributions.reproduce.input_invariance"),
     ("ig-convergence", "attributions.reproduce.ig_convergence"),
     ("ancona-identities", "attributions.reproduce.ancona_identities"),
+    ("sanity-checks", "attributions.reproduce.sanity_checks"),
+    ("roar", "attributions.reproduce.roar"),
 ])
 
 

@@ -3,6 +3,7 @@
     python -m attributions reproduce ig-convergence             # docs/reproductions/ig-convergence.md + .png
     python -m attributions reproduce all --quick --out /tmp/r   # every experiment, short, elsewhere
     python -m attributions reproduce deeplift-digits --mnist ~/mnist [--model lenet_mnist.npz]
+    python -m attributions reproduce roar --scheduler tcp://10.0.0.5:8786   # its retrainings on a dask cluster
 
 Each page is written when its experiment finishes, then the index (DIR.md next to DIR). Options
 that only some experiments take (--mnist, --model) are a usage error with the others.
@@ -32,6 +33,11 @@ def add_arguments(parser):
     parser.add_argument("--model", metavar="PATH", default=None,
                         help="deeplift-digits with --mnist: LeNet weights (.npz) for 1×28×28 MNIST; "
                              "without it a LeNet is trained on DIR's training set first")
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="roar: where its retrainings run: local (a dask LocalCluster, the default when dask is "
+                             "installed), serial, or the address of a dask scheduler (tcp://host:8786)")
+    parser.add_argument("--datasets", metavar="LIST", default=None,
+                        help="roar: a comma-separated subset of its datasets (shapes,digits), for a shorter full run")
     return parser
 
 
@@ -45,8 +51,11 @@ def run_command(args):
         raise UsageError(f"reproduce: unknown experiment {args.name!r}; choose from {', '.join(EXPERIMENTS)} or all")
     if args.name == "all" and (args.mnist or args.model):
         raise UsageError("--mnist/--model: give them with `reproduce deeplift-digits`, not with all")
+    if args.name == "all" and (args.scheduler or args.datasets):
+        raise UsageError("--scheduler/--datasets: give them with `reproduce roar`, not with all")
     check_output_directory(args.out)
-    options = {"seed": args.seed, "mnist": args.mnist, "model": args.model}
+    options = {"seed": args.seed, "mnist": args.mnist, "model": args.model, "scheduler": args.scheduler,
+               "datasets": args.datasets}
     for name in names:
         print(f"reproduce {name} ...", file=sys.stderr, flush=True)
         result = run(name, quick=args.quick, out_dir=args.out, **options)
