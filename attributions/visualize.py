@@ -32,6 +32,7 @@ from typing import Mapping, Optional, Sequence, cast
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.colorbar import Colorbar
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
@@ -193,7 +194,7 @@ def overlay(image: ArrayLike, a: ArrayLike, ax: Optional[Axes] = None, title: Op
     return ax
 
 
-def grid_size(n_images, n_methods, cell_size=1.35, colorbar=True):
+def grid_size(n_images: int, n_methods: int, cell_size: float = 1.35, colorbar: bool = True) -> tuple[float, float]:
     """(width, height) in inches of `attribution_grid` for n_images rows and n_methods map columns
     (known before any map is computed, so a command can refuse a figure too large to draw)."""
     return cell_size * (1 + n_methods), cell_size * n_images + 0.5 + (0.6 if colorbar else 0.0)
@@ -286,7 +287,8 @@ COLORBAR_LABELS = {
 }
 
 
-def add_colorbar(fig, cax, signed=True, orientation="horizontal", label=None):
+def add_colorbar(fig: Figure, cax: Axes, signed: bool = True, orientation: str = "horizontal",
+                 label: Optional[str] = None) -> Colorbar:
     """A colour bar in `cax` for signed maps (bwr on [−1, 1]) or |·| maps (Reds on [0, 1]), its ends
     and label in plain words (label: default COLORBAR_LABELS[signed]). Returns the Colorbar."""
     from matplotlib.cm import ScalarMappable

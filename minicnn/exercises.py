@@ -23,6 +23,8 @@ import os
 import traceback
 import warnings
 
+from typing import Any, Callable, Iterable, NoReturn, Optional, Sequence, Union
+
 import numpy as np
 
 __all__ = ["ExerciseError", "Passed", "Case", "Mistake", "check_exercise", "run_case", "fail", "describe",
@@ -47,7 +49,7 @@ class Passed:
     line has been printed), so a check cell leaves no `True` behind (nbgrader would try to read
     such an output as a partial score)."""
 
-    def __init__(self, message):
+    def __init__(self, message: str) -> None:
         self.message = message
 
     def __bool__(self):
@@ -65,17 +67,18 @@ class Case:
 
     `label` is "case i/n (name)" once `numbered` (or `check_exercise`) has numbered the list."""
 
-    def __init__(self, name, *args, **kwargs):
+    def __init__(self, name: str, *args: Any, **kwargs: Any) -> None:
         self.name, self.args, self.kwargs = name, args, kwargs
-        self.number = self.total = None
+        self.number: Optional[int] = None
+        self.total: Optional[int] = None
 
     @property
-    def label(self):
+    def label(self) -> str:
         if self.number is None:
             return f"case ({self.name})"
         return f"case {self.number}/{self.total} ({self.name})"
 
-    def with_args(self, *args, **kwargs):
+    def with_args(self, *args: Any, **kwargs: Any) -> Case:
         """The same case (name and number) with other arguments, e.g. a wrapped function."""
         case = Case(self.name, *args, **kwargs)
         case.number, case.total = self.number, self.total
@@ -85,7 +88,7 @@ class Case:
         return f"Case({self.name!r})"
 
 
-def numbered(cases):
+def numbered(cases: Iterable[Case]) -> list[Case]:
     """Number the cases 1…n in place (so every message says "case i/n"); returns the list."""
     cases = list(cases)
     for i, case in enumerate(cases, 1):
@@ -101,12 +104,13 @@ class Mistake:
     predicate `test(got, expected, case)` for mistakes recognised by a property (a NaN, a negative
     value). Only consulted for a case whose output disagrees with the reference."""
 
-    def __init__(self, message, answer=None, test=None):
+    def __init__(self, message: str, answer: Optional[Callable[..., Any]] = None,
+                 test: Optional[Callable[[Any, Any, Case], Any]] = None) -> None:
         if (answer is None) == (test is None):
             raise ValueError("a Mistake needs exactly one of answer= or test=")
         self.message, self.answer, self.test = message, answer, test
 
-    def matches(self, got, expected, case, rtol, atol):
+    def matches(self, got: Any, expected: Any, case: Case, rtol: float, atol: float) -> bool:
         """Whether the student's output `got` on `case` is this mistake (never raises: an answer of
         an unexpected kind simply is not this mistake)."""
         try:
@@ -114,13 +118,14 @@ class Mistake:
                 warnings.simplefilter("ignore")
                 if self.test is not None:
                     return bool(self.test(got, expected, case))
+                assert self.answer is not None  # __init__ requires answer= when there is no test=
                 wrong = self.answer(*case.args, **case.kwargs)
                 return _compare(wrong, got, rtol, atol, names=None) is None
         except Exception:
             return False
 
 
-def describe(value, limit=6) -> str:
+def describe(value: Any, limit: int = 6) -> str:
     """A short readable description of an array (shape, dtype, first values) or a number."""
     if isinstance(value, (tuple, list)):
         return "(" + ", ".join(describe(v, limit) for v in value) + ")"
@@ -138,8 +143,9 @@ def _as_arrays(value):
     return [np.asarray(getattr(value, "data", value), dtype=float)]
 
 
-def check_exercise(name, student_fn, reference_fn, cases, rtol=1e-7, atol=1e-9, quiet=False,
-                   outputs=None, mistakes=()):
+def check_exercise(name: str, student_fn: Callable[..., Any], reference_fn: Callable[..., Any], cases: Iterable[Case],
+                   rtol: float = 1e-7, atol: float = 1e-9, quiet: bool = False,
+                   outputs: Union[str, Sequence[str], None] = None, mistakes: Sequence[Mistake] = ()) -> Passed:
     """Compare student_fn(*case.args) with reference_fn(*case.args) on every case.
 
     Shapes must match exactly and values to rtol/atol (NumPy's allclose rule). `outputs` names
@@ -164,7 +170,7 @@ def check_exercise(name, student_fn, reference_fn, cases, rtol=1e-7, atol=1e-9, 
     return Passed(message)
 
 
-def run_case(name, student_fn, case):
+def run_case(name: str, student_fn: Callable[..., Any], case: Case) -> Any:
     """The student's function on one case; its own error becomes an ExerciseError naming the case
     and showing only the student's lines of the traceback.
 
@@ -194,7 +200,7 @@ def _student_frames(error):
     return "\n  where (your code):\n" + "\n".join(lines)
 
 
-def fail(name, message):
+def fail(name: str, message: str) -> NoReturn:
     """Raise the verdict "✗ Exercise {name}: {message}" as an ExerciseError (shown once, as the error)."""
     raise ExerciseError(f"✗ Exercise {name}: {message}")
 
@@ -271,7 +277,7 @@ _UNBROADCAST_MISTAKES = [
 ]
 
 
-def check_unbroadcast(student_fn, seed=None):
+def check_unbroadcast(student_fn: Callable[..., Any], seed: Optional[int] = None) -> Passed:
     """Exercise 1.1: `unbroadcast(grad, shape)` sums a broadcast gradient back down to `shape`."""
     from .ops.arithmetic import unbroadcast
 
@@ -314,7 +320,7 @@ _SIGMOID_MISTAKES = [
 ]
 
 
-def check_sigmoid_backward(student_cls, seed=None):
+def check_sigmoid_backward(student_cls: type, seed: Optional[int] = None) -> Passed:
     """Exercise 1.2: a `Function` subclass computing σ(z) whose backward gives g · σ(z)(1 − σ(z)).
 
     The class is used through `student_cls.apply(z)`; both its value and the gradient
@@ -373,7 +379,7 @@ _NUMERICAL_GRADIENT_MISTAKES = [
 ]
 
 
-def check_numerical_gradient(student_fn, seed=None):
+def check_numerical_gradient(student_fn: Callable[..., Any], seed: Optional[int] = None) -> Passed:
     """Exercise 1.3: `numerical_gradient(f, x, eps)` ≈ ∇f(x) by central differences, for a scalar
     function f of an ndarray. Compared with `minicnn.gradcheck.numerical_jacobian` at the same ε,
     so a one-sided difference (error O(ε)) is caught, not only a wrong formula; x must come back
@@ -455,7 +461,7 @@ def _conv_forward_mistakes():
     ]
 
 
-def check_conv2d_forward(student_fn, seed=None):
+def check_conv2d_forward(student_fn: Callable[..., Any], seed: Optional[int] = None) -> Passed:
     """Exercise 2.1: `conv2d(x, w, stride, padding)` (ints stride/padding, no bias) equals
     `minicnn.kernels.conv2d_forward_reference` (a cross-correlation, as PyTorch)."""
     from .kernels import conv2d_forward_reference
@@ -511,7 +517,7 @@ _BACKWARD_INPUT_MISTAKES = [
 ]
 
 
-def check_conv2d_backward_input(student_fn, seed=None):
+def check_conv2d_backward_input(student_fn: Callable[..., Any], seed: Optional[int] = None) -> Passed:
     """Exercise 2.2: `conv2d_backward_input(grad_y, w, x_shape, stride, padding)` = ∂L/∂x."""
     from .kernels import conv2d_backward_input_reference
 
@@ -531,7 +537,7 @@ def _backward_weight_mistakes():
     ]
 
 
-def check_conv2d_backward_weight(student_fn, seed=None):
+def check_conv2d_backward_weight(student_fn: Callable[..., Any], seed: Optional[int] = None) -> Passed:
     """Exercise 2.3: `conv2d_backward_weight(grad_y, x, w_shape, stride, padding)` = ∂L/∂w."""
     from .kernels import conv2d_backward_weight_reference
 
@@ -560,7 +566,7 @@ _CROSS_ENTROPY_MISTAKES = [
 ]
 
 
-def check_cross_entropy(student_fn, seed=None):
+def check_cross_entropy(student_fn: Callable[..., Any], seed: Optional[int] = None) -> Passed:
     """Exercise 3.1: `cross_entropy(logits, targets)` = mean over rows of −log softmax(z)[t], as a
     float, stable for huge logits (compared with `minicnn.functional.cross_entropy`)."""
     from . import functional as F
@@ -616,7 +622,7 @@ _SGD_MOMENTUM_MISTAKES = [
 ]
 
 
-def check_sgd_momentum_step(student_fn, seed=None):
+def check_sgd_momentum_step(student_fn: Callable[..., Any], seed: Optional[int] = None) -> Passed:
     """Exercise 3.2: `sgd_momentum_step(theta, grad, velocity, lr, momentum)` returns the new
     (theta, velocity) of PyTorch's SGD with momentum, v ← μv + g, θ ← θ − ηv (v starts at 0),
     compared with `minicnn.optim.SGD` over several consecutive steps."""

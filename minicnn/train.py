@@ -148,7 +148,7 @@ def _number(kind, minimum, exclusive=False):
     return parse
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     """The command line of `python -m minicnn.train`; every option's default is in --help."""
     parser = _Parser(prog="python -m minicnn.train", description=__doc__.split("\n")[0],
                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Callable, NoReturn
 
 from .errors import UsageError
 
@@ -24,7 +25,7 @@ MIN_DPI, MAX_DPI = 10, 1000
 class Parser(argparse.ArgumentParser):
     """argparse, but a bad command line raises UsageError (one line) instead of printing usage."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message} (see --help)")
 
 
@@ -39,11 +40,11 @@ class DefaultsFormatter(argparse.HelpFormatter):
         return f"{help_text} (default: %(default)s)"
 
 
-def int_at_least(minimum):
+def int_at_least(minimum: int) -> Callable[[str], int]:
     """An argparse type: an int ≥ minimum, or an ArgumentTypeError saying so."""
     expected = "a positive integer" if minimum == 1 else f"an integer ≥ {minimum}"
 
-    def parse(text):
+    def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
@@ -59,7 +60,7 @@ def int_at_least(minimum):
 positive_int = int_at_least(1)
 
 
-def fraction(text):
+def fraction(text: str) -> float:
     """An argparse type: a number in (0, 1]."""
     try:
         value = float(text)
@@ -70,7 +71,7 @@ def fraction(text):
     return value
 
 
-def dpi(text):
+def dpi(text: str) -> int:
     """An argparse type: dots per inch, an int in [MIN_DPI, MAX_DPI]."""
     try:
         value = int(text)

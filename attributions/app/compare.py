@@ -97,7 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def output_path(args):
+def output_path(args: argparse.Namespace) -> str:
     """The output directory of a compare run: --out, or compare-<dataset>."""
     return args.out or f"compare-{args.dataset}"
 
@@ -139,8 +139,8 @@ class CompareResults:
     agreement: dict      # name → (Pearson, Spearman) per image, against IG
     completeness: dict   # name → |Σ a − (t(x) − t(0))| per image
     convergence: dict    # {"steps": [...], "errors": {quadrature rule: [...]}}
-    images: np.ndarray = None  # the first FIGURE_IMAGES images and masks, for maps.png
-    masks: np.ndarray = None
+    images: Optional[np.ndarray] = None  # the first FIGURE_IMAGES images and masks, for maps.png
+    masks: Optional[np.ndarray] = None
 
 
 def compute(model: nn.Module, data: Dataset, dataset: str, n: int = 100, seed: int = 0, sanity_n: int = 16,
@@ -254,7 +254,7 @@ def render(results: CompareResults, out: str) -> list[str]:
     plots.ig_convergence(results.convergence, paths[3])
     plots.deeplift_against_ig(labelled["attributions"], labelled["agreement"], paths[4])
     plots.randomisation(labelled["randomisation"], paths[5], controls)
-    if results.masks is not None:
+    if results.masks is not None and results.images is not None:  # compute sets both
         paths.append(os.path.join(out, "maps.png"))
         shown = {label: a[: len(results.images)] for label, a in labelled["attributions"].items()}
         save_figure(plots.maps_and_masks(results.images, shown, results.masks,

@@ -285,7 +285,7 @@ def format_table(result: DemoResult, model_name: str = "model", ig_steps: int = 
         "| Pearson r with IG | class discrimination |",
         "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    notes = []
+    notes: list[str] = []
     for name, row in result.rows.items():
         method = get(name)
         reference, discriminative = _yes_no(method.needs_baseline), _discrimination_cell(result, name, notes)

@@ -6,7 +6,10 @@ imagenet_weights.py, outputs.py) can raise them without importing the command li
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:  # only the hint needs it; the errors stay importable without the engine
+    from minicnn.nn import StateDictError
 
 __all__ = ["CLIError", "UsageError", "mismatch_details"]
 
@@ -31,7 +34,7 @@ class UsageError(CLIError):
     exit_code = 2
 
 
-def mismatch_details(error):
+def mismatch_details(error: StateDictError) -> str:
     """The full key lists of a `minicnn.nn.StateDictError`, one line each: the `details` a weights
     mismatch shows under `--debug` (its one-line message names only the first key of each kind)."""
     return "\n".join([f"missing keys ({len(error.missing_keys)}): {error.missing_keys}",

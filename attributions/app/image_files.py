@@ -24,6 +24,8 @@ from __future__ import annotations
 import os
 import warnings
 
+from minicnn.typing import PathLike
+
 from .errors import CLIError
 from .outputs import pixel_limit
 
@@ -34,7 +36,7 @@ MIN_SIDE = 8  # pixels; the sklearn digits are 8 × 8, the smallest pictures a b
 CROP_SHARE = 224 / 256  # the ImageNet centre crop keeps this share of the resized shorter side
 
 
-def checked_image_size(path):
+def checked_image_size(path: PathLike) -> tuple[int, int]:
     """(width, height) of the image file `path`, read from its header only.
 
     CLIError (one line) if the file is missing, not an image Pillow reads, or has more pixels
@@ -52,6 +54,7 @@ def checked_image_size(path):
             with Image.open(path) as picture:
                 width, height = picture.size
         except Image.DecompressionBombError:
+            assert limit is not None  # Pillow raises it only when a limit is set
             raise CLIError(f"image {path} is too large: more than {2 * limit:,} pixels, the limit is {limit:,} "
                            "(PIL.Image.MAX_IMAGE_PIXELS, Pillow's decompression-bomb guard); scale it down first") from None
         except (UnidentifiedImageError, OSError, ValueError) as error:
@@ -62,7 +65,7 @@ def checked_image_size(path):
     return width, height
 
 
-def shape_notes(width, height, input_size, crop=False):
+def shape_notes(width: int, height: int, input_size: tuple[int, int], crop: bool = False) -> list[str]:
     """One-line notes on what converting a width × height picture to `input_size` (H, W) does to it.
 
     crop -- False: the picture is resized to H × W (aspect ratio changes); True: the ImageNet

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 import minicnn.functional as F
+from minicnn import nn
+from minicnn.data import Dataset
 from minicnn.train import predict
 
 __all__ = ["QUANTILE", "SLACK", "TrainingStatistics", "training_statistics", "unfamiliar"]
@@ -49,7 +51,7 @@ class TrainingStatistics:
     n_images: tuple
 
 
-def training_statistics(model, data):
+def training_statistics(model: nn.Module, data: Dataset) -> TrainingStatistics:
     """The accepted ranges from a Dataset's training images and the model's (eval mode)
     confidence on its test images."""
     ranges = {}
@@ -61,7 +63,7 @@ def training_statistics(model, data):
     return TrainingStatistics(ranges, float(np.quantile(confidence, QUANTILE)), (len(data.x_train), len(data.x_test)))
 
 
-def unfamiliar(statistics, x, probabilities):
+def unfamiliar(statistics: TrainingStatistics, x: np.ndarray, probabilities: np.ndarray) -> list[str]:
     """The warnings for one input x (1, C, H, W) with the model's probabilities (K,): one line each."""
     warnings = []
     for name, values in _pixel_statistics(x).items():

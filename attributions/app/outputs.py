@@ -21,17 +21,21 @@ import contextlib
 import os
 import shutil
 import tempfile
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence
 
 if TYPE_CHECKING:  # matplotlib is imported only by the commands that draw
     from matplotlib.figure import Figure
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .errors import CLIError, UsageError
 
 __all__ = ["check_output_file", "check_output_directory", "check_figure_pixels", "pixel_limit", "write_all",
            "figure_writer", "arrays_writer", "results_arrays", "save_figure", "save_arrays", "write_text", "output_directory"]
+
+# What `write_all` takes for each file: write(temporary path) writes the file's content there.
+Writer = Callable[[str], None]
 
 
 def _nearest_existing(path):
@@ -81,7 +85,7 @@ def _umask():
     return mask
 
 
-def pixel_limit():
+def pixel_limit() -> Optional[int]:
     """Pillow's decompression-bomb guard `PIL.Image.MAX_IMAGE_PIXELS` (None: no limit): the largest
     image the commands read, and the largest figure they draw (one Pillow would refuse to open)."""
     from PIL import Image
@@ -89,7 +93,7 @@ def pixel_limit():
     return Image.MAX_IMAGE_PIXELS
 
 
-def check_figure_pixels(size_inches, dpi, what, remedy="lower --dpi"):
+def check_figure_pixels(size_inches: Sequence[float], dpi: int, what: str, remedy: str = "lower --dpi") -> None:
     """Before any work: a figure of `size_inches` (width, height) at `dpi` stays within `pixel_limit()`."""
     width, height = (round(side * dpi) for side in size_inches)
     limit = pixel_limit()
@@ -98,7 +102,7 @@ def check_figure_pixels(size_inches, dpi, what, remedy="lower --dpi"):
                          f"limit of {limit:,} (PIL.Image.MAX_IMAGE_PIXELS); {remedy}")
 
 
-def write_all(writers):
+def write_all(writers: Mapping[str, Writer]) -> None:
     """{path: write(temporary path)}: every file written next to its target under a temporary name,
     then all renamed into place (`os.replace` is atomic); if any write fails, none is renamed and
     the temporary files (and directories made for them) are removed. OSError becomes a one-line
@@ -125,28 +129,30 @@ def write_all(writers):
         raise CLIError(f"cannot write {path}: {error.strerror or error}") from None
 
 
-def figure_writer(fig, path, dpi):
+def figure_writer(fig: Figure, path: str, dpi: int) -> Writer:
     """A writer for `write_all`: fig.savefig in the format of `path`'s extension."""
     fmt = os.path.splitext(path)[1].lstrip(".").lower() or None
     return lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt)
 
 
-def arrays_writer(arrays):
+def arrays_writer(arrays: Mapping[str, ArrayLike]) -> Writer:
     """A writer for `write_all`: {name: array} as an uncompressed .npz (numeric and str arrays only,
     so `np.load(..., allow_pickle=False)` reads it back)."""
-    arrays = {name: np.asarray(value) for name, value in arrays.items()}
-    for name, array in arrays.items():
+    converted = {name: np.asarray(value) for name, value in arrays.items()}
+    for name, array in converted.items():
         if array.dtype.hasobject:
             raise TypeError(f"arrays[{name!r}]: expected a numeric or string array, got dtype object")
 
-    def write(tmp):
+    def write(tmp: str) -> None:
         with open(tmp, "wb") as f:  # a file object: np.savez would append .npz to a name
-            np.savez(f, **arrays)
+            # numpy's stubs check **kwds against the allow_pickle: bool keyword; these are arrays
+            np.savez(f, **converted)  # type: ignore[arg-type]
 
     return write
 
 
-def results_arrays(x, targets, logits, attributions, classes, **extra):
+def results_arrays(x: ArrayLike, targets: ArrayLike, logits: ArrayLike, attributions: Mapping[str, ArrayLike],
+                   classes: Sequence[Any], **extra: ArrayLike) -> dict[str, np.ndarray]:
     """What `--save` writes: {name: array}, for `arrays_writer` (loadable without pickle).
 
     x (N, C, H, W) the model inputs; target (N,) the explained classes; logits (N, K) the class
@@ -168,7 +174,7 @@ def save_figure(fig: Figure, path: str, dpi: int) -> None:
     write_all({path: figure_writer(fig, path, dpi)})
 
 
-def save_arrays(path, arrays):
+def save_arrays(path: str, arrays: Mapping[str, ArrayLike]) -> None:
     """{name: array} to the .npz `path` atomically (see `arrays_writer`)."""
     write_all({path: arrays_writer(arrays)})
 
@@ -176,7 +182,7 @@ def save_arrays(path, arrays):
 def write_text(path: str, text: str) -> None:
     """A UTF-8 text file written atomically."""
 
-    def write(tmp):
+    def write(tmp: str) -> None:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
 

@@ -133,7 +133,7 @@ class PhotoExplanation:
     ig_steps: int
     deltas: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
-    logits: np.ndarray = None
+    logits: Optional[np.ndarray] = None
 
     @property
     def top(self) -> int:
@@ -195,7 +195,7 @@ def _stack(values):
     return np.stack(list(values))
 
 
-def photo_arrays(explanations):
+def photo_arrays(explanations: Mapping[str, PhotoExplanation]) -> dict[str, np.ndarray]:
     """What `--save` writes for photos ({name: PhotoExplanation}, one row each, in order): the
     arrays of `outputs.results_arrays` (x normalised, target, logits, baseline x′ = 0, the 1000
     class names, deeplift_rescale, integrated_gradients, grad_cam for the target), and photo

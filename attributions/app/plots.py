@@ -8,9 +8,10 @@ Every function that writes a file uses the Agg backend and closes its figure.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
+import numpy.typing as npt
 from matplotlib.figure import Figure
 
 from .. import visualize
@@ -26,7 +27,7 @@ _BAR_STRIP = 0.55  # inches under explain's row of maps for the colour bar and i
 _MIN_WIDTH = 5.6  # inches: room for the title line and the colour bar's words with one or two maps
 
 
-def explanation_figure_size(n_maps):
+def explanation_figure_size(n_maps: int) -> tuple[float, float]:
     """(width, height) in inches of `explanation_figure` with n_maps maps (known before any work)."""
     return max(1.6 * (1 + n_maps), _MIN_WIDTH), 2.2 + _BAR_STRIP
 
@@ -195,7 +196,8 @@ def randomisation(results: Mapping[str, RandomisationResult], path: str, control
     _save(fig, path)
 
 
-def maps_and_masks(images, attributions, masks, titles=None):
+def maps_and_masks(images: np.ndarray, attributions: Mapping[str, np.ndarray], masks: npt.ArrayLike,
+                   titles: Optional[Mapping[str, str]] = None) -> Figure:
     """Every method's map next to the ground truth: one row per image, the columns the input, its
     mask, then one signed map per method ({label: (N, C, H, W) or (N, H, W)}), each map with the
     mask's outline drawn on it, so one sees at a glance which maps stay inside the object.

@@ -19,11 +19,20 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+from typing import TYPE_CHECKING, Callable, Optional
+
+import numpy as np
 
 from minicnn.train import FOLDER_ARCH  # train --data's default architecture: --arch may be left out
 
 from .errors import CLIError, UsageError
+
+if TYPE_CHECKING:  # the engine's modules are imported by the functions that use them
+    from minicnn import nn
+    from minicnn.data import Dataset
+    from minicnn.typing import Shape
 
 __all__ = ["PREPROCESS", "add_data_arguments", "add_model_arguments", "add_preprocess_argument", "reject_folder",
            "uses_user_model", "load_user_model", "read_explain_input", "localisation_note"]
@@ -31,7 +40,7 @@ __all__ = ["PREPROCESS", "add_data_arguments", "add_model_arguments", "add_prepr
 PREPROCESS = ("auto", "digits", "resize")
 
 
-def add_data_arguments(parser):
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """--data DIR and --size N: an image folder instead of a bundled dataset."""
     from .arguments import positive_int
 
@@ -45,7 +54,7 @@ def add_data_arguments(parser):
                              "image's size)")
 
 
-def add_model_arguments(parser):
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """--model and --arch for `compare` (explain has its own, which also take ImageNet models)."""
     from minicnn.models import ARCHITECTURES
 
@@ -55,7 +64,7 @@ def add_model_arguments(parser):
                         help=f"architecture of --model (default: the dataset's bundled one; with --data {FOLDER_ARCH})")
 
 
-def add_preprocess_argument(parser):
+def add_preprocess_argument(parser: argparse.ArgumentParser) -> None:
     """explain's --preprocess: how an image becomes the model's input."""
     parser.add_argument("--preprocess", choices=PREPROCESS, default="auto",
                         help="digits: read the image as scikit-learn's digits were made: grey by luminance, a light "
@@ -66,7 +75,7 @@ def add_preprocess_argument(parser):
                              "digits for the digits model, resize otherwise")
 
 
-def reject_folder(args, what):
+def reject_folder(args: argparse.Namespace, what: str) -> None:
     """--data, --size and --preprocess belong to the small models; `what` (an ImageNet --arch) takes none."""
     for option, value in (("--data", args.data), ("--size", args.size),
                           ("--preprocess", None if args.preprocess == "auto" else args.preprocess)):
@@ -75,7 +84,7 @@ def reject_folder(args, what):
                              "leave it out")
 
 
-def uses_user_model(args):
+def uses_user_model(args: argparse.Namespace) -> bool:
     """True when the command names the user's data or weights (else the bundled model is used);
     refuses --size without --data, which would otherwise be ignored."""
     if args.size and not args.data:
@@ -99,7 +108,7 @@ def _load_bundled_data(dataset):
     return load_dataset(dataset, **BUNDLED[dataset][1])
 
 
-def load_user_model(args, default_dataset):
+def load_user_model(args: argparse.Namespace, default_dataset: str) -> tuple[nn.Module, Dataset, str]:
     """(model in eval mode, float64; Dataset; the weights path) for --data / --model.
 
     `args.dataset` is the bundled dataset (None: `default_dataset`) unless --data is given.
@@ -114,10 +123,10 @@ def load_user_model(args, default_dataset):
         raise UsageError(f"--data {args.data}: there are no bundled weights for your images; pass --model W.npz "
                          f"(train them with python -m minicnn.train --data {args.data} --out W.npz)")
     dataset = None if args.data else (args.dataset or default_dataset)
-    arch = args.arch or (FOLDER_ARCH if args.data else BUNDLED[dataset][0])
+    arch = args.arch or (FOLDER_ARCH if dataset is None else BUNDLED[dataset][0])
     if arch in IMAGENET or arch not in ARCHITECTURES:
         raise UsageError(f"--arch {arch}: expected one of the small architectures {', '.join(ARCHITECTURES)} "
-                         f"for {'--data' if args.data else '--dataset ' + dataset}")
+                         f"for {'--data' if args.data else f'--dataset {dataset}'}")
     if not os.path.isfile(args.model):
         raise CLIError(f"weights file not found: {args.model}")
     try:
@@ -154,7 +163,8 @@ def _uses_digit_pipeline(args, data):
     return choice == "digits"
 
 
-def read_explain_input(args, data, load_image):
+def read_explain_input(args: argparse.Namespace, data: Dataset, load_image: Callable[[str, Shape], np.ndarray]
+                       ) -> tuple[np.ndarray, list[str]]:
     """(x (1, C, H, W), notes) for explain's --image: the digits pipeline or `load_image`'s resize."""
     if not _uses_digit_pipeline(args, data):
         return load_image(args.image, data.input_shape), []
@@ -175,7 +185,7 @@ def read_explain_input(args, data, load_image):
     return digit.x[None], [note]
 
 
-def localisation_note(args, data):
+def localisation_note(args: argparse.Namespace, data: Dataset) -> Optional[str]:
     """The one-line note for compare on data without ground-truth masks, or None."""
     if data.has_masks:
         return None

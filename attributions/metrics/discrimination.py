@@ -28,11 +28,15 @@ Why these choices:
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 import minicnn as mc
+from minicnn import nn
+from minicnn.typing import Shape
 
-from ..inputs import eval_mode
+from ..inputs import ArrayLike, Explainer, TargetLike, eval_mode
 from ._pixels import as_array, checked_targets, pixel_map
 from .correlation import spearman_rows
 
@@ -41,7 +45,7 @@ __all__ = ["DISCRIMINATIVE", "runner_up", "class_discrimination", "class_discrim
 DISCRIMINATIVE = 0.5  # the reports call a method class-discriminative when D ≥ this (ρ < 0.5)
 
 
-def runner_up(model, x, target) -> np.ndarray:
+def runner_up(model: nn.Module, x: ArrayLike, target: TargetLike) -> np.ndarray:
     """c′ per image, (N,) int: the class with the highest logit other than `target`."""
     x = as_array(x, "x")
     targets = checked_targets(model, x, target)
@@ -51,7 +55,7 @@ def runner_up(model, x, target) -> np.ndarray:
     return logits.argmax(axis=1)
 
 
-def class_discrimination_of_maps(maps, other_maps, shape=None) -> np.ndarray:
+def class_discrimination_of_maps(maps: ArrayLike, other_maps: ArrayLike, shape: Optional[Shape] = None) -> np.ndarray:
     """D = 1 − ρ_s(|a_c|, |a_c′|) per image, (N,), for attributions already computed for c and c′
     (each shaped like x or (N, H, W)); NaN where either map is constant."""
     a = pixel_map(maps, shape, "maps")
@@ -59,7 +63,8 @@ def class_discrimination_of_maps(maps, other_maps, shape=None) -> np.ndarray:
     return 1.0 - spearman_rows(np.abs(a), np.abs(b))
 
 
-def class_discrimination(model, x, target, explain, other_target=None) -> np.ndarray:
+def class_discrimination(model: nn.Module, x: ArrayLike, target: TargetLike, explain: Explainer,
+                         other_target: TargetLike = None) -> np.ndarray:
     """D per image, (N,), for `explain(model, x, target)` against the same method for
     `other_target` (default: the runner-up of each image). **Higher is better.**"""
     if not callable(explain):
@@ -74,7 +79,8 @@ def class_discrimination(model, x, target, explain, other_target=None) -> np.nda
     return class_discrimination_of_maps(explain(model, x, targets), explain(model, x, others), shape)
 
 
-def constant_maps(maps, shape=None) -> np.ndarray:
+def constant_maps(maps: ArrayLike, shape: Optional[Shape] = None) -> np.ndarray:
     """(N,) bool: the pixel map is the same value everywhere (an all-zero Grad-CAM map)."""
-    a = pixel_map(maps, shape, "maps").reshape(len(maps), -1)
+    a = pixel_map(maps, shape, "maps")
+    a = a.reshape(len(a), -1)
     return (a.max(axis=1) - a.min(axis=1)) <= 1e-12 * np.maximum(np.abs(a).max(axis=1), 1e-300)

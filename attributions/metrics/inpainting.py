@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..inputs import ArrayLike
+
 __all__ = ["inpaint"]
 
 EPSILON = 1e-6  # ties a region without kept neighbours to the mean of the kept pixels
@@ -39,7 +41,7 @@ def _neighbour_sum(u):
     return p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:]
 
 
-def inpaint(images, removed) -> np.ndarray:
+def inpaint(images: ArrayLike, removed: ArrayLike) -> np.ndarray:
     """images (M, C, H, W) with the pixels where `removed` (M, H, W) bool is True filled by harmonic
     interpolation from the kept ones; kept pixels unchanged. float64 (M, C, H, W).
 

@@ -184,4 +184,4 @@ def cross_class_correlation(model: nn.Module, x: ArrayLike, target: TargetLike, 
         raise ValueError(f"other_target: must differ from target in every row; equal in rows {np.flatnonzero(targets == others).tolist()}")
     shape = x.shape if x.ndim == 4 else None
     maps = [pixel_map(explain(model, x, t), shape, "explain(model, x, target)") for t in (targets, others)]
-    return _compare(*maps, absolute)
+    return _compare(maps[0], maps[1], absolute)

@@ -19,8 +19,11 @@ SSIM and HOG come from scikit-image.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from ..inputs import ArrayLike
 from ._pixels import pixel_map
 from .correlation import pearson_rows, spearman_rows
 
@@ -28,7 +31,7 @@ __all__ = ["SIMILARITIES", "map_similarity", "ssim_similarity", "hog_similarity"
 
 SIMILARITIES = ("spearman_abs", "spearman", "ssim", "hog")
 
-_HOG = {"orientations": 9, "pixels_per_cell": (4, 4), "cells_per_block": (2, 2), "block_norm": "L2-Hys"}
+_HOG: dict[str, Any] = {"orientations": 9, "pixels_per_cell": (4, 4), "cells_per_block": (2, 2), "block_norm": "L2-Hys"}
 
 
 def _scaled_magnitudes(maps):
@@ -41,13 +44,13 @@ def _scaled_magnitudes(maps):
     return scaled
 
 
-def ssim_similarity(a, b) -> np.ndarray:
+def ssim_similarity(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """SSIM of the scaled magnitudes of maps a and b (N, H, W) per image, (N,); NaN for a zero map."""
     from skimage.metrics import structural_similarity
 
-    a, b = _scaled_magnitudes(a), _scaled_magnitudes(b)
-    out = np.full(len(a), np.nan)
-    for i, (p, q) in enumerate(zip(a, b)):
+    scaled_a, scaled_b = _scaled_magnitudes(a), _scaled_magnitudes(b)
+    out = np.full(len(scaled_a), np.nan)
+    for i, (p, q) in enumerate(zip(scaled_a, scaled_b)):
         if np.isfinite(p).all() and np.isfinite(q).all():
             out[i] = structural_similarity(p, q, data_range=1.0, gaussian_weights=True, sigma=1.5,
                                            use_sample_covariance=False)
@@ -64,7 +67,7 @@ def _hog_features(scaled):
     return features
 
 
-def hog_similarity(a, b) -> np.ndarray:
+def hog_similarity(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """Pearson r of the HOG features of the scaled magnitudes of a and b (N, H, W), (N,)."""
     height, width = np.shape(a)[1:]
     cells = _HOG["pixels_per_cell"][0] * _HOG["cells_per_block"][0]
@@ -73,7 +76,7 @@ def hog_similarity(a, b) -> np.ndarray:
     return pearson_rows(_hog_features(_scaled_magnitudes(a)), _hog_features(_scaled_magnitudes(b)))
 
 
-def map_similarity(a, b, measure="spearman_abs") -> np.ndarray:
+def map_similarity(a: ArrayLike, b: ArrayLike, measure: str = "spearman_abs") -> np.ndarray:
     """Similarity of attribution maps a and b per image, (N,), by one of `SIMILARITIES`.
 
     a, b -- maps shaped like the image batch (N, C, H, W) (channels are summed) or (N, H, W)

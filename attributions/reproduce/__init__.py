@@ -16,6 +16,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import time
+from types import ModuleType
+from typing import Any
 from collections import OrderedDict
 
 from ..app.errors import UsageError
@@ -36,7 +38,7 @@ EXPERIMENTS = OrderedDict([
 ])
 
 
-def experiment(name):
+def experiment(name: str) -> ModuleType:
     """The module of experiment `name`, imported now; UsageError listing the names otherwise."""
     if name not in EXPERIMENTS:
         raise UsageError(f"reproduce: unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)} or all")
@@ -53,7 +55,7 @@ def _check_options(name, function, options):
             raise UsageError(f"--{option.replace('_', '-')}: not an option of {name}; {where}")
 
 
-def run(name, quick=False, out_dir=DEFAULT_OUT, **options):
+def run(name: str, quick: bool = False, out_dir: str = DEFAULT_OUT, **options: Any) -> Result:
     """Run experiment `name`, write out_dir/NAME.md (+ NAME.png) and the index; return its Result.
 
     quick   -- the short version (a few images, fewer steps): what the tests run; the page says so

@@ -22,9 +22,12 @@ Pearson r of IG against DeepLIFT-Rescale.
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+
+from minicnn import nn
 
 from .. import deeplift, gradient_x_input, integrated_gradients, lrp
 from ..metrics import pearson_rows
@@ -41,7 +44,7 @@ IMAGES, QUICK_IMAGES = 32, 4
 IG_STEPS = 100
 
 
-def without_biases(model):
+def without_biases(model: nn.Module) -> nn.Module:
     """A copy of model with every bias set to 0 (Proposition 2's condition)."""
     stripped = copy.deepcopy(model)
     for name, parameter in stripped.named_parameters():
@@ -50,7 +53,7 @@ def without_biases(model):
     return stripped
 
 
-def relative_difference(a, b):
+def relative_difference(a: np.ndarray, b: np.ndarray) -> float:
     """max |a − b| / max |b| over everything (one number for a batch of maps)."""
     return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-300))
 
@@ -131,7 +134,7 @@ def _figure(correlations):
     return figure
 
 
-def run(quick: bool = False, seed: int = 0, **options) -> Result:
+def run(quick: bool = False, seed: int = 0, **options: Any) -> Result:
     """Measure the identities and the correlation on the bundled nets; see the module docstring."""
     if options:
         raise TypeError(f"ancona-identities: unexpected options {', '.join(options)}")

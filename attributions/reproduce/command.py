@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import sys
 
+import argparse
+
 from ..app.errors import UsageError
 from ..app.outputs import check_output_directory
 
 __all__ = ["add_arguments", "run_command"]
 
 
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the reproduce options to an argparse (sub)parser."""
     from . import DEFAULT_OUT, EXPERIMENTS
 
@@ -41,7 +43,7 @@ def add_arguments(parser):
     return parser
 
 
-def run_command(args):
+def run_command(args: argparse.Namespace) -> int:
     """Run one experiment or all; print each verdict and the files written. 0 on success."""
     from . import EXPERIMENTS, run
     from .page import index_path

@@ -23,10 +23,13 @@ midpoint rule, gradient × input, guided backprop × input, |gradient| (Simonyan
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 import numpy as np
 from matplotlib.figure import Figure
 
 import minicnn as mc
+from minicnn import nn
 
 from .. import deeplift, gradient_x_input, guided_backprop, integrated_gradients, saliency
 from .page import Result
@@ -50,7 +53,8 @@ METHODS = {
 }
 
 
-def erase_top(x, score_difference, fraction=ERASE_FRACTION, value=REFERENCE):
+def erase_top(x: np.ndarray, score_difference: np.ndarray, fraction: float = ERASE_FRACTION,
+              value: float = REFERENCE) -> np.ndarray:
     """x with, per row, the pixels of largest positive score_difference set to `value`: at most
     round(fraction · pixels) of them, in descending order, only those with a difference > 0."""
     n = len(x)
@@ -63,7 +67,7 @@ def erase_top(x, score_difference, fraction=ERASE_FRACTION, value=REFERENCE):
     return flat_x.reshape(x.shape)
 
 
-def log_odds_increase(model, x, erased, original, target):
+def log_odds_increase(model: nn.Module, x: np.ndarray, erased: np.ndarray, original: int, target: int) -> np.ndarray:
     """Δ = [z_t − z_o](erased) − [z_t − z_o](x), per row."""
     with mc.no_grad():
         before, after = model(x).data, model(erased).data
@@ -131,7 +135,8 @@ def _data_and_model(mnist, model_path, quick, seed):
     return model, data, f"a LeNet on MNIST from {mnist} ({how})"
 
 
-def run(quick: bool = False, seed: int = 0, mnist=None, model=None, **options) -> Result:
+def run(quick: bool = False, seed: int = 0, mnist: Optional[str] = None, model: Optional[str] = None,
+        **options: Any) -> Result:
     """The erasure experiment on the bundled digits model (or MNIST); see the module docstring.
 
     mnist -- a directory with MNIST's four IDX files (mnist.py); model -- LeNet weights for it"""
@@ -139,7 +144,10 @@ def run(quick: bool = False, seed: int = 0, mnist=None, model=None, **options) -
         raise TypeError(f"deeplift-digits: unexpected options {', '.join(options)}")
     net, data, described = _data_and_model(mnist, model, quick, seed)
     rng = np.random.default_rng(seed)
-    increases, erased, table, numbers = {}, {}, [], {}
+    increases: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+    erased: dict[tuple[int, int], dict[str, float]] = {}
+    table: list[dict[str, Any]] = []
+    numbers: dict[str, Any] = {}
     pixels = int(np.prod(data.input_shape[1:]))
     for original, target in PAIRS:
         x = data.x_test[data.y_test == original]

@@ -20,6 +20,8 @@ F is the logit of the image's (correctly) predicted class.
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -40,7 +42,7 @@ IMAGES, QUICK_IMAGES = 20, 4
 AGREE_SHARE = 0.95  # "300 steps suffice" holds when at least this share of images is within 5 % by 300
 
 
-def steps_needed(errors, grid, tolerance=TOLERANCE):
+def steps_needed(errors: np.ndarray, grid: Sequence[int], tolerance: float = TOLERANCE) -> np.ndarray:
     """The smallest m of `grid` with errors ≤ tolerance at m and at every larger m of the grid, per
     row of `errors` (images × grid); NaN where even the last m is outside."""
     inside = np.asarray(errors) <= tolerance
@@ -86,13 +88,17 @@ def _verdict(share_300, median_paper_rule, fastest_rule, fastest_median):
     return sentence + f"; {fastest_rule} needs fewest (median {fastest_median:g})."
 
 
-def run(quick: bool = False, seed: int = 0, **options) -> Result:
+def run(quick: bool = False, seed: int = 0, **options: Any) -> Result:
     """Measure the steps needed per model and rule; see the module docstring."""
     if options:
         raise TypeError(f"ig-convergence: unexpected options {', '.join(options)}")
     grid, n = (QUICK_GRID, QUICK_IMAGES) if quick else (GRID, IMAGES)
     datasets = ("digits",) if quick else BUNDLED_DATASETS
-    table, numbers, curves, paper_needs, all_needs = [], {}, {}, [], {rule: [] for rule in RULES}
+    table: list[dict[str, Any]] = []
+    numbers: dict[str, Any] = {}
+    curves: dict[str, Any] = {}
+    paper_needs: list[np.ndarray] = []
+    all_needs: dict[str, list[np.ndarray]] = {rule: [] for rule in RULES}
     for dataset in datasets:
         model, data = bundled_model(dataset)
         x, y, _ = correct_test_images(model, data, n, seed)
@@ -121,7 +127,7 @@ def run(quick: bool = False, seed: int = 0, **options) -> Result:
     numbers["median_steps_paper_rule"] = float(np.median(np.where(np.isfinite(paper), paper, np.inf)))
     medians = {rule: float(np.median(np.where(np.isfinite(v), v, np.inf))) for rule, v in
                ((rule, np.concatenate(v)) for rule, v in all_needs.items())}
-    fastest = min(medians, key=medians.get)
+    fastest = min(medians, key=lambda rule: medians[rule])
     numbers["fastest_rule_median_steps"] = medians[fastest]
     verdict = _verdict(numbers["share_within_by_300_paper_rule"], numbers["median_steps_paper_rule"], fastest,
                        medians[fastest])

@@ -22,11 +22,13 @@ which computes the same logits, and then b₂ = b − m₂ Σ W holds at every o
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
 import minicnn as mc
+from minicnn import nn
 
 from .. import deeplift, gradient_x_input, input_gradient, integrated_gradients, lrp, noise_tunnel
 from ..inputs import module_outputs
@@ -53,7 +55,7 @@ def padding_in_input(model):
     return unpadded, padding
 
 
-def shifted_network(network, shift):
+def shifted_network(network: nn.Module, shift: float) -> nn.Module:
     """f₂: a copy of `network` whose first layer's bias is b₂ = b − shift · Σ_(c,i,j) W_k,c,i,j, so that
     f₂(x + shift) = f(x) (every input element shifted by the same constant)."""
     shifted = copy.deepcopy(network)
@@ -160,7 +162,7 @@ def _compare(network, x, labels, shift, noise):
     return maps, facts
 
 
-def run(quick: bool = False, seed: int = 0, **options) -> Result:
+def run(quick: bool = False, seed: int = 0, **options: Any) -> Result:
     """Maps of f at x and of f₂ at x + m₂ for every method and shift; see the module docstring."""
     if options:
         raise TypeError(f"input-invariance: unexpected options {', '.join(options)}")

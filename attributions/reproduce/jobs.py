@@ -24,6 +24,7 @@ depend on where, or in which order, the jobs ran.
 from __future__ import annotations
 
 import contextlib
+from typing import Iterator, Union
 
 __all__ = ["job_runner", "default_scheduler", "SCHEDULERS", "LOCAL_WORKERS"]
 
@@ -63,7 +64,7 @@ def _distributed():
     return distributed
 
 
-def default_scheduler():
+def default_scheduler() -> str:
     """"local" when dask.distributed is installed, else "serial" (same numbers, one core)."""
     import importlib.util
 
@@ -71,7 +72,7 @@ def default_scheduler():
 
 
 @contextlib.contextmanager
-def job_runner(scheduler="local"):
+def job_runner(scheduler: str = "local") -> Iterator[Union[_Serial, _Dask]]:
     """A runner with `submit(function, *args)` and `gather(results)`; see the module docstring."""
     if not isinstance(scheduler, str) or not scheduler:
         raise TypeError(f"scheduler: expected 'serial', 'local' or a scheduler address, got {scheduler!r}")

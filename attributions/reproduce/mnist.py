@@ -11,10 +11,15 @@ milliseconds, so an epoch of 938 steps well under a minute on 2 cores).
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
 from ..app.errors import CLIError
+
+if TYPE_CHECKING:  # the engine is imported when an experiment runs
+    from minicnn import nn
+    from minicnn.data import Dataset
 
 __all__ = ["IDX_FILES", "load_mnist", "mnist_lenet", "TRAIN_EPOCHS"]
 
@@ -31,7 +36,7 @@ def _find(directory, stem):
     raise CLIError(f"--mnist {directory}: expected the IDX file {stem} (or {stem}.gz) in it, not found")
 
 
-def load_mnist(directory):
+def load_mnist(directory: str) -> Dataset:
     """The Dataset of the four IDX files in `directory` (float64 in [0, 1], 10 classes)."""
     from minicnn.data import load_idx_dataset
 
@@ -44,7 +49,8 @@ def load_mnist(directory):
         raise CLIError(f"--mnist {directory}: {error}") from None
 
 
-def mnist_lenet(data, model_path=None, quick=False, seed=0):
+def mnist_lenet(data: Dataset, model_path: Optional[str] = None, quick: bool = False, seed: int = 0
+                ) -> tuple[nn.Module, str]:
     """(LeNet for data's input shape in eval mode, how it was obtained): the weights of `model_path`,
     or trained on data's training set (a 2000-image subset and one epoch when quick)."""
     import minicnn as mc
@@ -53,7 +59,8 @@ def mnist_lenet(data, model_path=None, quick=False, seed=0):
     from minicnn.train import evaluate, train
 
     mc.manual_seed(seed)  # the initial weights, when they are trained here
-    model = LeNet(data.input_shape, data.n_classes)
+    channels, height, width = data.input_shape  # MNIST's (1, 28, 28)
+    model = LeNet((channels, height, width), data.n_classes)
     if model_path is not None:
         if not os.path.isfile(model_path):
             raise CLIError(f"--model {model_path}: weights file not found")

@@ -19,10 +19,14 @@ import contextlib
 import os
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 import numpy as np
 
 from ..app.outputs import save_figure, write_text
+
+if TYPE_CHECKING:  # matplotlib is imported by the experiments that draw, not by `reproduce --help`
+    from matplotlib.figure import Figure
 
 __all__ = ["Result", "format_number", "markdown_table", "write_page", "write_index", "index_path",
            "read_verdict", "VERDICT_PREFIX"]
@@ -53,12 +57,12 @@ class Result:
     source: str
     table: list
     verdict: str
-    figure: object = None
+    figure: Optional[Figure] = None
     numbers: dict = field(default_factory=dict)
     details: str = ""
 
 
-def format_number(value):
+def format_number(value: Any) -> str:
     """The one way a page prints a value: bools as yes/no, ints as they are, floats with 4
     significant digits (scientific below 1e-3 or from 1e5 on), NaN as –, strings unchanged."""
     if isinstance(value, (bool, np.bool_)):
@@ -77,7 +81,7 @@ def format_number(value):
     return str(value)
 
 
-def markdown_table(rows):
+def markdown_table(rows: Sequence[Mapping[str, Any]]) -> str:
     """A Markdown table of a list of dicts: the columns are the keys in first-seen order, every
     value printed by format_number."""
     if not rows:
@@ -97,8 +101,8 @@ def _check_name(name):
         raise ValueError(f"name: expected a lowercase name like 'ig-convergence', got {name!r}")
 
 
-def write_page(out_dir, name, title, claim, source, rows_table_md, verdict, figure=None, details_md="",
-               run_note=""):
+def write_page(out_dir: str, name: str, title: str, claim: str, source: str, rows_table_md: str, verdict: str,
+               figure: Optional[Figure] = None, details_md: str = "", run_note: str = "") -> str:
     """Write out_dir/NAME.md (and out_dir/NAME.png from `figure`) atomically; return the page's path.
 
     rows_table_md -- the measured table, already Markdown (see `markdown_table`)
@@ -127,7 +131,7 @@ def write_page(out_dir, name, title, claim, source, rows_table_md, verdict, figu
     return page_path
 
 
-def read_verdict(page_text):
+def read_verdict(page_text: str) -> tuple[Optional[str], Optional[str], bool]:
     """(title, verdict, quick) read back from a page's text; None where the page lacks them."""
     title = next((line[2:].strip() for line in page_text.splitlines() if line.startswith("# ")), None)
     verdict = next((line[len(VERDICT_PREFIX):].strip() for line in page_text.splitlines()
@@ -135,12 +139,12 @@ def read_verdict(page_text):
     return title, verdict, f"*{QUICK_NOTE}" in page_text
 
 
-def index_path(out_dir):
+def index_path(out_dir: str) -> str:
     """The index sits next to the pages' directory and is named after it: docs/reproductions.md."""
     return os.path.normpath(os.path.abspath(out_dir)) + ".md"
 
 
-def write_index(out_dir, order=()):
+def write_index(out_dir: str, order: Sequence[str] = ()) -> str:
     """Regenerate the index (`index_path(out_dir)`) from the pages present in out_dir: one line per
     page with its verdict, the names of `order` first (the experiments' order), then the others
     alphabetically. Returns the index's path."""

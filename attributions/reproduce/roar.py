@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
 import attributions as A
 import minicnn as mc
-from minicnn.data import load_dataset
+from minicnn.data import Dataset, load_dataset
 from minicnn.models import build
 from minicnn.train import evaluate, train
 
@@ -80,11 +81,11 @@ class Setup:
     ig_steps: int = 16
     chunk: int = 256       # images explained per call
 
-    def data(self):
+    def data(self) -> Dataset:
         return load_dataset(self.dataset, seed=self.seed, **dict(self.data_options))
 
 
-def remove_pixels(x, ranks, fraction, fill):
+def remove_pixels(x: np.ndarray, ranks: np.ndarray, fraction: float, fill: np.ndarray) -> np.ndarray:
     """x (N, C, H, W) with the ⌈fraction·P⌉ top-ranked pixels of each image (rank 0 = most
     relevant; ranks (N, H·W)) set to fill[c] in every channel c."""
     n, c, h, w = x.shape
@@ -100,7 +101,8 @@ def _trained_model(setup, x_train, y_train, data):
     return model
 
 
-def retrain(setup, ranks=None, fraction=0.0, keep_state=False):
+def retrain(setup: Setup, ranks: Optional[tuple[np.ndarray, np.ndarray]] = None, fraction: float = 0.0,
+            keep_state: bool = False) -> dict[str, Any]:
     """One ROAR cell: degrade train and test by `ranks` = (train ranks, test ranks) at `fraction`
     (None or 0: the clean data), train a fresh model from the seed, test it.
     Returns {"accuracy", and "state" (the weights) with keep_state}."""
@@ -135,7 +137,7 @@ def _estimator(name, setup):
     raise ValueError(f"method: expected one of {', '.join(METHODS)}, got {name!r}")
 
 
-def ranking(setup, baseline, name):
+def ranking(setup: Setup, baseline: Mapping[str, Any], name: str) -> tuple[np.ndarray, ...]:
     """(train ranks, test ranks), int16 (N, H·W), of method `name` on the model trained on the
     clean data (`baseline["state"]`), each image explained for its label."""
     data = setup.data()
@@ -151,7 +153,8 @@ def ranking(setup, baseline, name):
     return tuple(out)
 
 
-def roar_accuracies(setup, methods, fractions, scheduler="local"):
+def roar_accuracies(setup: Setup, methods: Sequence[str], fractions: Sequence[float], scheduler: str = "local"
+                    ) -> dict[str, Any]:
     """{"baseline": accuracy of the model trained on clean data, "clean": the t = 0 retraining,
     method: [accuracy at each fraction]}; every training and ranking one job (see `jobs`)."""
     with job_runner(scheduler) as jobs:
@@ -236,7 +239,7 @@ def _figure(numbers, datasets, methods, fractions):
 
 
 def run(quick: bool = False, seed: int = 0, scheduler: str | None = None, datasets: str | None = None,
-        **options) -> Result:
+        **options: Any) -> Result:
     """ROAR on shapes and digits (LeNets); `quick`: digits, 3 methods, 3 fractions, 5 epochs.
 
     scheduler -- "local" (a dask LocalCluster; the default when dask.distributed is installed),
@@ -246,7 +249,7 @@ def run(quick: bool = False, seed: int = 0, scheduler: str | None = None, datase
     if options:
         raise TypeError(f"roar: unexpected options {sorted(options)}; expected quick, seed, scheduler")
     scheduler = scheduler or default_scheduler()
-    configs = QUICK if quick else FULL
+    configs: tuple[tuple, ...] = QUICK if quick else FULL
     if datasets is not None:
         wanted = datasets.split(",")
         known = [c[0] for c in configs]

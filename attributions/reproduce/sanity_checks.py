@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
+from typing import Any
 from functools import partial
 
 import numpy as np
@@ -82,14 +83,14 @@ def _explainers(quick):
     }
 
 
-def shuffled(maps, seed=0):
+def shuffled(maps: np.ndarray, seed: int = 0) -> np.ndarray:
     """Each (H, W) map with its pixels in a seeded random order: the same values, no structure."""
     rng = np.random.default_rng(seed)
     flat = maps.reshape(len(maps), -1)
     return np.stack([row[rng.permutation(len(row))] for row in flat]).reshape(maps.shape)
 
 
-def changed_share(similarity, bound, new_maps, original):
+def changed_share(similarity: np.ndarray, bound: float, new_maps: np.ndarray, original: np.ndarray) -> float:
     """Share of the images whose map changed: s < bound, or the new map is all zero; images
     whose original map is all zero have nothing to compare and are left out."""
     zero = lambda m: ~np.abs(m.reshape(len(m), -1)).any(axis=1)  # noqa: E731
@@ -288,7 +289,7 @@ def _figure(curves, datasets):
     return fig
 
 
-def run(quick: bool = False, seed: int = 0, n: int | None = None, epochs: int | None = None, **options) -> Result:
+def run(quick: bool = False, seed: int = 0, n: int | None = None, epochs: int | None = None, **options: Any) -> Result:
     """The sanity checks on the bundled models; `quick`: digits only, 8 images, 4 methods, 10 epochs.
 
     n      -- test images explained (default 16; 8 with quick)

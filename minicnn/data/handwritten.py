@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..typing import FloatArray
 from .digits import upsample
 from .image_file import LUMINANCE
 from .resize import area_matrix
@@ -67,7 +68,7 @@ def _border(image):
     return np.concatenate([image[0], image[-1], image[1:-1, 0], image[1:-1, -1]])
 
 
-def preprocess_digit(picture, size=16):
+def preprocess_digit(picture: FloatArray, size: int = 16) -> DigitInput:
     """Steps 1–7 of the module for a picture (H, W) or (H, W, 3) in [0, 1]; a DigitInput."""
     picture = np.asarray(picture, dtype=np.float64)
     if not (picture.ndim == 2 or (picture.ndim == 3 and picture.shape[-1] == 3)) or min(picture.shape[:2]) < 2:

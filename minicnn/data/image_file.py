@@ -14,9 +14,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import numpy as np
 
+from ..typing import FloatArray, PathLike
 from .resize import resize
 
 __all__ = ["ImageFileError", "read_image", "is_grey", "to_input", "load_input"]
@@ -28,7 +30,7 @@ class ImageFileError(ValueError):
     """An image file that is missing, unreadable or not a grey/RGB picture (the message names it)."""
 
 
-def read_image(path):
+def read_image(path: PathLike) -> FloatArray:
     """The picture in `path` as float64 in [0, 1]: (H, W) for grey, (H, W, 3) for colour."""
     import matplotlib.image as mpimg  # lazy: matplotlib's import takes a noticeable moment
 
@@ -52,13 +54,13 @@ def read_image(path):
     return picture
 
 
-def is_grey(picture):
+def is_grey(picture: FloatArray) -> bool:
     """True for an (H, W) picture and for an RGB one whose three channels are equal (a grey
     image saved as RGB, as matplotlib's imsave and many editors do)."""
     return picture.ndim == 2 or bool(np.all(picture == picture[..., :1]))
 
 
-def to_input(picture, input_shape):
+def to_input(picture: FloatArray, input_shape: Sequence[int]) -> FloatArray:
     """A picture from `read_image` as one model input (C, H, W) in [0, 1] (steps 2 and 3)."""
     channels, height, width = input_shape
     if channels not in (1, 3):
@@ -73,6 +75,6 @@ def to_input(picture, input_shape):
     return np.clip(resize(picture, (height, width), "bilinear"), 0.0, 1.0)
 
 
-def load_input(path, input_shape):
+def load_input(path: PathLike, input_shape: Sequence[int]) -> FloatArray:
     """`to_input(read_image(path), input_shape)` as a batch of one, (1, C, H, W)."""
     return to_input(read_image(path), input_shape)[None]

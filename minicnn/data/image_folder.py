@@ -27,9 +27,11 @@ into train and test by the seeded, stratified `train_test_split`.
 from __future__ import annotations
 
 import os
+from typing import Optional, Sequence
 
 import numpy as np
 
+from ..typing import DTypeLike, FloatArray, IntPair, PathLike, Shape
 from ..validation import check_float_dtype, check_fraction, check_int, check_seed
 from .dataset import Dataset
 from .image_file import ImageFileError, is_grey, read_image, to_input
@@ -47,7 +49,7 @@ class ImageFolderError(ValueError):
     """A folder that is not an ImageFolder, or an image in it that cannot be used (named)."""
 
 
-def find_classes(root):
+def find_classes(root: PathLike) -> tuple[list[str], dict[str, int]]:
     """(classes, class_to_idx): the sorted sub-directory names of `root` and their indices."""
     root = os.fspath(root)
     if not os.path.isdir(root):
@@ -68,7 +70,7 @@ class ImageFolder:
     """The index of an image folder: `classes`, `class_to_idx`, `samples`, `targets` (as in
     torchvision); ``folder[i]`` is (picture from `read_image`, class index)."""
 
-    def __init__(self, root):
+    def __init__(self, root: PathLike) -> None:
         self.root = os.fspath(root)
         self.classes, self.class_to_idx = find_classes(self.root)
         self.samples = []
@@ -92,7 +94,7 @@ class ImageFolder:
         except ImageFileError as error:
             raise ImageFolderError(str(error)) from None
 
-    def mask_path(self, index):
+    def mask_path(self, index: int) -> str:
         """Where the mask of sample `index` would be: ``<path without extension>.mask.png``."""
         return os.path.splitext(self.samples[index][0])[0] + MASK_SUFFIX
 
@@ -100,7 +102,7 @@ class ImageFolder:
         return f"ImageFolder(root={self.root!r}, classes={len(self.classes)}, samples={len(self.samples)})"
 
 
-def default_input_shape(pictures):
+def default_input_shape(pictures: Sequence[FloatArray]) -> Shape:
     """(C, H, W) for a list of pictures: one channel if every picture is grey (`is_grey`), else
     three; the size of the first picture (the first file of the first class)."""
     channels = 1 if all(is_grey(p) for p in pictures) else 3
@@ -113,7 +115,8 @@ def _read_mask(path, size):
     return resize(grey, size, "bilinear") > 0.5
 
 
-def load_image_folder(root, size=None, channels=None, test_fraction=0.25, seed=0, dtype=np.float64):
+def load_image_folder(root: PathLike, size: Optional[IntPair] = None, channels: Optional[int] = None,
+                      test_fraction: float = 0.25, seed: int = 0, dtype: DTypeLike = np.float64) -> Dataset:
     """An image folder as a :class:`Dataset` of shape (N, C, H, W), named after the folder.
 
     size          -- (H, W) or an int for a square; default: the first image's size
@@ -133,8 +136,8 @@ def load_image_folder(root, size=None, channels=None, test_fraction=0.25, seed=0
     pictures = [folder[i][0] for i in range(len(folder))]
     shape = default_input_shape(pictures)
     if size is not None:
-        size = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
-        shape = (shape[0],) + tuple(check_int(s, "size", minimum=1) for s in size)
+        sides = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
+        shape = (shape[0],) + tuple(check_int(s, "size", minimum=1) for s in sides)
     if channels is not None:
         if channels not in (1, 3):
             raise ValueError(f"channels: expected 1 or 3, got {channels!r}")
@@ -147,7 +150,7 @@ def load_image_folder(root, size=None, channels=None, test_fraction=0.25, seed=0
         missing = mask_paths[has_mask.index(False)]
         raise ImageFolderError(f"image folder {folder.root}: {sum(has_mask)} of {len(has_mask)} images have a mask, "
                                f"but {missing} is missing; give every image a mask or none")
-    extras = ()
+    extras: tuple[np.ndarray, ...] = ()
     if all(has_mask):
         try:
             extras = (np.stack([_read_mask(p, shape[1:]) for p in mask_paths]),)

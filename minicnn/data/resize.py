@@ -19,14 +19,18 @@ Every row of every matrix is a convex combination, so values in [0, 1] stay in [
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
+
+from ..typing import FloatArray
 
 __all__ = ["METHODS", "area_matrix", "interpolation_matrix", "resize"]
 
 METHODS = ("bilinear", "nearest", "area")
 
 
-def area_matrix(n_in, n_out, start=0.0, span=None):
+def area_matrix(n_in: int, n_out: int, start: float = 0.0, span: Optional[float] = None) -> FloatArray:
     """The area-averaging matrix onto a window of the axis: output pixel j averages the source
     over [start + j·s, start + (j + 1)·s) with s = span / n_out (span defaults to n_in), so
     M[j, i] = |[i, i + 1) ∩ that footprint| / s. A window reaching past the source (start < 0,
@@ -39,7 +43,7 @@ def area_matrix(n_in, n_out, start=0.0, span=None):
     return overlap / scale
 
 
-def interpolation_matrix(n_in, n_out, method="bilinear"):
+def interpolation_matrix(n_in: int, n_out: int, method: str = "bilinear") -> FloatArray:
     """The (n_out, n_in) matrix M with ``resized = M @ column`` along one axis (see the module)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -60,7 +64,7 @@ def interpolation_matrix(n_in, n_out, method="bilinear"):
     return matrix
 
 
-def resize(images, size, method="bilinear"):
+def resize(images: FloatArray, size: tuple[int, int], method: str = "bilinear") -> FloatArray:
     """Resize the last two axes of `images` (…, H, W) to `size` = (OH, OW); the dtype is kept."""
     if (not isinstance(images, np.ndarray) or images.ndim < 2 or min(images.shape[-2:]) < 1
             or images.dtype.kind != "f"):

@@ -65,7 +65,7 @@ class Clamp(Function):
     """y = min(max(z, low), high)  (Hardtanh; ReLU6 is low = 0, high = 6);
     g'(z) = [low < z < high]  (0 at the kinks, as PyTorch's hardtanh_backward)."""
 
-    def __init__(self, low: float, high: float):
+    def __init__(self, low: float, high: float) -> None:
         super().__init__()
         self.low = low
         self.high = high
@@ -150,7 +150,7 @@ def tanh(a: TensorLike) -> Tensor:
 
 
 class _AlongAxis(Function):
-    def __init__(self, axis: int):
+    def __init__(self, axis: int) -> None:
         super().__init__()
         self.axis = axis
 

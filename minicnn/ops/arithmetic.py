@@ -143,7 +143,7 @@ def neg(a: TensorLike) -> Tensor:
 class Pow(Function):
     """y = a^p for a constant exponent p;  ∂y/∂a = p · a^(p−1)."""
 
-    def __init__(self, exponent: float):
+    def __init__(self, exponent: float) -> None:
         super().__init__()
         self.exponent = exponent
 
@@ -240,7 +240,7 @@ def log(a: TensorLike) -> Tensor:
 class Cast(Function):
     """y = a converted to another float dtype;  the gradient is cast back."""
 
-    def __init__(self, dtype: DTypeLike):
+    def __init__(self, dtype: DTypeLike) -> None:
         super().__init__()
         self.dtype = np.dtype(dtype)
 

@@ -27,7 +27,7 @@ class Conv2d(Function):
     """
 
     def __init__(self, stride: tuple[int, int] = (1, 1), padding: tuple[int, int] = (0, 0),
-                 dilation: tuple[int, int] = (1, 1), groups: int = 1, has_bias: bool = False):
+                 dilation: tuple[int, int] = (1, 1), groups: int = 1, has_bias: bool = False) -> None:
         super().__init__()
         self.stride = stride
         self.padding = padding

@@ -20,7 +20,7 @@ class Linear(Function):
     ∂L/∂x = G W,  ∂L/∂W = Gᵀ x,  ∂L/∂b = Σ_n G_n.
     """
 
-    def __init__(self, has_bias: bool):
+    def __init__(self, has_bias: bool) -> None:
         super().__init__()
         self.has_bias = has_bias
 

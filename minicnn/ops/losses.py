@@ -33,7 +33,7 @@ class CrossEntropy(Function):
     log(softmax) would give log(0) = −inf.
     """
 
-    def __init__(self, target_weights: np.ndarray, reduction: str = "mean", divisor: float = 1.0):
+    def __init__(self, target_weights: np.ndarray, reduction: str = "mean", divisor: float = 1.0) -> None:
         super().__init__()
         self.target_weights = target_weights
         self.reduction = reduction

@@ -28,7 +28,7 @@ class BatchNorm(Function):
     """
 
     def __init__(self, running_mean: np.ndarray, running_var: np.ndarray, training: bool = False,
-                 momentum: float = 0.1, eps: float = 1e-5):
+                 momentum: float = 0.1, eps: float = 1e-5) -> None:
         super().__init__()
         self.running_mean = running_mean   # ndarrays, updated in place in training
         self.running_var = running_var
@@ -87,7 +87,7 @@ def batch_norm(x: TensorLike, running_mean: np.ndarray, running_var: np.ndarray,
 class Dropout(Function):
     """Training: y = x · mask / (1 − p) with mask ~ Bernoulli(1 − p), so E[y] = x; ∂y/∂x = mask/(1 − p)."""
 
-    def __init__(self, p: float, rng: np.random.Generator):
+    def __init__(self, p: float, rng: np.random.Generator) -> None:
         super().__init__()
         self.p = p
         self.rng = rng

@@ -36,7 +36,7 @@ def pool_window(op: str, kernel_size: IntPair, stride: IntPair | None,
 
 
 class _Pool2d(Function):
-    def __init__(self, kernel_size: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]):
+    def __init__(self, kernel_size: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride
@@ -53,7 +53,7 @@ class MaxPool2d(_Pool2d):
     """
 
     def __init__(self, kernel_size: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
-                 ceil_mode: bool = False):
+                 ceil_mode: bool = False) -> None:
         super().__init__(kernel_size, stride, padding)
         self.ceil_mode = ceil_mode
 
@@ -121,7 +121,7 @@ class AdaptiveAvgPool2d(Function):
     overlap when OH does not divide H: AlexNet's 13×13 → 6×6). Linear in x, every weight ≥ 0;
     ∂y/∂x shares each output's gradient equally among its bin."""
 
-    def __init__(self, output_size: tuple[int, int]):
+    def __init__(self, output_size: tuple[int, int]) -> None:
         super().__init__()
         self.output_size = output_size
 
@@ -154,7 +154,7 @@ class BilinearResize(Function):
     with weights (1 − λ, λ), λ = s − ⌊s⌋, along each axis. Linear in x; the backward scatters
     g back with the same weights."""
 
-    def __init__(self, size: tuple[int, int]):
+    def __init__(self, size: tuple[int, int]) -> None:
         super().__init__()
         self.size = size
 

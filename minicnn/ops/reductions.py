@@ -131,6 +131,12 @@ class MaxResult(NamedTuple):
     indices: np.ndarray
 
 
+# The fields' hints are strings (`from __future__ import annotations`, and Tensor is only imported
+# for the type checker); NamedTuple's generated __new__ belongs to no module, so tools resolving
+# them (pdoc, typing.get_type_hints) would look in an empty namespace. Name this module as its home.
+MaxResult.__new__.__module__ = __name__
+
+
 def max(a: TensorLike, axis: Axis = None, keepdims: bool | None = None, *, dim: int | None = None,
         keepdim: bool | None = None) -> Tensor | MaxResult:
     """Maximum over `axis` (None: all axes; an int or a tuple), a Tensor, as `np.max`.

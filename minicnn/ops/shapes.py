@@ -30,7 +30,7 @@ __all__ = [
 class Reshape(Function):
     """y = a viewed with a new shape;  the gradient is reshaped back."""
 
-    def __init__(self, shape: tuple):
+    def __init__(self, shape: tuple) -> None:
         super().__init__()
         self.shape = shape
 
@@ -122,7 +122,7 @@ def flatten(a: TensorLike, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 class Transpose(Function):
     """y = a with axes permuted by `perm`;  the gradient uses the inverse permutation."""
 
-    def __init__(self, perm: tuple):
+    def __init__(self, perm: tuple) -> None:
         super().__init__()
         self.perm = perm
 
@@ -158,7 +158,7 @@ def permute(a: TensorLike, dims: Sequence[int]) -> Tensor:
 class Concatenate(Function):
     """y = [a₁, a₂, …] joined along `axis`;  the gradient is split back into the pieces."""
 
-    def __init__(self, axis: int):
+    def __init__(self, axis: int) -> None:
         super().__init__()
         self.axis = axis
 
@@ -194,7 +194,7 @@ def cat(tensors: Sequence[TensorLike], dim: int = 0) -> Tensor:
 class GetItem(Function):
     """y = a[index] (basic or advanced NumPy indexing);  ∂L/∂a = scatter-add of g into zeros."""
 
-    def __init__(self, index: Any):
+    def __init__(self, index: Any) -> None:
         super().__init__()
         self.index = index
 
