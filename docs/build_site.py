@@ -11,7 +11,8 @@ site is a by-product of the code, so it cannot drift from it.
 
 pdoc documents Python modules only, so the Markdown pages become module docstrings of a small
 generated package `guide` (in a temporary folder): README.md is `guide`, docs/NAME.md is
-`guide.NAME`, tutorials/README.md is `guide.tutorials`, and each tutorial source
+`guide.NAME`, docs/reproductions/NAME.md is `guide.reproductions.NAME` ("-" as "_"),
+tutorials/README.md is `guide.tutorials`, and each tutorial source
 tutorials/src/NN_name.py (percent format) is `guide.tutorials.tutorial_NN_name`, its prose as
 prose and its code cells as code blocks. Links between those files are rewritten to the pages,
 and the pictures are copied next to them. docs/site_template/custom.css, pdoc's one style hook,
@@ -65,6 +66,9 @@ def pages() -> dict[str, tuple[str, str]]:
     found = {"README.md": ("guide", "guide.html")}
     for md in sorted((ROOT / "docs").glob("*.md")):
         found[f"docs/{md.name}"] = (f"guide.{md.stem}", f"guide/{md.stem}.html")
+    for md in sorted((ROOT / "docs" / "reproductions").glob("*.md")):  # the pages the index docs/reproductions.md lists
+        module = md.stem.replace("-", "_")  # a module name; pdoc names the page after it
+        found[f"docs/reproductions/{md.name}"] = (f"guide.reproductions.{module}", f"guide/reproductions/{module}.html")
     found["tutorials/README.md"] = ("guide.tutorials", "guide/tutorials.html")
     for source in sorted((ROOT / "tutorials" / "src").glob("[0-9][0-9]_*.py")):
         module = f"tutorial_{source.stem}"
@@ -122,7 +126,7 @@ def _write_guide(folder: Path, known: dict[str, tuple[str, str]]) -> Path:
         path = ROOT / source
         text = tutorial_markdown(path) if source.endswith(".py") else path.read_text(encoding="utf-8")
         parts = module.split(".")
-        is_package = module == "guide" or module == "guide.tutorials"
+        is_package = any(other.startswith(module + ".") for other, _ in known.values())
         file = folder.joinpath(*parts, "__init__.py") if is_package else folder.joinpath(*parts[:-1], parts[-1] + ".py")
         file.parent.mkdir(parents=True, exist_ok=True)
         # __doc__ assigned, not a literal docstring: the pages hold quotes and backslashes of their own
@@ -143,8 +147,10 @@ def build(output: Path) -> list[str]:
                               template_directory=ROOT / "docs" / "site_template")
         pdoc.pdoc(*public_modules(), guide, output_directory=output)
     (output / PICTURES).mkdir(exist_ok=True)
-    for picture in (ROOT / "docs").glob("*.png"):
-        shutil.copyfile(picture, output / PICTURES / picture.name)
+    for picture in (ROOT / "docs").rglob("*.png"):  # docs/reproductions/ has the reproductions' figures
+        copy = output / PICTURES / picture.relative_to(ROOT / "docs")
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(picture, copy)
     return [f"{w.category.__name__}: {w.message}" for w in caught]
 
 

@@ -7,7 +7,7 @@ __all__ = ["valid_columns"]
 
 
 @njit(cache=True, inline="always")
-def valid_columns(q, pw, sw, width, ow):
+def valid_columns(q: int, pw: int, sw: int, width: int, ow: int) -> tuple[int, int]:
     """Range [lo, hi) of output columns j whose input column j·sw + q − pw lies inside [0, W).
 
     Splitting each row into (zero prefix, copy, zero suffix) removes the bounds test from the

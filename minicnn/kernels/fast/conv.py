@@ -31,6 +31,7 @@ import numpy as np
 import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS that np.dot inside Numba calls)
 from numba import njit, prange
 
+from ...typing import IntPair, Shape
 from ..windows import output_hw, pair
 from . import grouped_conv, winograd
 from .columns import valid_columns
@@ -264,7 +265,8 @@ def _dilated(w, dilation):
     return w_d
 
 
-def conv2d_forward(x, w, stride, padding, bias=None, dilation=(1, 1), groups=1):
+def conv2d_forward(x: np.ndarray, w: np.ndarray, stride: IntPair, padding: IntPair, bias: np.ndarray | None = None,
+                   dilation: IntPair = (1, 1), groups: int = 1) -> np.ndarray:
     """Convolution forward, y[n,o,i,j] = b[o] + Σ_{c,p,q} w[o,c,p,q]·x_pad[n,c,i·sh+dh·p, j·sw+dw·q].
 
     x (N, C, H, W) and w (O, C/groups, KH, KW) of the same float dtype; stride=(sh, sw),
@@ -293,7 +295,8 @@ def conv2d_forward(x, w, stride, padding, bias=None, dilation=(1, 1), groups=1):
     return y.reshape(n, o, oh, ow)
 
 
-def conv2d_backward_input(grad_y, w, x_shape, stride, padding, dilation=(1, 1), groups=1):
+def conv2d_backward_input(grad_y: np.ndarray, w: np.ndarray, x_shape: Shape, stride: IntPair, padding: IntPair,
+                          dilation: IntPair = (1, 1), groups: int = 1) -> np.ndarray:
     """∂L/∂x for y = conv2d_forward(x, w, stride, padding) given grad_y = ∂L/∂y:
 
         grad_x_pad[n,c,i·sh+p, j·sw+q] += Σ_o w[o,c,p,q]·grad_y[n,o,i,j],  padding dropped.
@@ -324,7 +327,8 @@ def conv2d_backward_input(grad_y, w, x_shape, stride, padding, dilation=(1, 1), 
     return grad_x
 
 
-def conv2d_backward_weight(grad_y, x, w_shape, stride, padding, dilation=(1, 1), groups=1):
+def conv2d_backward_weight(grad_y: np.ndarray, x: np.ndarray, w_shape: Shape, stride: IntPair, padding: IntPair,
+                           dilation: IntPair = (1, 1), groups: int = 1) -> np.ndarray:
     """∂L/∂w for y = conv2d_forward(x, w, stride, padding) given grad_y = ∂L/∂y:
 
         grad_w[o,c,p,q] = Σ_{n,i,j} grad_y[n,o,i,j]·x_pad[n,c,i·sh+p, j·sw+q].

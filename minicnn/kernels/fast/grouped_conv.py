@@ -13,6 +13,7 @@ over the output columns j whose input column j·sw + dw·q − pw lies inside th
 import numpy as np
 from numba import prange
 
+from ...typing import Shape
 from .columns import valid_columns
 from .threads import contiguous, threaded
 
@@ -104,7 +105,8 @@ def _backward_weight_entries(grad_y, x, sh, sw, ph, pw, dh, dw, groups, grad_w):
                 grad_w[o, c_in_group, p, q] = total
 
 
-def grouped_forward(x, w, stride, padding, bias, dilation, groups, out_hw):
+def grouped_forward(x: np.ndarray, w: np.ndarray, stride: tuple[int, int], padding: tuple[int, int],
+                    bias: np.ndarray | None, dilation: tuple[int, int], groups: int, out_hw: tuple[int, int]) -> np.ndarray:
     x, w = contiguous(x), contiguous(w)
     y = np.empty((x.shape[0], w.shape[0]) + tuple(out_hw), dtype=x.dtype)
     if y.size:
@@ -113,14 +115,16 @@ def grouped_forward(x, w, stride, padding, bias, dilation, groups, out_hw):
     return y
 
 
-def grouped_backward_input(grad_y, w, x_shape, stride, padding, dilation, groups):
+def grouped_backward_input(grad_y: np.ndarray, w: np.ndarray, x_shape: Shape, stride: tuple[int, int],
+                           padding: tuple[int, int], dilation: tuple[int, int], groups: int) -> np.ndarray:
     grad_x = np.empty(x_shape, dtype=w.dtype)
     if grad_x.size:
         _backward_input_planes(contiguous(grad_y), contiguous(w), *stride, *padding, *dilation, groups, grad_x)
     return grad_x
 
 
-def grouped_backward_weight(grad_y, x, w_shape, stride, padding, dilation, groups):
+def grouped_backward_weight(grad_y: np.ndarray, x: np.ndarray, w_shape: Shape, stride: tuple[int, int],
+                            padding: tuple[int, int], dilation: tuple[int, int], groups: int) -> np.ndarray:
     grad_w = np.zeros(w_shape, dtype=x.dtype)
     if grad_w.size and x.shape[0]:
         _backward_weight_entries(contiguous(grad_y), contiguous(x), *stride, *padding, *dilation, groups, grad_w)

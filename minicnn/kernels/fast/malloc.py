@@ -30,7 +30,7 @@ _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 
 
-def tune_malloc():
+def tune_malloc() -> bool:
     """Raise glibc's mmap and trim thresholds (see module docstring). Returns True if it did."""
     if not sys.platform.startswith("linux") or os.environ.get("MINICNN_DEFAULT_MALLOC") == "1":
         return False

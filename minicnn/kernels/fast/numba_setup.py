@@ -22,10 +22,12 @@ __all__ = ["choose_threading_layer", "ensure_cache_dir"]
 # kernels serial below a size where starting threads pays (`threads.SMALL_WORK`,
 # `threads.PARALLEL_MACS`). It only takes effect if no Numba parallel code ran yet in this
 # process, and an explicit NUMBA_THREADING_LAYER from the user always wins.
-def choose_threading_layer():
+# (numba.config sets its options through globals(), which mypy cannot see: hence the
+# ignores here and in ensure_cache_dir.)
+def choose_threading_layer() -> None:
     """Use "workqueue" (see above) unless the user chose a layer."""
-    if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":
-        numba.config.THREADING_LAYER = "workqueue"
+    if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":  # type: ignore[attr-defined]
+        numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
 
 
 # Where the compiled kernels are cached (``cache=True``). Numba tries, in order: NUMBA_CACHE_DIR,
@@ -45,8 +47,8 @@ def _writable_dir(path):
         return False
 
 
-def ensure_cache_dir():
-    if numba.config.CACHE_DIR:
+def ensure_cache_dir() -> None:
+    if numba.config.CACHE_DIR:  # type: ignore[attr-defined]
         return
     if _writable_dir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")):
         return
@@ -59,4 +61,4 @@ def ensure_cache_dir():
     if _writable_dir(user_cache):
         return
     uid = os.getuid() if hasattr(os, "getuid") else "user"
-    numba.config.CACHE_DIR = os.path.join(tempfile.gettempdir(), f"minicnn-numba-cache-{uid}")
+    numba.config.CACHE_DIR = os.path.join(tempfile.gettempdir(), f"minicnn-numba-cache-{uid}")  # type: ignore[attr-defined]

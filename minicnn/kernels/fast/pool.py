@@ -25,6 +25,7 @@ so there is no racy accumulation and results are identical run to run. Their spe
 import numpy as np
 from numba import prange
 
+from ...typing import IntPair, Shape
 from ..windows import output_hw, pair, pooled_hw
 from .threads import contiguous, threaded
 
@@ -157,7 +158,8 @@ def _avg_pool_backward(grad_y, kh, kw, sh, sw, ph, pw, grad_x):
 # Fast public functions
 # ----------------------------------------------------------------------------------------------
 
-def max_pool2d_forward(x, kernel, stride, padding, ceil_mode=False):
+def max_pool2d_forward(x: np.ndarray, kernel: IntPair, stride: IntPair, padding: IntPair,
+                       ceil_mode: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Max pooling y[n,c,i,j] = max over window W(i,j) of x_pad (padding = −∞).
 
     Returns (y, argmax): y (N, C, OH, OW) in x's dtype and argmax (N, C, OH, OW) int64 holding
@@ -182,7 +184,7 @@ def max_pool2d_forward(x, kernel, stride, padding, ceil_mode=False):
     return y, argmax
 
 
-def max_pool2d_backward(grad_y, argmax, x_shape):
+def max_pool2d_backward(grad_y: np.ndarray, argmax: np.ndarray, x_shape: Shape) -> np.ndarray:
     """∂L/∂x of max pooling: grad_x[n, c, argmax[n,c,i,j]] += grad_y[n,c,i,j].
 
     Overlapping windows that chose the same element accumulate. Returns shape x_shape."""
@@ -193,7 +195,7 @@ def max_pool2d_backward(grad_y, argmax, x_shape):
     return grad_x
 
 
-def avg_pool2d_forward(x, kernel, stride, padding):
+def avg_pool2d_forward(x: np.ndarray, kernel: IntPair, stride: IntPair, padding: IntPair) -> np.ndarray:
     """Average pooling y[n,c,i,j] = Σ_{(h,v)∈W(i,j)} x_pad[n,c,h,v] / (KH·KW), zero padding
     included in the count (PyTorch's count_include_pad=True)."""
     kernel, stride, padding = pair(kernel), pair(stride), pair(padding)
@@ -206,7 +208,8 @@ def avg_pool2d_forward(x, kernel, stride, padding):
     return y
 
 
-def avg_pool2d_backward(grad_y, x_shape, kernel, stride, padding):
+def avg_pool2d_backward(grad_y: np.ndarray, x_shape: Shape, kernel: IntPair, stride: IntPair,
+                        padding: IntPair) -> np.ndarray:
     """∂L/∂x of average pooling: grad_x[n,c,h,v] = Σ_{(i,j): (h,v)∈W(i,j)} grad_y[n,c,i,j]/(KH·KW)."""
     kernel, stride, padding = pair(kernel), pair(stride), pair(padding)
     grad_y = contiguous(grad_y)

@@ -33,7 +33,7 @@ def _relu_backward(grad_y, z, grad_z):
         grad_z[i] = grad_y[i] if z[i] > 0 else 0
 
 
-def relu_forward(z):
+def relu_forward(z: np.ndarray) -> np.ndarray:
     """y = max(z, 0) for a float32/float64 array of any shape; y has z's shape and dtype."""
     if z.ndim == 0 or z.dtype not in _FLOATS:
         return reference.relu_forward(z)
@@ -43,7 +43,7 @@ def relu_forward(z):
     return y
 
 
-def relu_backward(grad_y, z):
+def relu_backward(grad_y: np.ndarray, z: np.ndarray) -> np.ndarray:
     """∂L/∂z = grad_y where z > 0, else 0, for y = relu_forward(z) and grad_y = ∂L/∂y."""
     if z.ndim == 0 or z.dtype not in _FLOATS or grad_y.dtype != z.dtype or grad_y.shape != z.shape:
         return reference.relu_backward(grad_y, z)

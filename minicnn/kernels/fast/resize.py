@@ -10,6 +10,7 @@ grad_y[n,c,i,j] is spread onto the same four inputs with the same four weights.
 import numpy as np
 from numba import prange
 
+from ...typing import IntPair
 from ..reference import bilinear_axes
 from ..windows import pair
 from .threads import contiguous, threaded
@@ -56,7 +57,7 @@ def _bilinear_backward(grad_y, r0, r1, a0, a1, c0, c1, b0, b1, grad_x):
 # Fast public functions
 # ----------------------------------------------------------------------------------------------
 
-def bilinear_resize_forward(x, out_size):
+def bilinear_resize_forward(x: np.ndarray, out_size: IntPair) -> np.ndarray:
     """Bilinear resize of x (N, C, H, W) to (N, C, OH, OW), out_size=(OH, OW); PyTorch's
     ``interpolate(mode="bilinear", align_corners=False)``. Keeps x's dtype."""
     out_size = pair(out_size)
@@ -67,7 +68,7 @@ def bilinear_resize_forward(x, out_size):
     return y
 
 
-def bilinear_resize_backward(grad_y, in_size):
+def bilinear_resize_backward(grad_y: np.ndarray, in_size: IntPair) -> np.ndarray:
     """Adjoint of bilinear_resize_forward: grad_y (N, C, OH, OW) → grad_x (N, C, H, W) with
     in_size=(H, W); each output gradient is spread onto its four source pixels with the
     forward weights, overlapping contributions accumulate."""

@@ -13,11 +13,14 @@ single-threaded meanwhile (see its docstring).
 """
 
 import types
+from typing import Any, Callable
 
 import numba
 import numpy as np
 import threadpoolctl
 from numba import njit
+
+from ...typing import DTypeLike, Shape
 
 __all__ = ["threaded", "SMALL_WORK", "one_blas_thread", "run_items", "parts_per_image", "ceil_div",
            "per_thread", "contiguous"]
@@ -45,7 +48,7 @@ class ThreadedKernel:
         return (self.parallel if work >= SMALL_WORK else self.serial)(*args)
 
 
-def threaded(fn):
+def threaded(fn: Callable[..., None]) -> ThreadedKernel:
     """Decorator: `fn` (written with `prange`) as a ThreadedKernel."""
     return ThreadedKernel(fn)
 
@@ -93,16 +96,16 @@ PARALLEL_MACS = 8_000_000
 PARTS_PER_IMAGE = 4
 
 
-def parts_per_image(image_macs):
+def parts_per_image(image_macs: int) -> int:
     """Work items per image: PARTS_PER_IMAGE for an image of at least PARALLEL_MACS multiply-adds, else 1."""
     return PARTS_PER_IMAGE if image_macs >= PARALLEL_MACS else 1
 
 
-def ceil_div(a, b):
+def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def run_items(kernel, n_items, macs, *args):
+def run_items(kernel: ThreadedKernel, n_items: int, macs: int, *args: Any) -> None:
     """Run a `threaded` conv kernel over `n_items` work items with BLAS single-threaded: the
     threaded twin for two items or more and at least PARALLEL_MACS multiply-adds in all, else the
     serial one. Either way every item is computed by the same code and the same single-threaded
@@ -112,12 +115,12 @@ def run_items(kernel, n_items, macs, *args):
         (kernel.parallel if parallel else kernel.serial)(*args)
 
 
-def per_thread(shape, dtype):
+def per_thread(shape: Shape, dtype: DTypeLike) -> np.ndarray:
     """A scratch buffer of ``shape`` for each Numba thread (kernels index it by get_thread_id)."""
     return np.empty((numba.get_num_threads(),) + tuple(shape), dtype=dtype)
 
 
-def contiguous(a):
+def contiguous(a: np.ndarray) -> np.ndarray:
     """``a`` C-contiguous: the kernels index raw memory row-major, so a view (a transpose, a
     slice) is copied once here. (Not np.ascontiguousarray on every array: it turns a 0-d array
     into shape (1,).)"""
