@@ -52,6 +52,7 @@ __all__ = [
     "grid_size",
     "add_colorbar",
     "COLORBAR_LABELS",
+    "COLORBAR_SHORT_LABELS",
 ]
 
 DEFAULT_PERCENTILE = 99.5
@@ -194,10 +195,13 @@ def overlay(image: ArrayLike, a: ArrayLike, ax: Optional[Axes] = None, title: Op
     return ax
 
 
+_COLORBAR_STRIP = 0.75  # inches under the grid: the colour bar, its ends and a two-line label
+
+
 def grid_size(n_images: int, n_methods: int, cell_size: float = 1.35, colorbar: bool = True) -> tuple[float, float]:
     """(width, height) in inches of `attribution_grid` for n_images rows and n_methods map columns
     (known before any map is computed, so a command can refuse a figure too large to draw)."""
-    return cell_size * (1 + n_methods), cell_size * n_images + 0.5 + (0.6 if colorbar else 0.0)
+    return cell_size * (1 + n_methods), cell_size * n_images + 0.5 + (_COLORBAR_STRIP if colorbar else 0.0)
 
 
 def attribution_grid(
@@ -243,7 +247,7 @@ def attribution_grid(
     def class_name(k):
         return classes[int(k)] if classes is not None else str(int(k))
 
-    extra = 0.6 if colorbar else 0.0
+    extra = _COLORBAR_STRIP if colorbar else 0.0
     fig = Figure(figsize=grid_size(n, len(maps), cell_size, colorbar))
     columns = 1 + len(maps)
     axes = fig.subplots(n, columns, squeeze=False)
@@ -273,18 +277,21 @@ def attribution_grid(
     fig.subplots_adjust(left=0.02, right=0.98, top=1 - 0.6 / height, bottom=(extra + 0.05) / height, wspace=0.08, hspace=0.45)
     if colorbar:
         # a dedicated strip under the map columns, so the panels keep their size
-        first, last = axes[-1, 1].get_position(), axes[-1, -1].get_position()
-        cax = fig.add_axes((first.x0, 0.34 / height, last.x1 - first.x0, 0.1 / height))
-        add_colorbar(fig, cax, signed=mode != "abs")
+        few = len(attributions) < 3  # a narrow figure: the bar spans the whole row and says it shorter
+        first, last = axes[-1, 0 if few else 1].get_position(), axes[-1, -1].get_position()
+        cax = fig.add_axes((first.x0, 0.46 / height, last.x1 - first.x0, 0.1 / height))
+        add_colorbar(fig, cax, signed=mode != "abs", label=COLORBAR_SHORT_LABELS[mode != "abs"] if few else None)
     return fig
 
 
 # What the colours mean, in words (the scaling is in the module docstring, not on the picture):
 # an attribution is a share of the class score, so its sign says which way a pixel pushes it.
 COLORBAR_LABELS = {
-    True: "red raises the class score, blue lowers it, white: no effect (each map scaled to its own strongest pixels)",
-    False: "darker red: a larger share of the class evidence (each map scaled to its own strongest pixels)",
+    # Two lines: one line of this length is wider than a three-column grid and was cut off.
+    True: "red raises the class score, blue lowers it, white: no effect\n(each map scaled to its own strongest pixels)",
+    False: "darker red: a larger share of the class evidence\n(each map scaled to its own strongest pixels)",
 }
+COLORBAR_SHORT_LABELS = {True: "red raises the class score,\nblue lowers it", False: "darker red: more\nclass evidence"}
 
 
 def add_colorbar(fig: Figure, cax: Axes, signed: bool = True, orientation: str = "horizontal",

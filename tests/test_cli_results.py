@@ -69,17 +69,23 @@ def _colorbar_labels(fig):
     return [ax.get_xlabel() or ax.get_ylabel() for ax in fig.axes if ax.get_label() == "<colorbar>"]
 
 
-def test_demo_grid_colour_bar_is_in_words():
+@pytest.mark.parametrize("n_maps", [1, 3])
+def test_demo_grid_colour_bar_is_in_words(n_maps):
+    """A grid of three or more map columns gets the full label; a narrower one the short one
+    (the full label would be cut off), both in words."""
     from attributions import visualize
 
     rng = np.random.default_rng(0)
     images = rng.random((2, 1, 8, 8))
-    fig = visualize.attribution_grid(images, {"m": rng.normal(size=(2, 1, 8, 8))})
-    assert _colorbar_labels(fig) == [COLORBAR_LABELS[True]] and PLAIN_WORDS in COLORBAR_LABELS[True]
-    fig = visualize.attribution_grid(images, {"m": rng.normal(size=(2, 1, 8, 8))}, mode="abs")
-    assert _colorbar_labels(fig) == [COLORBAR_LABELS[False]]
+    maps = {f"m{i}": rng.normal(size=(2, 1, 8, 8)) for i in range(n_maps)}
+    labels = COLORBAR_LABELS if n_maps >= 3 else visualize.COLORBAR_SHORT_LABELS
+    fig = visualize.attribution_grid(images, maps)
+    assert _colorbar_labels(fig) == [labels[True]] and "red raises the class score" in labels[True]
+    assert PLAIN_WORDS in COLORBAR_LABELS[True].replace("\n", " ")
+    fig = visualize.attribution_grid(images, maps, mode="abs")
+    assert _colorbar_labels(fig) == [labels[False]]
     bar = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"][0]
-    assert "percentile" not in COLORBAR_LABELS[False] and [t.get_text() for t in bar.get_xticklabels()] == ["none", "most"]
+    assert "percentile" not in labels[False] and [t.get_text() for t in bar.get_xticklabels()] == ["none", "most"]
 
 
 @pytest.mark.parametrize("n_maps", [1, 4])
