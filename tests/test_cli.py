@@ -55,8 +55,9 @@ def test_demo_subprocess(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     picture = mpimg.imread(tmp_path / "tmp" / "figure1.png")
-    # figure size (inches) of the grid × dpi 100: the image and one column per method of 1.35", 2 rows of 1.35" + 1.1"
-    assert picture.shape[:2] == (round((1.35 * 2 + 1.1) * 100), round(1.35 * (1 + len(METHOD_NAMES)) * 100))
+    # figure size (inches) of the grid × dpi 100: the image and one column per method of 1.35",
+    # 2 rows of 1.35" + 0.5" of titles + 0.75" for the colour bar and its two-line label
+    assert picture.shape[:2] == (round((1.35 * 2 + 1.25) * 100), round(1.35 * (1 + len(METHOD_NAMES)) * 100))
     assert len(_table_rows((tmp_path / "tmp" / "table1.md").read_text(encoding="utf-8"))) == len(METHOD_NAMES)
 
 
