@@ -27,7 +27,7 @@ import numpy as np
 
 from minicnn.train import FOLDER_ARCH  # train --data's default architecture: --arch may be left out
 
-from .errors import CLIError, UsageError
+from .errors import CLIError, UsageError, mismatch_details
 
 if TYPE_CHECKING:  # the engine's modules are imported by the functions that use them
     from minicnn import nn
@@ -148,8 +148,7 @@ def load_user_model(args: argparse.Namespace, default_dataset: str) -> tuple[nn.
         hint = " (trained with another --size?)" if resized else ""
         raise CLIError(f"weights file {args.model} does not match the {arch} architecture for {source} "
                        f"(input {data.input_shape}, {data.n_classes} classes): {', '.join(error.problems)}{hint}",
-                       details=f"missing keys: {error.missing_keys}\nunexpected keys: {error.unexpected_keys}\n"
-                               f"shape mismatches (key, model, file): {error.shape_mismatches}") from None
+                       details=mismatch_details(error)) from None
     return model.double().eval(), data, args.model
 
 
