@@ -15,6 +15,8 @@ The grouped/depthwise kernels (fast/grouped_conv.py: one thread per plane or wei
 summed in a fixed order) promise the same. Every kernel agrees with the reference to rounding.
 """
 
+from math import ceil
+
 import numba
 import numpy as np
 import pytest
@@ -30,8 +32,10 @@ SHAPES = {
     "3x3s1-winograd-bands": ((64, 56, 56), (64, 64, 3, 3), 1, 1, 1),
     "3x3s1-winograd-channels": ((96, 14, 14), (96, 96, 3, 3), 1, 1, 1),
     "3x3s1-im2col-small-plane": ((192, 7, 7), (192, 192, 3, 3), 1, 1, 1),
+    "3x3s1-im2col-14x14-big-filters": ((128, 14, 14), (128, 128, 3, 3), 1, 1, 1),
     "3x3s2": ((128, 28, 28), (128, 128, 3, 3), 2, 1, 1),
-    "1x1s1": ((64, 28, 28), (256, 64, 1, 1), 1, 0, 1),
+    "1x1s1": ((64, 28, 28), (256, 64, 1, 1), 1, 0, 1),       # ∂L/∂x cut in pixel bands, ∂L/∂w in rows o
+    "1x1s1-channels": ((512, 14, 14), (128, 512, 1, 1), 1, 0, 1),  # both cut along the channels c
     "1x1s2-channels": ((256, 28, 28), (512, 256, 1, 1), 2, 0, 1),
     "depthwise3x3s2": ((96, 56, 56), (96, 1, 3, 3), 2, 1, 96),
 }
@@ -76,7 +80,7 @@ def test_these_shapes_are_cut_inside_the_image():
             continue
         oh, ow = K.output_size(h, kh, s, p), K.output_size(w, kw, s, p)
         assert threads.parts_per_image(o * c * kh * kw * oh * ow) > 1, shape_id
-        if winograd.applies((o, c, kh, kw), (s, s), (p, p)):
+        if winograd.applies((o, c, kh, kw), (s, s), (p, p), (oh, ow)):
             th, tw = (oh + 1) // 2, (ow + 1) // 2
             band_rows, block = winograd._split(th, tw, c, o, o * c * 9 * oh * ow)
             assert band_rows < th or block < o, shape_id
@@ -84,6 +88,23 @@ def test_these_shapes_are_cut_inside_the_image():
             rows, o_block = conv_module._forward_split(o, c * kh * kw, oh, ow)
             assert rows < oh or o_block < o, shape_id
             assert conv_module._channel_block(c, o * c * kh * kw * oh * ow) < c or c == 1
+
+
+def test_the_kernel_each_shape_is_meant_to_exercise():
+    def applies(shape_id):
+        (c, h, w), w_shape, s, p, _ = SHAPES[shape_id]
+        out = (K.output_size(h, w_shape[2], s, p), K.output_size(w, w_shape[3], s, p))
+        return winograd.applies(w_shape, (s, s), (p, p), out)
+
+    assert applies("3x3s1-winograd-bands") and applies("3x3s1-winograd-channels")
+    # Big filter banks on 14×14 and 7×7 planes go to im2col (winograd.MIN_TILES).
+    assert not applies("3x3s1-im2col-14x14-big-filters") and not applies("3x3s1-im2col-small-plane")
+    # The 1×1 backward products cut the longer side of their result into parts.
+    parts = threads.PARTS_PER_IMAGE
+    assert conv_module._pointwise_split(64, 28 * 28, 10**9) == (64, ceil(784 / parts))     # ∂L/∂x
+    assert conv_module._pointwise_split(256, 64, 10**9) == (256 // parts, 64)              # ∂L/∂w
+    assert conv_module._pointwise_split(512, 14 * 14, 10**9) == (512 // parts, 196)
+    assert conv_module._pointwise_split(128, 512, 10**9) == (128, 512 // parts)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])

@@ -39,7 +39,7 @@ __all__ = [
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
     "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward",
     "bilinear_resize_forward", "bilinear_resize_backward",
-    "relu_forward", "relu_backward",
+    "relu_forward", "relu_backward", "channel_affine_forward", "channel_affine_backward",
     "conv2d_forward_reference", "conv2d_backward_input_reference",
     "conv2d_backward_weight_reference",
     "max_pool2d_forward_reference", "max_pool2d_backward_reference",
@@ -135,6 +135,8 @@ bilinear_resize_forward = _on_active_backend("bilinear_resize_forward")
 bilinear_resize_backward = _on_active_backend("bilinear_resize_backward")
 relu_forward = _on_active_backend("relu_forward")
 relu_backward = _on_active_backend("relu_backward")
+channel_affine_forward = _on_active_backend("channel_affine_forward")
+channel_affine_backward = _on_active_backend("channel_affine_backward")
 
 # The reference twins by the names the tests, benchmarks and tutorials have always used.
 conv2d_forward_reference = reference.conv2d_forward

@@ -29,6 +29,7 @@ __all__ = [
     "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward",
     "bilinear_resize_forward", "bilinear_resize_backward", "source_indices",
     "relu_forward", "relu_backward",
+    "channel_affine_forward", "channel_affine_backward",
 ]
 
 
@@ -323,3 +324,35 @@ def relu_forward(z: np.ndarray) -> np.ndarray:
 def relu_backward(grad_y: np.ndarray, z: np.ndarray) -> np.ndarray:
     """∂L/∂z = grad_y · [z > 0]  (0 at z = 0 and where z is NaN, as PyTorch)."""
     return np.where(z > 0, grad_y, 0).astype(np.result_type(grad_y, z), copy=False)
+
+
+# ---- Per-channel affine map (batch normalisation in eval mode) -------------------------------
+
+def _per_channel(v: np.ndarray, ndim: int) -> np.ndarray:
+    return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def channel_affine_forward(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """y[n, c, …] = scale[c] · x[n, c, …] + shift[c], for x of shape (N, C, …) and scale, shift (C,).
+
+    Batch normalisation in eval mode is this map with scale = γ/√(σ² + ε), shift = β − scale·μ
+    (PyTorch computes its CPU eval-mode batch norm in the same two steps)."""
+    return x * _per_channel(scale, x.ndim) + _per_channel(shift, x.ndim)
+
+
+def channel_affine_backward(grad_y: np.ndarray, x: np.ndarray, scale: np.ndarray,
+                            center: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For y = channel_affine_forward(x, scale, shift) and grad_y = ∂L/∂y:
+
+        ∂L/∂x[n, c, …] = scale[c] · grad_y[n, c, …],
+        Σ_{n, …} grad_y · (x − center[c])   and   Σ_{n, …} grad_y     (C,) each.
+
+    The two sums are what batch norm's parameter gradients need in eval mode (center = μ):
+    ∂L/∂γ = Σ g·x̂ = (1/σ)·Σ g·(x − μ) and ∂L/∂β = Σ g. They are accumulated in float64 and
+    returned in x's dtype."""
+    axes = (0,) + tuple(range(2, x.ndim))
+    grad_x = grad_y * _per_channel(scale, x.ndim)
+    centered = x.astype(np.float64) - _per_channel(center, x.ndim)
+    weighted = (grad_y * centered).sum(axis=axes)
+    total = grad_y.sum(axis=axes, dtype=np.float64)
+    return grad_x, weighted.astype(x.dtype), total.astype(x.dtype)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 import numpy as np
 
+from .. import kernels
 from ..autograd import Function
 from ..random import get_rng
 from ..tensor import Tensor, as_tensor
@@ -21,6 +22,9 @@ class BatchNorm(Function):
     eval:  μ, σ² are the running averages, so y is an affine map of x (DeepLIFT's linear rule):
            y = scale · x + shift with scale = γ/√(σ² + ε), shift = β − scale · μ, which the node
            exposes as `scale` and `shift` (shaped to broadcast against x).
+
+    Backward in eval mode: ∂L/∂x = scale · g, ∂L/∂γ = Σ g · x̂, ∂L/∂β = Σ g (sums over the
+    statistics axes, x̂ = (x − μ)/σ).
 
     Backward in train mode (x̂ = (x − μ)/σ, m = elements per channel, ĝ = g·γ):
         ∂L/∂x = (1/σ) · (ĝ − mean(ĝ) − x̂ · mean(ĝ · x̂)),   means over the statistics axes,
@@ -51,21 +55,29 @@ class BatchNorm(Function):
         else:
             mean, var = self.running_mean, self.running_var
         inv_std = 1.0 / np.sqrt(var + self.eps)
+        scale = weight * inv_std
+        shift = bias - scale * mean
+        self.scale, self.shift = scale.reshape(shape), shift.reshape(shape)
+        if not self.training:
+            # Eval: y = scale·x + shift, one pass over x (kernels.channel_affine_*); the
+            # backward needs only x, which the graph keeps anyway, not a normalised copy.
+            self.save_for_backward(x, mean, inv_std, scale)
+            return kernels.channel_affine_forward(x, scale, shift)
         x_hat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
         self.save_for_backward(x_hat, inv_std, weight, axes, shape)
-        self.scale = (weight * inv_std).reshape(shape)
-        self.shift = bias.reshape(shape) - self.scale * mean.reshape(shape)
         return x_hat * weight.reshape(shape) + bias.reshape(shape)
 
     def backward(self, g: np.ndarray) -> tuple:
+        if not self.training:
+            # ∂L/∂x = scale·g,  ∂L/∂γ = Σ g·x̂ = (1/σ)·Σ g·(x − μ),  ∂L/∂β = Σ g.
+            x, mean, inv_std, scale = self.saved
+            grad_x, weighted, total = kernels.channel_affine_backward(g, x, scale, mean)
+            return grad_x, weighted * inv_std, total
         x_hat, inv_std, weight, axes, shape = self.saved
         g_hat = g * weight.reshape(shape)
-        if self.training:
-            grad_x = inv_std.reshape(shape) * (
-                g_hat - g_hat.mean(axis=axes, keepdims=True) - x_hat * (g_hat * x_hat).mean(axis=axes, keepdims=True)
-            )
-        else:
-            grad_x = g_hat * inv_std.reshape(shape)
+        grad_x = inv_std.reshape(shape) * (
+            g_hat - g_hat.mean(axis=axes, keepdims=True) - x_hat * (g_hat * x_hat).mean(axis=axes, keepdims=True)
+        )
         return grad_x, (g * x_hat).sum(axis=axes), g.sum(axis=axes)
 
 

@@ -24,6 +24,7 @@ from .malloc import tune_malloc  # noqa: E402
 
 tune_malloc()
 
+from .affine import channel_affine_backward, channel_affine_forward  # noqa: E402
 from .conv import conv2d_backward_input, conv2d_backward_weight, conv2d_forward  # noqa: E402
 from .linear import linear_backward_input, linear_backward_weight, linear_forward  # noqa: E402
 from .pool import (  # noqa: E402
@@ -47,6 +48,6 @@ __all__ = [
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
     "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward",
     "bilinear_resize_forward", "bilinear_resize_backward",
-    "relu_forward", "relu_backward",
+    "relu_forward", "relu_backward", "channel_affine_forward", "channel_affine_backward",
     "one_blas_thread", "tune_malloc",
 ]

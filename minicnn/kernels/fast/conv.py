@@ -34,6 +34,7 @@ from numba import njit, prange
 from ...typing import IntPair, Shape
 from ..windows import output_hw, pair
 from . import grouped_conv, winograd
+from .blas import gemm
 from .columns import valid_columns
 from .threads import ceil_div, contiguous, parts_per_image, per_thread, run_items, threaded
 
@@ -113,76 +114,81 @@ def _col2im(cols, kh, kw, sh, sw, ph, pw, i0, i1, ow, grad_x):
 # thread has its own slices of the scratch buffers (scratch[thread], thread = numba.get_thread_id()),
 # flat so that a block of any width is a contiguous prefix.
 
+@njit(cache=True)
+def _columns(x, n, c0, c1, kh, kw, sh, sw, ph, pw, i0, i1, ow, scratch):
+    """The im2col matrix of x[n, c0:c1] for output rows i0 ≤ i < i1: rows (c, p, q), columns
+    (i − i0)·OW + j. A 1×1 stride-1 unpadded convolution needs no copy, its matrix is x[n] itself
+    (C × H·W, a view); any other builds it in ``scratch`` (this thread's buffer)."""
+    n_ch, height, width = x.shape[1], x.shape[2], x.shape[3]
+    if kh == 1 and kw == 1 and sh == 1 and sw == 1 and ph == 0 and pw == 0:
+        return x[n].reshape((n_ch, height * width))[c0:c1, i0 * ow:i1 * ow]
+    k = (c1 - c0) * kh * kw
+    cols = scratch[:k * (i1 - i0) * ow].reshape((k, (i1 - i0) * ow))
+    _im2col(x[n, c0:c1], kh, kw, sh, sw, ph, pw, i0, i1, ow, cols)
+    return cols
+
+
 @threaded
-def _forward_items(x, w2, bias, kh, kw, sh, sw, ph, pw, oh, ow, rows, o_block, scratch, y_scratch, y):
+def _forward_items(x, w2, bias, kh, kw, sh, sw, ph, pw, oh, ow, rows, o_block, scratch, y):
     """y[n, o0:o1, band] = w2[o0:o1] @ im2col(x[n], band) + b[o0:o1] for every item (n, band of
-    ``rows`` output rows, block of ``o_block`` output channels). ``bias`` is (O,) or empty; it is
-    added while the block is still in cache (a separate pass over y cost more)."""
+    ``rows`` output rows, block of ``o_block`` output channels). The GEMM writes straight into
+    its block of y; ``bias`` is (O,) or empty, added while the block is still in cache (a
+    separate pass over y cost more)."""
     n_out, k = w2.shape
     bands = (oh + rows - 1) // rows
     o_blocks = (n_out + o_block - 1) // o_block
     per_image = bands * o_blocks
     for item in prange(x.shape[0] * per_image):
         n, band, ob = item // per_image, (item % per_image) // o_blocks, item % o_blocks
-        thread = numba.get_thread_id()
         i0, o0 = band * rows, ob * o_block
         i1, o1 = min(i0 + rows, oh), min(o0 + o_block, n_out)
-        width = (i1 - i0) * ow
-        cols = scratch[thread, :k * width].reshape((k, width))
-        _im2col(x[n], kh, kw, sh, sw, ph, pw, i0, i1, ow, cols)
-        y_n = y[n]
-        if width == oh * ow:                # whole planes at once: straight into y[n]
-            out = y_n[o0:o1]
-            np.dot(w2[o0:o1], cols, out)
-            if bias.shape[0] > 0:
-                for o in range(o0, o1):
-                    out[o - o0] += bias[o]
-        else:
-            block = y_scratch[thread, :(o1 - o0) * width].reshape((o1 - o0, width))
-            np.dot(w2[o0:o1], cols, block)
+        cols = _columns(x, n, 0, x.shape[1], kh, kw, sh, sw, ph, pw, i0, i1, ow,
+                        scratch[numba.get_thread_id()])
+        out = y[n, o0:o1, i0 * ow:i1 * ow]
+        gemm(w2[o0:o1], False, cols, False, out, False)
+        if bias.shape[0] > 0:
             for o in range(o0, o1):
-                y_n[o, i0 * ow:i1 * ow] = block[o - o0]
-                if bias.shape[0] > 0:
-                    y_n[o, i0 * ow:i1 * ow] += bias[o]
+                out[o - o0] += bias[o]
 
 
 @threaded
-def _backward_input_items(grad_y, w2_t, kh, kw, sh, sw, ph, pw, oh, ow, rows, c_block, scratch,
-                          g_scratch, grad_x):
-    """grad_x[n, c0:c1] = col2im(w2ᵀ[rows of c0:c1] @ grad_y[n]) for every item (n, block of
+def _backward_input_items(grad_y, w2, kh, kw, sh, sw, ph, pw, oh, ow, rows, c_block, scratch, grad_x):
+    """grad_x[n, c0:c1] = col2im(w2[:, rows of c0:c1]ᵀ @ grad_y[n]) for every item (n, block of
     ``c_block`` input channels): cols rows (c, p, q) only reach grad_x[n, c], so the items write
-    disjoint planes (adjacent blocks of output rows would overlap in input rows)."""
-    k, n_out = w2_t.shape
+    disjoint planes (adjacent blocks of output rows would overlap in input rows). The GEMM reads
+    w2's columns in place (BLAS's transpose flag: no transposed copy of the weights); for a 1×1
+    stride-1 unpadded layer its result is already grad_x's block, with no col2im."""
+    n_out, k = w2.shape
     n_ch = grad_x.shape[1]
     taps = kh * kw
+    pointwise = kh == 1 and kw == 1 and sh == 1 and sw == 1 and ph == 0 and pw == 0
     c_blocks = (n_ch + c_block - 1) // c_block
     for item in prange(grad_y.shape[0] * c_blocks):
         n, cb = item // c_blocks, item % c_blocks
-        thread = numba.get_thread_id()
         c0 = cb * c_block
         c1 = min(c0 + c_block, n_ch)
-        w_rows = w2_t[c0 * taps:c1 * taps]
+        w_cols = w2[:, c0 * taps:c1 * taps]
         k_block = (c1 - c0) * taps
         g_n = grad_y[n]
         grad_block = grad_x[n, c0:c1]
+        if pointwise:
+            gemm(w_cols, True, g_n, False, grad_block.reshape((c1 - c0, oh * ow)), False)
+            continue
         grad_block[:, :, :] = 0
+        thread_scratch = scratch[numba.get_thread_id()]
         for i0 in range(0, oh, rows):
             i1 = min(i0 + rows, oh)
             width = (i1 - i0) * ow
-            cols = scratch[thread, :k_block * width].reshape((k_block, width))
-            if width == oh * ow:
-                np.dot(w_rows, g_n, cols)
-            else:
-                g_block = g_scratch[thread, :n_out * width].reshape((n_out, width))
-                g_block[:, :] = g_n[:, i0 * ow:i1 * ow]
-                np.dot(w_rows, g_block, cols)
+            cols = thread_scratch[:k_block * width].reshape((k_block, width))
+            gemm(w_cols, True, g_n[:, i0 * ow:i1 * ow], False, cols, False)
             _col2im(cols, kh, kw, sh, sw, ph, pw, i0, i1, ow, grad_block)
 
 
 @threaded
 def _backward_weight_items(grad_y, x, kh, kw, sh, sw, ph, pw, oh, ow, c_block, scratch, partial):
-    """partial[n, rows of c0:c1] = im2col(x[n, c0:c1]) @ grad_y[n]ᵀ for every item (n, block of
-    ``c_block`` input channels): image n's share of ∂L/∂w, rows (c, p, q) of it.
+    """partial[n, :, rows of c0:c1] = grad_y[n] @ im2col(x[n, c0:c1])ᵀ for every item (n, block
+    of ``c_block`` input channels): image n's share of ∂L/∂w, in w's own (O, C·KH·KW) layout, so
+    nothing is transposed afterwards.
 
     Stored per image and summed afterwards in image order, so the result does not depend on
     which thread handled which item. (One product per item: blocks of rows only slowed this one.)"""
@@ -193,10 +199,34 @@ def _backward_weight_items(grad_y, x, kh, kw, sh, sw, ph, pw, oh, ow, c_block, s
         n, cb = item // c_blocks, item % c_blocks
         c0 = cb * c_block
         c1 = min(c0 + c_block, n_ch)
-        k_block = (c1 - c0) * taps
-        cols = scratch[numba.get_thread_id(), :k_block * oh * ow].reshape((k_block, oh * ow))
-        _im2col(x[n, c0:c1], kh, kw, sh, sw, ph, pw, 0, oh, ow, cols)
-        np.dot(cols, grad_y[n].T, partial[n, c0 * taps:c1 * taps])
+        cols = _columns(x, n, c0, c1, kh, kw, sh, sw, ph, pw, 0, oh, ow, scratch[numba.get_thread_id()])
+        gemm(grad_y[n], False, cols, True, partial[n, :, c0 * taps:c1 * taps], False)
+
+
+@threaded
+def _pointwise_items(a, trans_a, b, trans_b, m_block, n_block, out):
+    """out[n, m0:m1, n0:n1] = op(a[n])[m0:m1] @ op(b[n])[:, n0:n1] for every item (image n, block
+    of ``m_block`` rows, block of ``n_block`` columns), op(m) = mᵀ when its flag is set; a stack
+    of one matrix (the weights) serves every image.
+
+    The two backward products of a 1×1 stride-1 unpadded convolution need no im2col and no
+    col2im: ∂L/∂x[n] = w2ᵀ @ g[n] (C × H·W) and image n's ∂L/∂w = g[n] @ x[n]ᵀ (O × C). Every
+    item writes its own block of out, so any cut is exact; ``_pointwise_split`` cuts the longer
+    side of out, because BLAS runs a product with a thin side (16 columns) at a fraction of its
+    rate."""
+    rows, cols = out.shape[1], out.shape[2]
+    m_blocks = (rows + m_block - 1) // m_block
+    n_blocks = (cols + n_block - 1) // n_block
+    per_image = m_blocks * n_blocks
+    for item in prange(out.shape[0] * per_image):
+        n, mb, nb = item // per_image, (item % per_image) // n_blocks, item % n_blocks
+        m0, n0 = mb * m_block, nb * n_block
+        m1, n1 = min(m0 + m_block, rows), min(n0 + n_block, cols)
+        a_n = a[n if a.shape[0] > 1 else 0]
+        b_n = b[n if b.shape[0] > 1 else 0]
+        a_rows = a_n[:, m0:m1] if trans_a else a_n[m0:m1]
+        b_cols = b_n[n0:n1] if trans_b else b_n[:, n0:n1]
+        gemm(a_rows, trans_a, b_cols, trans_b, out[n, m0:m1, n0:n1], False)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -242,6 +272,19 @@ def _forward_split(o, k, oh, ow):
 def _channel_block(c, image_macs):
     """Input channels per item of the two backward products."""
     return ceil_div(c, parts_per_image(image_macs))
+
+
+def _pointwise_split(rows, cols, image_macs):
+    """(rows, columns) per block of a 1×1 layer's backward product out (rows × cols): the
+    longer side is cut into parts_per_image pieces."""
+    parts = parts_per_image(image_macs)
+    if rows >= cols:
+        return ceil_div(rows, parts), cols
+    return rows, ceil_div(cols, parts)
+
+
+def _pointwise(kh, kw, stride, padding):
+    return (kh, kw) == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -290,8 +333,7 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, stride: IntPair, padding: IntPa
         rows, o_block = _forward_split(o, k, oh, ow)
         n_items = n * ceil_div(oh, rows) * ceil_div(o, o_block)
         run_items(_forward_items, n_items, n * o * k * plane, x, w.reshape(o, k), bias,
-                  kh, kw, *stride, *padding, oh, ow, rows, o_block, per_thread((k * rows * ow,), x.dtype),
-                  per_thread((o_block * rows * ow,), x.dtype), y)
+                  kh, kw, *stride, *padding, oh, ow, rows, o_block, per_thread((k * rows * ow,), x.dtype), y)
     return y.reshape(n, o, oh, ow)
 
 
@@ -318,12 +360,17 @@ def conv2d_backward_input(grad_y: np.ndarray, w: np.ndarray, x_shape: Shape, str
     if winograd.applies(w.shape, stride, padding, (oh, ow)):
         return winograd.backward_input(grad_y, w, x_shape, padding)
     grad_x = np.empty(x_shape, dtype=w.dtype)
+    if _pointwise(kh, kw, stride, padding):         # ∂L/∂x[n] = w2ᵀ @ g[n]
+        c_rows, p_cols = _pointwise_split(c, plane, o * k * plane)
+        run_items(_pointwise_items, n * ceil_div(c, c_rows) * ceil_div(plane, p_cols), n * o * k * plane,
+                  w.reshape(1, o, c), True, grad_y.reshape(n, o, plane), False, c_rows, p_cols,
+                  grad_x.reshape(n, c, plane))
+        return grad_x
     c_block = _channel_block(c, o * k * plane)
     rows = _rows_per_block(o, c_block * kh * kw, oh, ow)
     run_items(_backward_input_items, n * ceil_div(c, c_block), n * o * k * plane,
-              grad_y.reshape(n, o, plane), np.ascontiguousarray(w.reshape(o, k).T), kh, kw, *stride,
-              *padding, oh, ow, rows, c_block, per_thread((c_block * kh * kw * rows * ow,), w.dtype),
-              per_thread((o * rows * ow,), w.dtype), grad_x)
+              grad_y.reshape(n, o, plane), w.reshape(o, k), kh, kw, *stride, *padding, oh, ow, rows,
+              c_block, per_thread((c_block * kh * kw * rows * ow,), w.dtype), grad_x)
     return grad_x
 
 
@@ -353,11 +400,15 @@ def conv2d_backward_weight(grad_y: np.ndarray, x: np.ndarray, w_shape: Shape, st
         return np.zeros(w_shape, dtype=x.dtype)
     if winograd.applies(w_shape, stride, padding, (oh, ow)):
         return winograd.backward_weight(grad_y, x, w_shape, padding)
-    # grad_wᵀ[(c,p,q), o] = Σ_n im2col(x[n]) @ grad_y[n]ᵀ, one partial product per image.
-    partial = np.empty((n, k, o), dtype=x.dtype)
+    # grad_w[o, (c,p,q)] = Σ_n grad_y[n] @ im2col(x[n])ᵀ, one partial product per image.
+    partial = np.empty((n, o, k), dtype=x.dtype)
+    if _pointwise(kh, kw, stride, padding):         # image n's ∂L/∂w = g[n] @ x[n]ᵀ
+        o_rows, c_cols = _pointwise_split(o, c, o * k * plane)
+        run_items(_pointwise_items, n * ceil_div(o, o_rows) * ceil_div(c, c_cols), n * o * k * plane,
+                  grad_y.reshape(n, o, plane), False, x.reshape(n, c, plane), True, o_rows, c_cols, partial)
+        return (partial[0] if n == 1 else partial.sum(axis=0)).reshape(w_shape)
     c_block = _channel_block(c, o * k * plane)
     run_items(_backward_weight_items, n * ceil_div(c, c_block), n * o * k * plane,
               grad_y.reshape(n, o, plane), x, kh, kw, *stride, *padding, oh, ow, c_block,
               per_thread((c_block * kh * kw * plane,), x.dtype), partial)
-    grad_w_t = partial.sum(axis=0)
-    return np.ascontiguousarray(grad_w_t.T).reshape(w_shape)
+    return (partial[0] if n == 1 else partial.sum(axis=0)).reshape(w_shape)

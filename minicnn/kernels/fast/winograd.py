@@ -46,11 +46,19 @@ G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0
 MIN_CHANNELS = 16
 
 
-# Below MIN_TILES 2×2 tiles per image (7×7 planes: 16) and from BIG_FILTERS = C·O on, the filter
-# transforms, which read C·O·9 and write C·O·16 values per call and no longer fit in cache, cost
-# more than the 2.25x fewer multiplications save (ResNet's last stage, 512 × 512 × 3 × 3 on 7×7
-# at batch 1: 27 ms with Winograd, 12 ms with im2col). Small filter banks stay in cache.
-MIN_TILES = 32
+# Below MIN_TILES 2×2 tiles per image (14×14 planes: 49, 7×7: 16) and from BIG_FILTERS = C·O on,
+# the filter transforms, which read C·O·9 and write C·O·16 values per call and no longer fit in
+# cache, and the 16 thin products (49 tiles) cost more than the 2.25x fewer multiplications save.
+# Batch 1, float32, 2 threads, forward / ∂L/∂x / ∂L/∂w in ms (2026-12-02, minima of 15):
+# ResNet's 256 × 256 × 3 × 3 on 14×14 took 3.6 / 3.0 / 4.2 with Winograd and 2.3 / 1.7 / 1.7
+# with im2col, 128 × 128 on 14×14 1.0 / 0.9 / 1.3 against 0.65 / 0.50 / 0.54, and 512 × 512 on
+# 7×7 11.7 / 8.8 / 15.2 against 2.3 / 1.9 / 2.0; on 28×28 planes (196 tiles) the two tie and on
+# 56×56 Winograd wins (64 channels: 1.4 / 1.3 / 1.7 against 2.0 / 2.7 / 2.6). At batch 16 the
+# transforms are shared by 16 images and Winograd would win on 14×14 too (256 channels, forward:
+# 24 against 36 ms), but the choice is the layer's, not the batch's, so that an image gives the
+# same bits alone or in a batch; batch 1 (one photo explained) is the case chosen for.
+# Small filter banks stay in cache.
+MIN_TILES = 64
 BIG_FILTERS = 128 * 128
 
 
