@@ -125,7 +125,10 @@ def _minicnn_case(case, model, x, mc):
     import attributions as A
 
     if case == "fwd":
-        return lambda: model(x)
+        def forward():
+            with mc.no_grad():  # as the PyTorch child: inference builds no graph
+                model(x)
+        return forward
     if case in ("fwdbwd", "memory"):
         def step():
             model.zero_grad()

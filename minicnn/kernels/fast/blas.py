@@ -57,7 +57,7 @@ def _call_xxgemm_typed(c, flag_b, flag_a, n, m, k, alpha, b, ldb, a, lda, beta, 
 
 
 @njit(cache=True)
-def gemm(a, trans_a, b, trans_b, c, accumulate):
+def gemm(a: np.ndarray, trans_a: bool, b: np.ndarray, trans_b: bool, c: np.ndarray, accumulate: bool) -> None:
     """c[:, :] = op(a) @ op(b) (+ c if `accumulate`), in place; op(m) = m.T when its flag is set.
 
     a, b, c: 2-D arrays of one float dtype, each with unit stride along its last axis."""

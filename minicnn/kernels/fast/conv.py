@@ -18,17 +18,16 @@ The readable version is ``minicnn/kernels/reference.py`` (one NumPy loop over th
 offsets); this file is the fast one, with the same signatures. "im2col" copies every receptive field of an image into a column of a matrix
   cols[(c,p,q), (i,j)] = x_pad[c, i·sh+p, j·sw+q], so the image's convolution becomes one
   matrix product  y[n] = w.reshape(O, C·KH·KW) @ cols  that BLAS runs close to peak FLOP/s.
-  The backward passes are the two other products (wᵀ @ g[n] and cols @ g[n]ᵀ); "col2im" adds
+  The backward passes are the two other products (wᵀ @ g[n] and g[n] @ colsᵀ); "col2im" adds
   the columns of wᵀ @ g[n] back onto the image. Numba ``prange`` kernels hand each thread work
   items — whole images, or fixed parts of a large one (bands of output rows, blocks of channels)
-  so that a single image keeps every core busy: it copies, calls the GEMM (np.dot in Numba) and
-  writes its part of the result in place. 3×3 stride-1 layers with at least 16 channels in and
+  so that a single image keeps every core busy: it copies, calls the GEMM (blas.gemm, on strided views:
+  no operand is copied to make it contiguous) and writes its part of the result in place. 3×3 stride-1 layers with at least 16 channels in and
   out go to ``winograd.py`` instead (2.25x fewer multiplications; the same results up to rounding).
 """
 
 import numba
 import numpy as np
-import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS that np.dot inside Numba calls)
 from numba import njit, prange
 
 from ...typing import IntPair, Shape
@@ -46,7 +45,7 @@ from .threads import ceil_div, contiguous, parts_per_image, per_thread, run_item
 # its part of the image),
 # cols[(c·KH + p)·KW + q, i·OW + j] = x_pad[c, i·sh + p, j·sw + q]   (C·KH·KW rows, OH·OW columns),
 # in a scratch buffer of its own (about 1 MB: it stays in the core's L2 cache) and hands it to a
-# single-threaded BLAS GEMM called from inside Numba (np.dot, through SciPy's BLAS), whose output
+# single-threaded BLAS GEMM called from inside Numba (blas.gemm, through SciPy's BLAS), whose output
 # is already the NCHW plane block y[n]. Two threads work on two items at once. Compared with one
 # big GEMM over the whole batch, nothing is copied into or out of a batch-wide matrix layout, and
 # the columns never travel to main memory; that traffic, not the arithmetic, dominated before.
@@ -128,20 +127,28 @@ def _columns(x, n, c0, c1, kh, kw, sh, sw, ph, pw, i0, i1, ow, scratch):
     return cols
 
 
+@njit(cache=True, inline="always")
+def _item_blocks(item, size_a, block_a, size_b, block_b):
+    """Work item ``item`` of a 2-D cut: (image n, [a0, a1), [b0, b1)), the items of one image
+    running over the blocks of side b fastest. Both sides are cut into blocks of fixed size."""
+    blocks_a = (size_a + block_a - 1) // block_a
+    blocks_b = (size_b + block_b - 1) // block_b
+    per_image = blocks_a * blocks_b
+    n, ab = item // per_image, item % per_image
+    a0, b0 = (ab // blocks_b) * block_a, (ab % blocks_b) * block_b
+    return n, a0, min(a0 + block_a, size_a), b0, min(b0 + block_b, size_b)
+
+
 @threaded
 def _forward_items(x, w2, bias, kh, kw, sh, sw, ph, pw, oh, ow, rows, o_block, scratch, y):
     """y[n, o0:o1, band] = w2[o0:o1] @ im2col(x[n], band) + b[o0:o1] for every item (n, band of
     ``rows`` output rows, block of ``o_block`` output channels). The GEMM writes straight into
     its block of y; ``bias`` is (O,) or empty, added while the block is still in cache (a
     separate pass over y cost more)."""
-    n_out, k = w2.shape
-    bands = (oh + rows - 1) // rows
-    o_blocks = (n_out + o_block - 1) // o_block
-    per_image = bands * o_blocks
+    n_out = w2.shape[0]
+    per_image = ((oh + rows - 1) // rows) * ((n_out + o_block - 1) // o_block)
     for item in prange(x.shape[0] * per_image):
-        n, band, ob = item // per_image, (item % per_image) // o_blocks, item % o_blocks
-        i0, o0 = band * rows, ob * o_block
-        i1, o1 = min(i0 + rows, oh), min(o0 + o_block, n_out)
+        n, i0, i1, o0, o1 = _item_blocks(item, oh, rows, n_out, o_block)
         cols = _columns(x, n, 0, x.shape[1], kh, kw, sh, sw, ph, pw, i0, i1, ow,
                         scratch[numba.get_thread_id()])
         out = y[n, o0:o1, i0 * ow:i1 * ow]
@@ -215,13 +222,9 @@ def _pointwise_items(a, trans_a, b, trans_b, m_block, n_block, out):
     side of out, because BLAS runs a product with a thin side (16 columns) at a fraction of its
     rate."""
     rows, cols = out.shape[1], out.shape[2]
-    m_blocks = (rows + m_block - 1) // m_block
-    n_blocks = (cols + n_block - 1) // n_block
-    per_image = m_blocks * n_blocks
+    per_image = ((rows + m_block - 1) // m_block) * ((cols + n_block - 1) // n_block)
     for item in prange(out.shape[0] * per_image):
-        n, mb, nb = item // per_image, (item % per_image) // n_blocks, item % n_blocks
-        m0, n0 = mb * m_block, nb * n_block
-        m1, n1 = min(m0 + m_block, rows), min(n0 + n_block, cols)
+        n, m0, m1, n0, n1 = _item_blocks(item, rows, m_block, cols, n_block)
         a_n = a[n if a.shape[0] > 1 else 0]
         b_n = b[n if b.shape[0] > 1 else 0]
         a_rows = a_n[:, m0:m1] if trans_a else a_n[m0:m1]
