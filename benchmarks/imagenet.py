@@ -25,6 +25,16 @@ Cases
                not one: memory an allocator keeps after a step (glibc with minicnn's tuned
                thresholds) is resident before the next, so one step's increase would hide it
 
+Columns
+    minicnn, PyTorch   ms (memory rows: MB), median over the rounds, spread min–max
+    NumPy ref          forward rows only: the same forward on the reference backend
+                       (MINICNN_KERNELS=reference, the kernels' NumPy twins), one round
+    GF/s               the row's multiply-add FLOPs (2 per multiply-add of every convolution and
+                       linear layer) per second: a forward counts F (counted with hooks on the
+                       model), fwd+bwd 3F (∂x and ∂W of every product), DeepLIFT 4F (forward and
+                       input gradient of [x; x′]), IG-50 100F (50 points × forward + ∂x), Grad-CAM F
+                       (its backward stops at layer4)
+
 Runs go without this machine's OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE overrides (benchmarks/_env.py).
 """
 
@@ -56,9 +66,13 @@ ROWS = [
     ("mobilenet_v2", "fwdbwd", 1, "float32", 2.0),
     ("resnet50", "deeplift", 1, "float32", None), ("resnet50", "ig50", 1, "float32", 1.2),
     ("resnet50", "gradcam", 1, "float32", 1.2),
+    ("resnet50", "deeplift", 1, "float64", None), ("resnet50", "ig50", 1, "float64", 1.2),
+    ("resnet50", "gradcam", 1, "float64", 1.2),
     ("resnet50", "memory", 16, "float32", 1.5),
 ]
 QUICK = [row for row in ROWS if row[0] == "resnet18" and row[2] == 1]
+# FLOPs of a case in units of one forward pass's (see the module docstring)
+FORWARDS_PER_CASE = {"fwd": 1, "fwdbwd": 3, "deeplift": 4, "ig50": 100, "gradcam": 1}
 
 
 def row_name(row):
@@ -97,9 +111,10 @@ def child(framework, arch, case, batch, dtype, repeats):
         if torch is not None:  # the same weights as the PyTorch child
             model.load_state_dict(torch_zoo.numpy_state_dict(_torch_twin(arch, torch)))
         model = model.to(np.dtype(dtype)).eval()
+        flops = forward_flops(model, x, mc)
         run = _minicnn_case(case, model, x, mc)
     before, reset = rss_mb("VmRSS"), reset_peak_rss()
-    for _ in range(2):
+    for _ in range(1 if os.environ.get("MINICNN_KERNELS") == "reference" else 2):  # no JIT to warm
         run()
     times = []
     for _ in range(repeats):
@@ -107,9 +122,31 @@ def child(framework, arch, case, batch, dtype, repeats):
         run()
         times.append(time.perf_counter() - start)
     result = {"seconds": statistics.median(times)}
+    if framework != "torch":
+        result["forward_flops"] = flops
     if case == "memory":
         result["megabytes"] = rss_mb("VmHWM") - before if reset else float("nan")
     print(json.dumps(result))
+
+
+def forward_flops(model, x, mc):
+    """2 × the multiply-adds of every convolution and linear layer in one forward pass of x:
+    each output element of a convolution takes (C/G)·KH·KW of them, of a linear layer `in`."""
+    from minicnn import nn
+
+    counted = []
+
+    def count(module, inputs, output):
+        per_output = (int(np.prod(module.weight.shape[1:])) if isinstance(module, nn.Conv2d)
+                      else module.weight.shape[1])
+        counted.append(2 * output.size * per_output)
+
+    handles = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    with mc.no_grad():
+        model(x[:1])
+    for handle in handles:
+        handle.remove()
+    return sum(counted) * x.shape[0]
 
 
 def _try_torch():
@@ -204,16 +241,19 @@ def _without_module_reuse(tmodel, torch):
 # ---- the parent ------------------------------------------------------------------------------
 
 def measure(framework, row, repeats, threads):
+    """The child's JSON result: seconds (median), forward_flops (minicnn), megabytes (memory).
+    framework "reference" is minicnn on its NumPy reference backend."""
     arch, case, batch, dtype, _ = row
     env = dict(os.environ, NUMBA_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
                OPENBLAS_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    if framework == "reference":
+        framework, env["MINICNN_KERNELS"] = "minicnn", "reference"
     code = [sys.executable, os.path.abspath(__file__), "--child", framework, arch, case, str(batch), dtype,
             str(repeats), "--threads", str(threads)]
     proc = subprocess.run(code, env=env, capture_output=True, text=True, timeout=3600)
     if proc.returncode != 0:
         raise RuntimeError(f"{framework} {row_name(row)} failed:\n{proc.stderr[-3000:]}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result["megabytes"] if row[1] == "memory" else result["seconds"]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None):
@@ -239,24 +279,37 @@ def main(argv=None):
         print(line)
     print(f"{time.strftime('%Y-%m-%d')}, {args.threads} threads, {rounds} rounds × {repeats} timed calls per child; "
           f"NumPy GEMM peak {gemm_peak(np.float32, 1024):.0f} GFLOP/s float32, {gemm_peak(np.float64, 1024):.0f} float64")
-    print(f"{'row':<34}{'minicnn':>12}{'spread':>15}{'PyTorch':>12}{'spread':>15}{'ratio':>8}{'limit':>7}   (ms; memory rows: MB)")
+    print(f"{'row':<34}{'minicnn':>10}{'spread':>13}{'NumPy ref':>11}{'PyTorch':>10}{'spread':>13}"
+          f"{'ratio':>7}{'limit':>7}{'GF/s':>7}{'PT GF/s':>8}   (ms; memory rows: MB)")
     for row in rows:
         ours, theirs = [], []
         for _ in range(rounds):
             ours.append(measure("minicnn", row, repeats, args.threads))
             if has_torch:
                 theirs.append(measure("torch", row, repeats, args.threads))
-        unit = 1 if row[1] == "memory" else 1e3  # memory rows: MB of peak RSS increase, not ms
-        mine = statistics.median(ours) * unit
-        spread = f"{min(ours) * unit:.0f}–{max(ours) * unit:.0f}"
-        if theirs:
-            ref = statistics.median(theirs) * unit
-            ref_spread = f"{min(theirs) * unit:.0f}–{max(theirs) * unit:.0f}"
-            ratio = f"{mine / ref:.2f}"
-        else:
-            ref, ref_spread, ratio = float("nan"), "", "n/a"
-        limit = "" if row[4] is None else f"≤ {row[4]}"
-        print(f"{row_name(row):<34}{mine:>12.1f}{spread:>15}{ref:>12.1f}{ref_spread:>15}{ratio:>8}{limit:>7}", flush=True)
+        # the reference twins are 10-100x slower: one round of one call, forward rows only
+        reference = measure("reference", row, 1, args.threads)["seconds"] * 1e3 if row[1] == "fwd" else None
+        print(table_line(row, ours, theirs, reference), flush=True)
+
+
+def table_line(row, ours, theirs, reference):
+    """One row of the table from the children's results (lists over the rounds)."""
+    key, unit = ("megabytes", 1) if row[1] == "memory" else ("seconds", 1e3)
+    mine_all, ref_all = [r[key] * unit for r in ours], [r[key] * unit for r in theirs]
+    mine = statistics.median(mine_all)
+    spread = f"{min(mine_all):.0f}–{max(mine_all):.0f}"
+    ref = statistics.median(ref_all) if ref_all else float("nan")
+    ref_spread = f"{min(ref_all):.0f}–{max(ref_all):.0f}" if ref_all else ""
+    ratio = f"{mine / ref:.2f}" if ref_all else "n/a"
+    limit = "" if row[4] is None else f"≤ {row[4]}"
+    reference = "" if reference is None else f"{reference:.0f}"
+    gflops = mine_gf = ref_gf = ""
+    if row[1] in FORWARDS_PER_CASE:
+        gflops = FORWARDS_PER_CASE[row[1]] * ours[0]["forward_flops"] / 1e9
+        mine_gf = f"{gflops / (mine / 1e3):.0f}"
+        ref_gf = f"{gflops / (ref / 1e3):.0f}" if ref_all else ""
+    return (f"{row_name(row):<34}{mine:>10.1f}{spread:>13}{reference:>11}{ref:>10.1f}{ref_spread:>13}"
+            f"{ratio:>7}{limit:>7}{mine_gf:>7}{ref_gf:>8}")
 
 
 if __name__ == "__main__":

@@ -246,3 +246,36 @@ def test_reference_backend_never_imports_the_fast_one():
     result = run_python(code, MINICNN_KERNELS="reference")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["reference", "False", "False"]
+
+
+# ----------------------------------------------------------------------------------------------
+# The threading layer (minicnn/kernels/fast/numba_setup.py)
+# ----------------------------------------------------------------------------------------------
+
+LAYER_OF_A_CONV = "\n".join([
+    "import numba, numpy as np, minicnn.kernels.fast as F",
+    "x = np.ones((1, 64, 56, 56)); w = np.ones((64, 64, 3, 3))",   # big enough to run in parallel
+    "F.conv2d_forward(x, w, (1, 1), (1, 1))",
+    "print(numba.threading_layer())",
+])
+
+
+def _tbb_loads():
+    code = "from numba.np.ufunc import parallel; parallel._check_tbb_version_compatible(); import numba.np.ufunc.tbbpool"
+    return run_python(code).returncode == 0
+
+
+def test_threading_layer_is_tbb_when_it_loads_else_workqueue():
+    """The fast backend prefers TBB (a parallel kernel starts in microseconds) and falls back to
+    "workqueue", never to OpenMP, whose threads busy-wait beside PyTorch's."""
+    environment = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    result = subprocess.run([sys.executable, "-c", LAYER_OF_A_CONV], cwd=REPO, env=environment,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == ("tbb" if _tbb_loads() else "workqueue")
+
+
+def test_threading_layer_the_users_choice_wins():
+    result = run_python(LAYER_OF_A_CONV, NUMBA_THREADING_LAYER="workqueue")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "workqueue"

@@ -3,8 +3,9 @@
 Loading it tunes the process for them, each step documented where it is done and each with an
 off switch (the README's speed section says what each one bought):
 
-- ``numba_setup.choose_threading_layer``: Numba's "workqueue" threads, which sleep between
-  kernels instead of spinning (NUMBA_THREADING_LAYER overrides);
+- ``numba_setup.choose_threading_layer``: Numba's TBB threads (else "workqueue"), which start
+  a kernel in microseconds and sleep between kernels instead of spinning
+  (NUMBA_THREADING_LAYER overrides);
 - ``numba_setup.ensure_cache_dir``: a writable place for the compiled kernels (NUMBA_CACHE_DIR
   overrides);
 - ``malloc.tune_malloc``: glibc keeps freed activation buffers for reuse, against thousands of

@@ -52,11 +52,13 @@ def _max_pool_forward(x, kh, kw, sh, sw, ph, pw, y, argmax):
                 best = x[n, c, h_lo, v_lo]
                 best_index = h_lo * width + v_lo
                 for h in range(h_lo, h_hi):
+                    row = x[n, c, h]
                     for v in range(v_lo, v_hi):
-                        val = x[n, c, h, v]
-                        if val > best or np.isnan(val):
-                            best = val
-                            best_index = h * width + v
+                        # A select, not a branch: on real activations the winner changes
+                        # unpredictably and mispredicted branches cost more than the compares.
+                        val = row[v]
+                        take = (val > best) | (val != val)
+                        best, best_index = (val, h * width + v) if take else (best, best_index)
                 y[n, c, i, j] = best
                 argmax[n, c, i, j] = best_index
 
