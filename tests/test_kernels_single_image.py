@@ -33,6 +33,7 @@ SHAPES = {
     "3x3s1-winograd-channels": ((96, 14, 14), (96, 96, 3, 3), 1, 1, 1),
     "3x3s1-im2col-small-plane": ((192, 7, 7), (192, 192, 3, 3), 1, 1, 1),
     "3x3s1-im2col-14x14-big-filters": ((128, 14, 14), (128, 128, 3, 3), 1, 1, 1),
+    "3x3s1-im2col-many-filters": ((256, 14, 14), (256, 256, 3, 3), 1, 1, 1),  # O ≥ OH·OW, yet bands
     "3x3s2": ((128, 28, 28), (128, 128, 3, 3), 2, 1, 1),
     "1x1s1": ((64, 28, 28), (256, 64, 1, 1), 1, 0, 1),       # ∂L/∂x cut in pixel bands, ∂L/∂w in rows o
     "1x1s1-channels": ((512, 14, 14), (128, 512, 1, 1), 1, 0, 1),  # both cut along the channels c
@@ -85,7 +86,7 @@ def test_these_shapes_are_cut_inside_the_image():
             band_rows, block = winograd._split(th, tw, c, o, o * c * 9 * oh * ow)
             assert band_rows < th or block < o, shape_id
         else:
-            rows, o_block = conv_module._forward_split(o, c * kh * kw, oh, ow)
+            rows, o_block = conv_module._forward_split(o, c * kh * kw, oh, ow, kh * kw)
             assert rows < oh or o_block < o, shape_id
             assert conv_module._channel_block(c, o * c * kh * kw * oh * ow) < c or c == 1
 
@@ -105,6 +106,20 @@ def test_the_kernel_each_shape_is_meant_to_exercise():
     assert conv_module._pointwise_split(256, 64, 10**9) == (256 // parts, 64)              # ∂L/∂w
     assert conv_module._pointwise_split(512, 14 * 14, 10**9) == (512 // parts, 196)
     assert conv_module._pointwise_split(128, 512, 10**9) == (128, 512 // parts)
+    # The im2col forward: 3×3 layers in bands of rows unless a band is thinner than
+    # _MIN_BLOCK_PIXELS; 1×1 layers in blocks of output channels when O ≥ OH·OW.
+    def split(shape_id):
+        (c, h, w), (o, _, kh, kw), s, p, _ = SHAPES[shape_id]
+        oh, ow = K.output_size(h, kh, s, p), K.output_size(w, kw, s, p)
+        return conv_module._forward_split(o, c * kh * kw, oh, ow, kh * kw), o, oh
+    (rows, o_block), o, oh = split("3x3s1-im2col-14x14-big-filters")     # 128 ≥ 14·14 is false
+    assert (rows, o_block) == (ceil(oh / parts), o)
+    (rows, o_block), o, oh = split("3x3s1-im2col-small-plane")           # bands of 2 × 7 pixels
+    assert (rows, o_block) == (oh, ceil(o / parts))
+    (rows, o_block), o, oh = split("3x3s1-im2col-many-filters")          # 256 ≥ 196, bands of 56 pixels
+    assert (rows, o_block) == (ceil(oh / parts), o)
+    (rows, o_block), o, oh = split("1x1s2-channels")
+    assert (rows, o_block) == (oh, ceil(o / parts))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])

@@ -257,13 +257,20 @@ def _rows_per_block(o, k, oh, ow):
 # How an image is cut into work items (shape only: see threads.parts_per_image)
 # ----------------------------------------------------------------------------------------------
 
-def _forward_split(o, k, oh, ow):
+def _forward_split(o, k, oh, ow, taps):
     """(rows per band, output channels per block) of the forward items. A large image is cut
-    along whichever side of its product is smaller to repeat: every band re-reads the whole
-    weight matrix w2 (O × K) and every channel block rebuilds the columns (K × OH·OW). So
-    early layers (large planes, few channels) get bands of rows, deep ones blocks of channels."""
+    into bands of output rows, each of which re-reads the whole weight matrix w2 (O × K), or into
+    blocks of output channels, each of which rebuilds the columns (K × OH·OW). For a k×k layer
+    (``taps`` = KH·KW > 1) the columns are taps times the input and no longer fit in a core's L2
+    cache on 14×14 planes with 256 channels: bands won there (2026-12-02, batch 1, float32,
+    minima: 256 → 256 3×3 on 14×14 1.13 → 0.96 ms, 128 → 256 3×3/2 on 28×28 0.63 → 0.50 ms).
+    Channel blocks are kept for 1×1 layers, whose columns are the input itself or a strided copy
+    (512 → 1024 1×1/2 on 28×28: 0.64 ms against 0.74 for bands), and wherever a band would be
+    narrower than _MIN_BLOCK_PIXELS with more channels than pixels (512 → 512 3×3 on 7×7:
+    2.35 ms against 3.82)."""
     parts = parts_per_image(o * k * oh * ow)
-    if parts > 1 and o >= oh * ow:
+    band_pixels = ceil_div(oh, parts) * ow
+    if parts > 1 and o >= oh * ow and (taps == 1 or band_pixels < _MIN_BLOCK_PIXELS):
         o_block = ceil_div(o, parts)
         return _rows_per_block(o_block, k, oh, ow), o_block
     rows = _rows_per_block(o, k, oh, ow)
@@ -333,7 +340,7 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, stride: IntPair, padding: IntPa
     y = np.empty((n, o, plane), dtype=x.dtype)
     if n > 0 and o > 0:
         bias = np.empty(0, dtype=x.dtype) if bias is None else bias
-        rows, o_block = _forward_split(o, k, oh, ow)
+        rows, o_block = _forward_split(o, k, oh, ow, kh * kw)
         n_items = n * ceil_div(oh, rows) * ceil_div(o, o_block)
         run_items(_forward_items, n_items, n * o * k * plane, x, w.reshape(o, k), bias,
                   kh, kw, *stride, *padding, oh, ow, rows, o_block, per_thread((k * rows * ow,), x.dtype), y)
