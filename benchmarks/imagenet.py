@@ -1,7 +1,7 @@
 """ImageNet-scale speed: torchvision's architectures at 224×224 in minicnn against PyTorch/Captum.
 
-    python benchmarks/imagenet.py            # every row (about 15 minutes on 2 cores)
-    python benchmarks/imagenet.py --quick    # ResNet-18 rows only, fewer repeats (about a minute)
+    python benchmarks/imagenet.py            # every row (about 25 minutes on 2 cores)
+    python benchmarks/imagenet.py --quick    # ResNet-18 batch-1 rows, fewer repeats (about 40 s)
     python benchmarks/imagenet.py --rows resnet50-fwdbwd-b1-float32,mobilenet_v2-fwdbwd-b1-float32
 
 Each measurement runs in a process of its own (`--child`), and the frameworks alternate
