@@ -11,6 +11,7 @@ backend (checked in fresh subprocesses, since this one has imported it already).
 Run one part with e.g. ``pytest tests/test_backends.py -k switch``.
 """
 
+import importlib.metadata
 import os
 import re
 import subprocess
@@ -258,24 +259,44 @@ LAYER_OF_A_CONV = "\n".join([
     "F.conv2d_forward(x, w, (1, 1), (1, 1))",
     "print(numba.threading_layer())",
 ])
+BLOCK_TBB = "import sys; sys.modules['numba.np.ufunc.tbbpool'] = None\n"  # as if TBB failed to load
 
 
-def _tbb_loads():
-    code = "from numba.np.ufunc import parallel; parallel._check_tbb_version_compatible(); import numba.np.ufunc.tbbpool"
-    return run_python(code).returncode == 0
+def _without(*names):
+    return {k: v for k, v in os.environ.items() if k not in names}
 
 
-def test_threading_layer_is_tbb_when_it_loads_else_workqueue():
-    """The fast backend prefers TBB (a parallel kernel starts in microseconds) and falls back to
-    "workqueue", never to OpenMP, whose threads busy-wait beside PyTorch's."""
-    environment = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
-    result = subprocess.run([sys.executable, "-c", LAYER_OF_A_CONV], cwd=REPO, env=environment,
+def _layer(code, environment):
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=environment,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-1] == ("tbb" if _tbb_loads() else "workqueue")
+    return result.stdout.split()[-1]
 
 
-def test_threading_layer_the_users_choice_wins():
-    result = run_python(LAYER_OF_A_CONV, NUMBA_THREADING_LAYER="workqueue")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-1] == "workqueue"
+def _tbb_installed():
+    try:
+        importlib.metadata.distribution("tbb")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return sys.platform.startswith("linux")
+
+
+def test_threading_layer_is_tbb_where_the_tbb_package_is_installed():
+    """With the tbb wheel installed (a dependency on x86-64 Linux) its library loads, also in a
+    virtual environment whose interpreter would not find <prefix>/lib on its own."""
+    environment = _without("NUMBA_THREADING_LAYER", "NUMBA_THREADING_LAYER_PRIORITY")
+    assert _layer(LAYER_OF_A_CONV, environment) == ("tbb" if _tbb_installed() else "workqueue")
+
+
+def test_threading_layer_falls_back_to_workqueue_not_openmp():
+    """Numba's own priority is TBB, OpenMP, workqueue; OpenMP's threads busy-wait beside PyTorch's."""
+    environment = _without("NUMBA_THREADING_LAYER", "NUMBA_THREADING_LAYER_PRIORITY")
+    assert _layer(BLOCK_TBB + LAYER_OF_A_CONV, environment) == "workqueue"
+
+
+@pytest.mark.parametrize("variable, value", [("NUMBA_THREADING_LAYER", "workqueue"),
+                                             ("NUMBA_THREADING_LAYER_PRIORITY", "workqueue tbb omp")])
+def test_threading_layer_the_users_choice_wins(variable, value):
+    environment = _without("NUMBA_THREADING_LAYER", "NUMBA_THREADING_LAYER_PRIORITY")
+    environment[variable] = value
+    assert _layer(LAYER_OF_A_CONV, environment) == "workqueue"

@@ -100,6 +100,7 @@ def test_the_kernel_each_shape_is_meant_to_exercise():
     assert applies("3x3s1-winograd-bands") and applies("3x3s1-winograd-channels")
     # Big filter banks on 14×14 and 7×7 planes go to im2col (winograd.MIN_TILES).
     assert not applies("3x3s1-im2col-14x14-big-filters") and not applies("3x3s1-im2col-small-plane")
+    assert not applies("3x3s1-im2col-many-filters")
     # The 1×1 backward products cut the longer side of their result into parts.
     parts = threads.PARTS_PER_IMAGE
     assert conv_module._pointwise_split(64, 28 * 28, 10**9) == (64, ceil(784 / parts))     # ∂L/∂x

@@ -73,8 +73,9 @@ def _module(name):
 
 # The fast backend (its Numba settings included) loads with the engine unless the reference backend
 # was chosen: Numba's threading layer must be chosen before anything starts Numba's threads, and
-# a user's own `numba.get_num_threads()` would start them with the default (OpenMP) layer, which
-# made PyTorch's float64 step 10x slower in the same process (docs/performance.md).
+# a user's own `numba.get_num_threads()` would start them with Numba's default priority, which
+# puts OpenMP before workqueue: OpenMP made PyTorch's float64 step 10x slower in the same
+# process (docs/performance.md).
 if _active == "fast":
     _module("fast")
 

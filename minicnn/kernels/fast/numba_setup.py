@@ -6,7 +6,9 @@ Two settings, each overridable by the user's own environment variable:
 - where compiled kernels are cached (NUMBA_CACHE_DIR wins).
 """
 
+import ctypes
 import os
+import sys
 import tempfile
 
 import numba
@@ -21,16 +23,41 @@ __all__ = ["choose_threading_layer", "ensure_cache_dir"]
 # OpenMP starts as fast, but its threads busy-wait after every loop: next to PyTorch's OpenMP
 # runtime in the same process, or OpenBLAS's threads, that made PyTorch and our convolutions
 # many times slower. TBB's idle workers go to sleep, as workqueue's do. The layer is fixed when
-# the first parallel kernel runs; an explicit NUMBA_THREADING_LAYER from the user always wins.
+# Numba's threads first start; NUMBA_THREADING_LAYER or NUMBA_THREADING_LAYER_PRIORITY from the
+# user always wins. The priority goes into the environment as well as numba.config, because
+# Numba re-reads its configuration from the environment when a NUMBA_* variable changes.
 # (numba.config sets its options through globals(), which mypy cannot see: hence the
 # ignores here and in ensure_cache_dir.)
 LAYER_PRIORITY = ["tbb", "workqueue", "omp"]
 
 
+def _preload_tbb() -> None:
+    """Load the tbb wheel's libtbb.so.12 from this environment's lib/ directory.
+
+    pip puts it in <prefix>/lib, where the dynamic loader of a virtual environment's interpreter
+    does not look (its RUNPATH is the base installation's lib/), so Numba's TBB layer would fail
+    to load and Numba fall back without a word. Loaded once by full path, the library is found
+    by its name afterwards, by Numba's version check and by its tbbpool extension."""
+    if not sys.platform.startswith("linux"):
+        return
+    for prefix in dict.fromkeys((sys.prefix, sys.base_prefix)):
+        path = os.path.join(prefix, "lib", "libtbb.so.12")
+        if os.path.exists(path):
+            try:
+                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+                return
+            except OSError:  # a broken or foreign library: Numba falls back to workqueue
+                continue
+
+
 def choose_threading_layer() -> None:
     """Prefer TBB, then "workqueue" (see above), unless the user chose a layer."""
-    if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":  # type: ignore[attr-defined]
-        numba.config.THREADING_LAYER_PRIORITY = list(LAYER_PRIORITY)  # type: ignore[attr-defined]
+    if ("NUMBA_THREADING_LAYER" in os.environ or "NUMBA_THREADING_LAYER_PRIORITY" in os.environ
+            or numba.config.THREADING_LAYER != "default"):  # type: ignore[attr-defined]
+        return
+    _preload_tbb()
+    os.environ["NUMBA_THREADING_LAYER_PRIORITY"] = " ".join(LAYER_PRIORITY)
+    numba.config.THREADING_LAYER_PRIORITY = list(LAYER_PRIORITY)  # type: ignore[attr-defined]
 
 
 # Where the compiled kernels are cached (``cache=True``). Numba tries, in order: NUMBA_CACHE_DIR,

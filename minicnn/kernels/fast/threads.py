@@ -81,9 +81,10 @@ class one_blas_thread:
             lib.set_num_threads(threads)
 
 
-# Multiply-adds of a convolution below which its per-image kernels run on one thread: waking
-# Numba's "workqueue" threads pays off only when the serial kernel would take a few hundred µs
-# (docs/performance.md).
+# Multiply-adds of a convolution below which its per-image kernels run on one thread: on
+# Numba's "workqueue" layer, where this was tuned, waking the threads paid off only when the
+# serial kernel would take a few hundred µs (docs/performance.md; TBB starts them faster, and
+# the threshold was kept so that the split of an image, hence its bits, did not change).
 PARALLEL_MACS = 8_000_000
 
 
