@@ -292,24 +292,25 @@ def main(argv=None):
         print(table_line(row, ours, theirs, reference), flush=True)
 
 
-def table_line(row, ours, theirs, reference):
-    """One row of the table from the children's results (lists over the rounds)."""
+def table_line(row, ours, theirs, reference_ms):
+    """One row of the table from the children's results (lists over the rounds: `ours` minicnn's,
+    `theirs` PyTorch's) and the NumPy reference's time (forward rows, else None)."""
     key, unit = ("megabytes", 1) if row[1] == "memory" else ("seconds", 1e3)
-    mine_all, ref_all = [r[key] * unit for r in ours], [r[key] * unit for r in theirs]
+    mine_all, torch_all = [r[key] * unit for r in ours], [r[key] * unit for r in theirs]
     mine = statistics.median(mine_all)
     spread = f"{min(mine_all):.0f}–{max(mine_all):.0f}"
-    ref = statistics.median(ref_all) if ref_all else float("nan")
-    ref_spread = f"{min(ref_all):.0f}–{max(ref_all):.0f}" if ref_all else ""
-    ratio = f"{mine / ref:.2f}" if ref_all else "n/a"
+    torch_value = statistics.median(torch_all) if torch_all else float("nan")
+    torch_spread = f"{min(torch_all):.0f}–{max(torch_all):.0f}" if torch_all else ""
+    ratio = f"{mine / torch_value:.2f}" if torch_all else "n/a"
     limit = "" if row[4] is None else f"≤ {row[4]}"
-    reference = "" if reference is None else f"{reference:.0f}"
-    gflops = mine_gf = ref_gf = ""
+    reference = "" if reference_ms is None else f"{reference_ms:.0f}"
+    mine_gf = torch_gf = ""
     if row[1] in FORWARDS_PER_CASE:
-        gflops = FORWARDS_PER_CASE[row[1]] * ours[0]["forward_flops"] / 1e9
-        mine_gf = f"{gflops / (mine / 1e3):.0f}"
-        ref_gf = f"{gflops / (ref / 1e3):.0f}" if ref_all else ""
-    return (f"{row_name(row):<34}{mine:>10.1f}{spread:>13}{reference:>11}{ref:>10.1f}{ref_spread:>13}"
-            f"{ratio:>7}{limit:>7}{mine_gf:>7}{ref_gf:>8}")
+        gflop = FORWARDS_PER_CASE[row[1]] * ours[0]["forward_flops"] / 1e9
+        mine_gf = f"{gflop / (mine / 1e3):.0f}"
+        torch_gf = f"{gflop / (torch_value / 1e3):.0f}" if torch_all else ""
+    return (f"{row_name(row):<34}{mine:>10.1f}{spread:>13}{reference:>11}{torch_value:>10.1f}{torch_spread:>13}"
+            f"{ratio:>7}{limit:>7}{mine_gf:>7}{torch_gf:>8}")
 
 
 if __name__ == "__main__":

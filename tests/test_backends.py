@@ -142,10 +142,11 @@ def test_attributions_agree(digits):
 # The switch
 # ----------------------------------------------------------------------------------------------
 
-def run_python(code, **env):
-    """Run `code` in a fresh interpreter at the repository root, with MINICNN_KERNELS set from
-    `env` (or removed when not given)."""
-    environment = {k: v for k, v in os.environ.items() if k != kernels.ENVIRONMENT_VARIABLE}
+def run_python(code, drop=(), **env):
+    """Run `code` in a fresh interpreter at the repository root, with MINICNN_KERNELS and the
+    variables named in `drop` removed from the environment, then `env` set."""
+    removed = {kernels.ENVIRONMENT_VARIABLE, *drop}
+    environment = {k: v for k, v in os.environ.items() if k not in removed}
     environment.update(env)
     return subprocess.run([sys.executable, "-c", code], cwd=REPO, env=environment,
                           capture_output=True, text=True, timeout=120)
@@ -262,13 +263,13 @@ LAYER_OF_A_CONV = "\n".join([
 BLOCK_TBB = "import sys; sys.modules['numba.np.ufunc.tbbpool'] = None\n"  # as if TBB failed to load
 
 
-def _without(*names):
-    return {k: v for k, v in os.environ.items() if k not in names}
+LAYER_VARIABLES = ("NUMBA_THREADING_LAYER", "NUMBA_THREADING_LAYER_PRIORITY")
 
 
-def _layer(code, environment):
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=environment,
-                            capture_output=True, text=True, timeout=120)
+def layer_chosen(code, **env):
+    """The threading layer a fresh interpreter runs `code` on, without the user's layer settings
+    unless `env` gives them."""
+    result = run_python(code, drop=LAYER_VARIABLES, **env)
     assert result.returncode == 0, result.stderr
     return result.stdout.split()[-1]
 
@@ -284,19 +285,15 @@ def _tbb_installed():
 def test_threading_layer_is_tbb_where_the_tbb_package_is_installed():
     """With the tbb wheel installed (a dependency on x86-64 Linux) its library loads, also in a
     virtual environment whose interpreter would not find <prefix>/lib on its own."""
-    environment = _without("NUMBA_THREADING_LAYER", "NUMBA_THREADING_LAYER_PRIORITY")
-    assert _layer(LAYER_OF_A_CONV, environment) == ("tbb" if _tbb_installed() else "workqueue")
+    assert layer_chosen(LAYER_OF_A_CONV) == ("tbb" if _tbb_installed() else "workqueue")
 
 
 def test_threading_layer_falls_back_to_workqueue_not_openmp():
     """Numba's own priority is TBB, OpenMP, workqueue; OpenMP's threads busy-wait beside PyTorch's."""
-    environment = _without("NUMBA_THREADING_LAYER", "NUMBA_THREADING_LAYER_PRIORITY")
-    assert _layer(BLOCK_TBB + LAYER_OF_A_CONV, environment) == "workqueue"
+    assert layer_chosen(BLOCK_TBB + LAYER_OF_A_CONV) == "workqueue"
 
 
 @pytest.mark.parametrize("variable, value", [("NUMBA_THREADING_LAYER", "workqueue"),
                                              ("NUMBA_THREADING_LAYER_PRIORITY", "workqueue tbb omp")])
 def test_threading_layer_the_users_choice_wins(variable, value):
-    environment = _without("NUMBA_THREADING_LAYER", "NUMBA_THREADING_LAYER_PRIORITY")
-    environment[variable] = value
-    assert _layer(LAYER_OF_A_CONV, environment) == "workqueue"
+    assert layer_chosen(LAYER_OF_A_CONV, **{variable: value}) == "workqueue"

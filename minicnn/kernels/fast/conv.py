@@ -15,15 +15,20 @@ The two backward functions are its derivatives for an upstream gradient g = ∂L
     ∂L/∂w[o,c,p,q]                 = Σ_{n,i,j} g[n,o,i,j] · x_pad[n, c, i·sh+p, j·sw+q]
 
 The readable version is ``minicnn/kernels/reference.py`` (one NumPy loop over the KH·KW kernel
-offsets); this file is the fast one, with the same signatures. "im2col" copies every receptive field of an image into a column of a matrix
-  cols[(c,p,q), (i,j)] = x_pad[c, i·sh+p, j·sw+q], so the image's convolution becomes one
-  matrix product  y[n] = w.reshape(O, C·KH·KW) @ cols  that BLAS runs close to peak FLOP/s.
-  The backward passes are the two other products (wᵀ @ g[n] and g[n] @ colsᵀ); "col2im" adds
-  the columns of wᵀ @ g[n] back onto the image. Numba ``prange`` kernels hand each thread work
-  items — whole images, or fixed parts of a large one (bands of output rows, blocks of channels)
-  so that a single image keeps every core busy: it copies, calls the GEMM (blas.gemm, on strided views:
-  no operand is copied to make it contiguous) and writes its part of the result in place. 3×3 stride-1 layers with at least 16 channels in and
-  out go to ``winograd.py`` instead (2.25x fewer multiplications; the same results up to rounding).
+offsets); this file is the fast one, with the same signatures. "im2col" copies every receptive
+field of an image into a column of a matrix
+
+  cols[(c,p,q), (i,j)] = x_pad[c, i·sh+p, j·sw+q],
+
+so the image's convolution becomes one matrix product y[n] = w.reshape(O, C·KH·KW) @ cols that
+BLAS runs close to peak FLOP/s. The backward passes are the two other products (wᵀ @ g[n] and
+g[n] @ colsᵀ); "col2im" adds the columns of wᵀ @ g[n] back onto the image. Numba ``prange``
+kernels hand each thread work items (whole images, or fixed parts of a large one: bands of
+output rows, blocks of channels) so that a single image keeps every core busy; an item copies
+its columns, calls the GEMM (``blas.gemm``, on strided views, so no operand is copied to make it
+contiguous) and writes its part of the result in place. 3×3 stride-1 layers with at least 16
+channels in and out go to ``winograd.py`` instead (2.25x fewer multiplications; the same results
+up to rounding).
 """
 
 import numba
@@ -258,16 +263,14 @@ def _rows_per_block(o, k, oh, ow):
 # ----------------------------------------------------------------------------------------------
 
 def _forward_split(o, k, oh, ow, taps):
-    """(rows per band, output channels per block) of the forward items. A large image is cut
-    into bands of output rows, each of which re-reads the whole weight matrix w2 (O × K), or into
-    blocks of output channels, each of which rebuilds the columns (K × OH·OW). For a k×k layer
-    (``taps`` = KH·KW > 1) the columns are taps times the input and no longer fit in a core's L2
-    cache on 14×14 planes with 256 channels: bands won there (2026-12-02, batch 1, float32,
-    minima: 256 → 256 3×3 on 14×14 1.13 → 0.96 ms, 128 → 256 3×3/2 on 28×28 0.63 → 0.50 ms).
-    Channel blocks are kept for 1×1 layers, whose columns are the input itself or a strided copy
-    (512 → 1024 1×1/2 on 28×28: 0.64 ms against 0.74 for bands), and wherever a band would be
-    narrower than _MIN_BLOCK_PIXELS with more channels than pixels (512 → 512 3×3 on 7×7:
-    2.35 ms against 3.82)."""
+    """(rows per band, output channels per block) of the forward items of a large image.
+
+    A band of output rows re-reads the whole weight matrix w2 (O × K); a block of output channels
+    rebuilds the columns (K × OH·OW). For a layer with taps = KH·KW > 1 the columns are taps times
+    the input and spill the core's L2 cache when every block rebuilds them, so such layers get
+    bands, unless a band would be narrower than _MIN_BLOCK_PIXELS while the layer has more output
+    channels than pixels (7×7 planes). 1×1 layers, whose columns are the input itself or a strided
+    copy, get channel blocks when O ≥ OH·OW. (Measured in docs/performance.md.)"""
     parts = parts_per_image(o * k * oh * ow)
     band_pixels = ceil_div(oh, parts) * ow
     if parts > 1 and o >= oh * ow and (taps == 1 or band_pixels < _MIN_BLOCK_PIXELS):

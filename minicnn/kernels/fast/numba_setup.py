@@ -34,20 +34,16 @@ LAYER_PRIORITY = ["tbb", "workqueue", "omp"]
 def _preload_tbb() -> None:
     """Load the tbb wheel's libtbb.so.12 from this environment's lib/ directory.
 
-    pip puts it in <prefix>/lib, where the dynamic loader of a virtual environment's interpreter
-    does not look (its RUNPATH is the base installation's lib/), so Numba's TBB layer would fail
-    to load and Numba fall back without a word. Loaded once by full path, the library is found
-    by its name afterwards, by Numba's version check and by its tbbpool extension."""
-    if not sys.platform.startswith("linux"):
-        return
-    for prefix in dict.fromkeys((sys.prefix, sys.base_prefix)):
-        path = os.path.join(prefix, "lib", "libtbb.so.12")
-        if os.path.exists(path):
-            try:
-                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
-                return
-            except OSError:  # a broken or foreign library: Numba falls back to workqueue
-                continue
+    pip puts it in <sys.prefix>/lib, where the dynamic loader of a virtual environment's
+    interpreter does not look (its RUNPATH is the base installation's lib/), so Numba's TBB layer
+    would fail to load and Numba fall back without a word. Loaded once by full path, the library
+    is found by its name afterwards, by Numba's version check and by its tbbpool extension."""
+    path = os.path.join(sys.prefix, "lib", "libtbb.so.12")
+    if sys.platform.startswith("linux") and os.path.exists(path):
+        try:
+            ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+        except OSError:  # a broken or foreign library: Numba falls back to workqueue
+            pass
 
 
 def choose_threading_layer() -> None:
